@@ -1,0 +1,339 @@
+//! Typed views of the parts of the spec the tools act on: operations, responses, lifetimes,
+//! servers. Each view carries the JSON pointer it came from, so a failure can name it.
+
+use crate::{Spec, SpecError, escape_pointer};
+use chrono::TimeDelta;
+use serde_json::Value;
+
+pub const METHODS: [&str; 8] = [
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
+
+/// One documented response of one operation.
+#[derive(Debug, Clone)]
+pub struct Response {
+    /// The status key as written (`"200"`, `"4XX"` or `"default"`).
+    pub status: String,
+    /// Where the response is defined (after following `$ref`).
+    pub pointer: String,
+    /// The documented media types and, for each, the schema (if any).
+    pub content: Vec<(String, Option<Value>)>,
+}
+
+impl Response {
+    /// True when `status` is this response's key, or matches its `NXX` range.
+    pub fn matches(&self, status: u16) -> bool {
+        let s = status.to_string();
+        if self.status == s {
+            return true;
+        }
+        let key = self.status.as_bytes();
+        key.len() == 3 && key[1..].eq_ignore_ascii_case(b"XX") && key[0] == s.as_bytes()[0]
+    }
+}
+
+/// A path or query parameter.
+#[derive(Debug, Clone)]
+pub struct Param {
+    pub name: String,
+    pub location: String,
+    pub required: bool,
+    pub schema: Value,
+    pub pointer: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct RequestBody {
+    pub required: bool,
+    pub content_type: String,
+    pub schema: Value,
+    pub pointer: String,
+}
+
+/// One operation of the spec.
+#[derive(Debug, Clone)]
+pub struct Operation {
+    pub id: String,
+    /// Upper-case HTTP method.
+    pub method: String,
+    /// Path template relative to the server URL, e.g. `/me/tokens/{tokenId}`.
+    pub path: String,
+    pub summary: String,
+    pub pointer: String,
+    pub params: Vec<Param>,
+    pub body: Option<RequestBody>,
+    pub responses: Vec<Response>,
+}
+
+impl Operation {
+    /// The documented response for a status: an exact key wins over a range, and `default`
+    /// comes last.
+    pub fn response(&self, status: u16) -> Option<&Response> {
+        let exact = status.to_string();
+        self.responses
+            .iter()
+            .find(|r| r.status == exact)
+            .or_else(|| self.responses.iter().find(|r| r.matches(status)))
+            .or_else(|| self.responses.iter().find(|r| r.status == "default"))
+    }
+
+    /// Documented status codes that are concrete numbers, in spec order.
+    pub fn documented_statuses(&self) -> Vec<u16> {
+        self.responses
+            .iter()
+            .filter_map(|r| r.status.parse().ok())
+            .collect()
+    }
+}
+
+/// A value of the lifetime enum with its duration (from the schema's `x-durations`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Lifetime {
+    pub name: String,
+    pub iso8601: String,
+    pub duration: TimeDelta,
+}
+
+/// An entry of `servers`; `name` is its `description`.
+#[derive(Debug, Clone)]
+pub struct Server {
+    pub name: String,
+    pub url: String,
+}
+
+/// The schema whose enum lists the lifetimes.
+pub const LIFETIME_SCHEMA: &str = "#/components/schemas/TokenLifetime";
+
+impl Spec {
+    /// Every operation, in document order.
+    pub fn operations(&self) -> Vec<Operation> {
+        let mut out = Vec::new();
+        let Some(paths) = self.doc.get("paths").and_then(Value::as_object) else {
+            return out;
+        };
+        for (path, item) in paths {
+            let path_ptr = format!("#/paths/{}", escape_pointer(path));
+            let shared_params = item.get("parameters");
+            for method in METHODS {
+                let Some(op) = item.get(method) else { continue };
+                let pointer = format!("{path_ptr}/{method}");
+                let mut params = Vec::new();
+                for (list, list_ptr) in [
+                    (shared_params, format!("{path_ptr}/parameters")),
+                    (op.get("parameters"), format!("{pointer}/parameters")),
+                ] {
+                    for (i, p) in list
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                        .enumerate()
+                    {
+                        let (p, p_ptr) = self.resolve(p, format!("{list_ptr}/{i}"));
+                        params.push(Param {
+                            name: str_at(p, "name"),
+                            location: str_at(p, "in"),
+                            required: p.get("required").and_then(Value::as_bool) == Some(true),
+                            schema: p.get("schema").cloned().unwrap_or(Value::Null),
+                            pointer: p_ptr,
+                        });
+                    }
+                }
+                let body = op.get("requestBody").and_then(|b| {
+                    let (b, b_ptr) = self.resolve(b, format!("{pointer}/requestBody"));
+                    let (ct, media) = b.get("content")?.as_object()?.iter().next()?;
+                    Some(RequestBody {
+                        required: b.get("required").and_then(Value::as_bool) == Some(true),
+                        content_type: ct.clone(),
+                        schema: media.get("schema").cloned().unwrap_or(Value::Null),
+                        pointer: format!("{b_ptr}/content/{}", escape_pointer(ct)),
+                    })
+                });
+                let mut responses = Vec::new();
+                if let Some(map) = op.get("responses").and_then(Value::as_object) {
+                    for (status, r) in map {
+                        let (r, r_ptr) = self.resolve(
+                            r,
+                            format!("{pointer}/responses/{}", escape_pointer(status)),
+                        );
+                        let content = r
+                            .get("content")
+                            .and_then(Value::as_object)
+                            .map(|c| {
+                                c.iter()
+                                    .map(|(ct, m)| (ct.clone(), m.get("schema").cloned()))
+                                    .collect()
+                            })
+                            .unwrap_or_default();
+                        responses.push(Response {
+                            status: status.clone(),
+                            pointer: r_ptr,
+                            content,
+                        });
+                    }
+                }
+                out.push(Operation {
+                    id: str_at(op, "operationId"),
+                    method: method.to_ascii_uppercase(),
+                    path: path.clone(),
+                    summary: str_at(op, "summary"),
+                    pointer,
+                    params,
+                    body,
+                    responses,
+                });
+            }
+        }
+        out
+    }
+
+    /// The operation with this `operationId`.
+    pub fn operation(&self, id: &str) -> Option<Operation> {
+        self.operations().into_iter().find(|o| o.id == id)
+    }
+
+    /// The lifetime enum in spec order, each with its duration. Errors name the spec location.
+    pub fn lifetimes(&self) -> Result<Vec<Lifetime>, SpecError> {
+        let invalid = |pointer: String, message: String| SpecError::Invalid { pointer, message };
+        let schema = self.lookup(LIFETIME_SCHEMA).ok_or_else(|| {
+            invalid(LIFETIME_SCHEMA.into(), "the lifetime schema is missing".into())
+        })?;
+        let values = schema
+            .get("enum")
+            .and_then(Value::as_array)
+            .ok_or_else(|| invalid(format!("{LIFETIME_SCHEMA}/enum"), "no enum".into()))?;
+        let durations = schema
+            .get("x-durations")
+            .and_then(Value::as_object)
+            .ok_or_else(|| {
+                invalid(
+                    format!("{LIFETIME_SCHEMA}/x-durations"),
+                    "no x-durations map".into(),
+                )
+            })?;
+        let mut out = Vec::new();
+        for (i, v) in values.iter().enumerate() {
+            let name = v.as_str().ok_or_else(|| {
+                invalid(
+                    format!("{LIFETIME_SCHEMA}/enum/{i}"),
+                    "not a string".into(),
+                )
+            })?;
+            let at = format!("{LIFETIME_SCHEMA}/x-durations/{}", escape_pointer(name));
+            let text = durations.get(name).and_then(Value::as_str).ok_or_else(|| {
+                invalid(
+                    at.clone(),
+                    format!("lifetime `{name}` has no duration"),
+                )
+            })?;
+            let duration = parse_duration(text).map_err(|m| invalid(at, m))?;
+            out.push(Lifetime {
+                name: name.to_owned(),
+                iso8601: text.to_owned(),
+                duration,
+            });
+        }
+        if let Some(extra) = durations
+            .keys()
+            .find(|k| !values.iter().any(|v| v.as_str() == Some(k.as_str())))
+        {
+            return Err(invalid(
+                format!("{LIFETIME_SCHEMA}/x-durations/{}", escape_pointer(extra)),
+                format!("duration given for `{extra}`, which is not in the enum"),
+            ));
+        }
+        Ok(out)
+    }
+
+    /// The `servers` list; each server's name is its `description`.
+    pub fn servers(&self) -> Vec<Server> {
+        self.doc
+            .get("servers")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .map(|s| Server {
+                name: str_at(s, "description"),
+                url: str_at(s, "url"),
+            })
+            .collect()
+    }
+}
+
+fn str_at(v: &Value, key: &str) -> String {
+    v.get(key).and_then(Value::as_str).unwrap_or("").to_owned()
+}
+
+/// Parses an ISO 8601 duration made of days, weeks, hours, minutes and seconds. Years and
+/// months are refused: their length depends on the calendar, and a token lifetime must be exact.
+fn parse_duration(text: &str) -> Result<TimeDelta, String> {
+    let parsed = iso8601::duration(text)
+        .map_err(|e| format!("`{text}` is not an ISO 8601 duration: {e}"))?;
+    let seconds: i64 = match parsed {
+        iso8601::Duration::Weeks(w) => i64::from(w) * 7 * 86_400,
+        iso8601::Duration::YMDHMS {
+            year,
+            month,
+            day,
+            hour,
+            minute,
+            second,
+            millisecond,
+        } => {
+            if year != 0 || month != 0 {
+                return Err(format!(
+                    "`{text}` uses years or months, whose length varies; write days (e.g. P30D)"
+                ));
+            }
+            if millisecond != 0 {
+                return Err(format!("`{text}` has fractional seconds"));
+            }
+            i64::from(day) * 86_400 + i64::from(hour) * 3_600 + i64::from(minute) * 60
+                + i64::from(second)
+        }
+    };
+    if seconds <= 0 {
+        return Err(format!("`{text}` is not a positive duration"));
+    }
+    TimeDelta::try_seconds(seconds).ok_or_else(|| format!("`{text}` is out of range"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lifetimes_come_with_durations_and_include_one_week() {
+        let lifetimes = Spec::embedded().lifetimes().unwrap();
+        let week = lifetimes.iter().find(|l| l.name == "one-week").unwrap();
+        assert_eq!(week.duration, TimeDelta::days(7));
+        assert!(lifetimes.len() >= 2);
+    }
+
+    #[test]
+    fn durations_reject_calendar_units_and_garbage() {
+        assert_eq!(parse_duration("P2W").unwrap(), TimeDelta::days(14));
+        assert_eq!(parse_duration("PT12H").unwrap(), TimeDelta::hours(12));
+        assert!(parse_duration("P1M").unwrap_err().contains("months"));
+        assert!(parse_duration("seven days").is_err());
+        assert!(parse_duration("P0D").is_err());
+    }
+
+    #[test]
+    fn servers_are_named_by_description() {
+        let servers = Spec::embedded().servers();
+        let names: Vec<_> = servers.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["production", "test", "local"]);
+    }
+
+    #[test]
+    fn operations_resolve_response_refs() {
+        let spec = Spec::embedded();
+        let delete = spec.operation("deleteMyToken").unwrap();
+        assert_eq!(delete.method, "DELETE");
+        let r401 = delete.response(401).unwrap();
+        assert_eq!(r401.pointer, "#/components/responses/Unauthorized");
+        assert_eq!(r401.content[0].0, "application/json");
+        assert!(delete.response(204).unwrap().content.is_empty());
+        assert!(delete.response(500).is_none());
+    }
+}
