@@ -150,18 +150,18 @@ fn check_operations(spec: &Spec, out: &mut Vec<LintError>) {
 /// Every `example` and every `examples/*/value` must validate against its schema.
 fn check_examples(spec: &Spec, out: &mut Vec<LintError>) {
     let doc = spec.document();
-    let mut check = |schema: &Value, schema_at: &str, example: &Value, example_at: &str| {
-        match spec.validator(schema, schema_at) {
-            Ok(v) => {
-                for violation in v.violations(example) {
-                    out.push(finding(
-                        example_at,
-                        format!("example does not match {schema_at}: {violation}"),
-                    ));
-                }
+    let mut check = |schema: &Value, schema_at: &str, example: &Value, example_at: &str| match spec
+        .validator(schema, schema_at)
+    {
+        Ok(v) => {
+            for violation in v.violations(example) {
+                out.push(finding(
+                    example_at,
+                    format!("example does not match {schema_at}: {violation}"),
+                ));
             }
-            Err(e) => out.push(finding(schema_at, e.to_string())),
         }
+        Err(e) => out.push(finding(schema_at, e.to_string())),
     };
     // Schema objects carry their own `example`.
     let mut schemas = Vec::new();
@@ -220,7 +220,12 @@ fn collect_schemas<'a>(
             match k.as_str() {
                 "properties" => {
                     for (name, sub) in v.as_object().into_iter().flatten() {
-                        collect_schemas(sub, &format!("{here}/{}", escape_pointer(name)), true, out);
+                        collect_schemas(
+                            sub,
+                            &format!("{here}/{}", escape_pointer(name)),
+                            true,
+                            out,
+                        );
                     }
                 }
                 "items" | "not" | "additionalProperties" => collect_schemas(v, &here, true, out),
@@ -313,7 +318,8 @@ mod tests {
 
     #[test]
     fn duplicate_operation_id_is_named() {
-        let text = EMBEDDED_YAML.replacen("operationId: deleteMyToken", "operationId: listMyTokens", 1);
+        let text =
+            EMBEDDED_YAML.replacen("operationId: deleteMyToken", "operationId: listMyTokens", 1);
         let findings = lint_text(&text);
         assert!(
             findings.iter().any(|f| f.message.contains("also used")),
@@ -355,24 +361,33 @@ mod tests {
         );
         let findings = lint_text(&text);
         assert!(
-            findings.iter().any(|f| f.pointer == "#/paths/~1me~1tokens/get"
-                && f.message.contains("no security")),
+            findings
+                .iter()
+                .any(|f| f.pointer == "#/paths/~1me~1tokens/get"
+                    && f.message.contains("no security")),
             "{findings:#?}"
         );
         assert!(
-            findings.iter().any(|f| f.pointer == "#/paths/~1me~1tokens/get/responses"
-                && f.message.contains("401")),
+            findings
+                .iter()
+                .any(|f| f.pointer == "#/paths/~1me~1tokens/get/responses"
+                    && f.message.contains("401")),
             "{findings:#?}"
         );
     }
 
     #[test]
     fn lifetime_without_duration_is_named() {
-        let text = EMBEDDED_YAML.replacen("        - one-year\n", "        - one-year\n        - forever\n", 1);
+        let text = EMBEDDED_YAML.replacen(
+            "        - one-year\n",
+            "        - one-year\n        - forever\n",
+            1,
+        );
         let findings = lint_text(&text);
         assert!(
-            findings.iter().any(|f| f.pointer
-                == "#/components/schemas/TokenLifetime/x-durations/forever"),
+            findings
+                .iter()
+                .any(|f| f.pointer == "#/components/schemas/TokenLifetime/x-durations/forever"),
             "{findings:#?}"
         );
     }

@@ -151,10 +151,8 @@ impl Spec {
                 let mut responses = Vec::new();
                 if let Some(map) = op.get("responses").and_then(Value::as_object) {
                     for (status, r) in map {
-                        let (r, r_ptr) = self.resolve(
-                            r,
-                            format!("{pointer}/responses/{}", escape_pointer(status)),
-                        );
+                        let (r, r_ptr) = self
+                            .resolve(r, format!("{pointer}/responses/{}", escape_pointer(status)));
                         let content = r
                             .get("content")
                             .and_then(Value::as_object)
@@ -195,7 +193,10 @@ impl Spec {
     pub fn lifetimes(&self) -> Result<Vec<Lifetime>, SpecError> {
         let invalid = |pointer: String, message: String| SpecError::Invalid { pointer, message };
         let schema = self.lookup(LIFETIME_SCHEMA).ok_or_else(|| {
-            invalid(LIFETIME_SCHEMA.into(), "the lifetime schema is missing".into())
+            invalid(
+                LIFETIME_SCHEMA.into(),
+                "the lifetime schema is missing".into(),
+            )
         })?;
         let values = schema
             .get("enum")
@@ -213,18 +214,13 @@ impl Spec {
         let mut out = Vec::new();
         for (i, v) in values.iter().enumerate() {
             let name = v.as_str().ok_or_else(|| {
-                invalid(
-                    format!("{LIFETIME_SCHEMA}/enum/{i}"),
-                    "not a string".into(),
-                )
+                invalid(format!("{LIFETIME_SCHEMA}/enum/{i}"), "not a string".into())
             })?;
             let at = format!("{LIFETIME_SCHEMA}/x-durations/{}", escape_pointer(name));
-            let text = durations.get(name).and_then(Value::as_str).ok_or_else(|| {
-                invalid(
-                    at.clone(),
-                    format!("lifetime `{name}` has no duration"),
-                )
-            })?;
+            let text = durations
+                .get(name)
+                .and_then(Value::as_str)
+                .ok_or_else(|| invalid(at.clone(), format!("lifetime `{name}` has no duration")))?;
             let duration = parse_duration(text).map_err(|m| invalid(at, m))?;
             out.push(Lifetime {
                 name: name.to_owned(),
@@ -287,7 +283,9 @@ fn parse_duration(text: &str) -> Result<TimeDelta, String> {
             if millisecond != 0 {
                 return Err(format!("`{text}` has fractional seconds"));
             }
-            i64::from(day) * 86_400 + i64::from(hour) * 3_600 + i64::from(minute) * 60
+            i64::from(day) * 86_400
+                + i64::from(hour) * 3_600
+                + i64::from(minute) * 60
                 + i64::from(second)
         }
     };
