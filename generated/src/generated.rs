@@ -5,7 +5,7 @@
 #[allow(unused_imports)]
 pub use progenitor_client::{ByteStream, ClientInfo, Error, ResponseValue};
 #[allow(unused_imports)]
-use progenitor_client::{ClientHooks, OperationInfo, RequestBuilderExt, encode_path};
+use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderExt};
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
@@ -29,14 +29,17 @@ pub mod types {
             &self.0
         }
     }
-    impl ::std::convert::From<CreateUserAccessTokenRequestName> for ::std::string::String {
+    impl ::std::convert::From<CreateUserAccessTokenRequestName>
+    for ::std::string::String {
         fn from(value: CreateUserAccessTokenRequestName) -> Self {
             value.0
         }
     }
     impl ::std::str::FromStr for CreateUserAccessTokenRequestName {
         type Err = self::error::ConversionError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
             if value.chars().count() > 128usize {
                 return Err("longer than 128 characters".into());
             }
@@ -48,11 +51,14 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CreateUserAccessTokenRequestName {
         type Error = self::error::ConversionError;
-        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
             value.parse()
         }
     }
-    impl ::std::convert::TryFrom<::std::string::String> for CreateUserAccessTokenRequestName {
+    impl ::std::convert::TryFrom<::std::string::String>
+    for CreateUserAccessTokenRequestName {
         type Error = self::error::ConversionError;
         fn try_from(
             value: ::std::string::String,
@@ -73,13 +79,13 @@ pub mod types {
         }
     }
     /**The one error body of every 4xx answer. The vendor does not publish its error shape;
-    this one is the project's decision (see TRANSCRIPTION.md).
-    */
+this one is the project's decision (see TRANSCRIPTION.md).
+*/
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct Error {
         /**Machine-readable reason: bad_request, unauthorized, forbidden, not_found or
-        payload_too_large.
-        */
+payload_too_large.
+*/
         pub code: ErrorCode,
         ///For 400 answers, the request field or parameter at fault.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -88,8 +94,8 @@ pub mod types {
         pub message: ErrorMessage,
     }
     /**Machine-readable reason: bad_request, unauthorized, forbidden, not_found or
-    payload_too_large.
-    */
+payload_too_large.
+*/
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct ErrorCode(::std::string::String);
@@ -106,9 +112,11 @@ pub mod types {
     }
     impl ::std::str::FromStr for ErrorCode {
         type Err = self::error::ConversionError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
-            static PATTERN: ::std::sync::LazyLock<::regress::Regex> =
-                ::std::sync::LazyLock::new(|| ::regress::Regex::new("^[a-z_]+$").unwrap());
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
+            { ::regress::Regex::new("^[a-z_]+$").unwrap() });
             if PATTERN.find(value).is_none() {
                 return Err("doesn't match pattern \"^[a-z_]+$\"".into());
             }
@@ -117,7 +125,9 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ErrorCode {
         type Error = self::error::ConversionError;
-        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
             value.parse()
         }
     }
@@ -158,7 +168,9 @@ pub mod types {
     }
     impl ::std::str::FromStr for ErrorMessage {
         type Err = self::error::ConversionError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
             if value.chars().count() < 1usize {
                 return Err("shorter than 1 characters".into());
             }
@@ -167,7 +179,9 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ErrorMessage {
         type Error = self::error::ConversionError;
-        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
             value.parse()
         }
     }
@@ -208,9 +222,11 @@ pub mod types {
     }
     impl ::std::str::FromStr for ObjectId {
         type Err = self::error::ConversionError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
-            static PATTERN: ::std::sync::LazyLock<::regress::Regex> =
-                ::std::sync::LazyLock::new(|| ::regress::Regex::new("^[0-9a-fA-F]{24}$").unwrap());
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
+            { ::regress::Regex::new("^[0-9a-fA-F]{24}$").unwrap() });
             if PATTERN.find(value).is_none() {
                 return Err("doesn't match pattern \"^[0-9a-fA-F]{24}$\"".into());
             }
@@ -219,7 +235,9 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ObjectId {
         type Error = self::error::ConversionError;
-        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
             value.parse()
         }
     }
@@ -244,9 +262,9 @@ pub mod types {
         }
     }
     /**Token lifetime. The vendor page lists no values; `one-week` is the only one it shows.
-    `x-durations` gives each value's duration (ISO 8601): a token expires at its
-    `createdAt` plus that duration.
-    */
+`x-durations` gives each value's duration (ISO 8601): a token expires at its
+`createdAt` plus that duration.
+*/
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -257,7 +275,7 @@ pub mod types {
         Hash,
         Ord,
         PartialEq,
-        PartialOrd,
+        PartialOrd
     )]
     pub enum TokenLifetime {
         #[serde(rename = "one-day")]
@@ -287,7 +305,9 @@ pub mod types {
     }
     impl ::std::str::FromStr for TokenLifetime {
         type Err = self::error::ConversionError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
             match value {
                 "one-day" => Ok(Self::OneDay),
                 "one-week" => Ok(Self::OneWeek),
@@ -301,7 +321,9 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for TokenLifetime {
         type Error = self::error::ConversionError;
-        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
             value.parse()
         }
     }
@@ -333,8 +355,8 @@ pub mod types {
         ///Token privileges
         pub privileges: ::std::vec::Vec<::std::string::String>,
         /**The token value. The create response carries the full secret (shown once); the
-        list carries a masked form that never contains the secret.
-        */
+list carries a masked form that never contains the secret.
+*/
         pub token: UserAccessTokenToken,
         #[serde(rename = "updatedAt")]
         pub updated_at: ::chrono::DateTime<::chrono::offset::Utc>,
@@ -342,8 +364,8 @@ pub mod types {
         pub user_id: ::std::string::String,
     }
     /**The token value. The create response carries the full secret (shown once); the
-    list carries a masked form that never contains the secret.
-    */
+list carries a masked form that never contains the secret.
+*/
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct UserAccessTokenToken(::std::string::String);
@@ -360,7 +382,9 @@ pub mod types {
     }
     impl ::std::str::FromStr for UserAccessTokenToken {
         type Err = self::error::ConversionError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
             if value.chars().count() < 1usize {
                 return Err("shorter than 1 characters".into());
             }
@@ -369,7 +393,9 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UserAccessTokenToken {
         type Error = self::error::ConversionError;
-        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
             value.parse()
         }
     }
@@ -399,12 +425,18 @@ pub mod types {
         pub struct ConversionError(::std::borrow::Cow<'static, str>);
         impl ::std::error::Error for ConversionError {}
         impl ::std::fmt::Display for ConversionError {
-            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> Result<(), ::std::fmt::Error> {
+            fn fmt(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> Result<(), ::std::fmt::Error> {
                 ::std::fmt::Display::fmt(&self.0, f)
             }
         }
         impl ::std::fmt::Debug for ConversionError {
-            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> Result<(), ::std::fmt::Error> {
+            fn fmt(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> Result<(), ::std::fmt::Error> {
                 ::std::fmt::Debug::fmt(&self.0, f)
             }
         }
@@ -446,9 +478,7 @@ impl Client {
         #[cfg(not(target_arch = "wasm32"))]
         let client = {
             let dur = ::std::time::Duration::from_secs(15u64);
-            reqwest::ClientBuilder::new()
-                .connect_timeout(dur)
-                .timeout(dur)
+            reqwest::ClientBuilder::new().connect_timeout(dur).timeout(dur)
         };
         #[cfg(target_arch = "wasm32")]
         let client = reqwest::ClientBuilder::new();
@@ -460,7 +490,11 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
-    pub fn new_with_client(baseurl: &str, client: reqwest::Client, inner: crate::Observer) -> Self {
+    pub fn new_with_client(
+        baseurl: &str,
+        client: reqwest::Client,
+        inner: crate::Observer,
+    ) -> Self {
         Self {
             baseurl: baseurl.to_string(),
             client,
@@ -487,29 +521,32 @@ const _: () = {
     fn assert_client_hooks()
     where
         Client: ClientHooks<crate::Observer>,
-    {
-    }
+    {}
 };
 #[allow(clippy::all)]
 impl Client {
     /**Get user access tokens by me (logged in user)
 
-    Lists the logged in user's access tokens. The `token` field of every item carries the
-    masked token value; the full secret is only ever returned by the create operation.
+Lists the logged in user's access tokens. The `token` field of every item carries the
+masked token value; the full secret is only ever returned by the create operation.
 
 
-    Sends a `GET` request to `/me/tokens`
+Sends a `GET` request to `/me/tokens`
 
-    */
+*/
     pub async fn list_my_tokens<'a>(
         &'a self,
-    ) -> Result<ResponseValue<::std::vec::Vec<types::UserAccessToken>>, Error<types::Error>> {
+    ) -> Result<
+        ResponseValue<::std::vec::Vec<types::UserAccessToken>>,
+        Error<types::Error>,
+    > {
         let url = format!("{}/me/tokens", self.baseurl,);
         let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-        header_map.append(
-            ::reqwest::header::HeaderName::from_static("api-version"),
-            ::reqwest::header::HeaderValue::from_static(Self::api_version()),
-        );
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
         #[allow(unused_mut)]
         let mut request = self
             .client
@@ -529,34 +566,35 @@ impl Client {
         let response = result?;
         match response.status().as_u16() {
             200u16 => ResponseValue::from_response(response).await,
-            401u16 => Err(Error::ErrorResponse(
-                ResponseValue::from_response(response).await?,
-            )),
-            403u16 => Err(Error::ErrorResponse(
-                ResponseValue::from_response(response).await?,
-            )),
+            401u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            403u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
             _ => Err(Error::UnexpectedResponse(response)),
         }
     }
     /**Create a user access token by me (logged in user)
 
-    Creates an access token for the logged in user. The response is the only place the
-    full secret (`token`) is ever shown.
+Creates an access token for the logged in user. The response is the only place the
+full secret (`token`) is ever shown.
 
 
-    Sends a `POST` request to `/me/tokens`
+Sends a `POST` request to `/me/tokens`
 
-    */
+*/
     pub async fn create_my_token<'a>(
         &'a self,
         body: &'a types::CreateUserAccessTokenRequest,
     ) -> Result<ResponseValue<types::UserAccessToken>, Error<types::Error>> {
         let url = format!("{}/me/tokens", self.baseurl,);
         let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-        header_map.append(
-            ::reqwest::header::HeaderName::from_static("api-version"),
-            ::reqwest::header::HeaderValue::from_static(Self::api_version()),
-        );
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
         #[allow(unused_mut)]
         let mut request = self
             .client
@@ -577,47 +615,46 @@ impl Client {
         let response = result?;
         match response.status().as_u16() {
             201u16 => ResponseValue::from_response(response).await,
-            400u16 => Err(Error::ErrorResponse(
-                ResponseValue::from_response(response).await?,
-            )),
-            401u16 => Err(Error::ErrorResponse(
-                ResponseValue::from_response(response).await?,
-            )),
-            403u16 => Err(Error::ErrorResponse(
-                ResponseValue::from_response(response).await?,
-            )),
-            413u16 => Err(Error::ErrorResponse(
-                ResponseValue::from_response(response).await?,
-            )),
+            400u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            401u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            403u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            413u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
             _ => Err(Error::UnexpectedResponse(response)),
         }
     }
     /**Delete a user access token by me (logged in user)
 
-    Deletes one of the logged in user's access tokens. A well-formed id that is unknown,
-    already deleted, or owned by another user is answered with 404 and changes nothing;
-    the answer does not reveal whether a token exists for someone else.
+Deletes one of the logged in user's access tokens. A well-formed id that is unknown,
+already deleted, or owned by another user is answered with 404 and changes nothing;
+the answer does not reveal whether a token exists for someone else.
 
 
-    Sends a `DELETE` request to `/me/tokens/{tokenId}`
+Sends a `DELETE` request to `/me/tokens/{tokenId}`
 
-    Arguments:
-    - `token_id`: Entity ID
-    */
+Arguments:
+- `token_id`: Entity ID
+*/
     pub async fn delete_my_token<'a>(
         &'a self,
         token_id: &'a types::ObjectId,
     ) -> Result<ResponseValue<()>, Error<types::Error>> {
         let url = format!(
-            "{}/me/tokens/{}",
-            self.baseurl,
-            encode_path(&token_id.to_string()),
+            "{}/me/tokens/{}", self.baseurl, encode_path(& token_id.to_string()),
         );
         let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-        header_map.append(
-            ::reqwest::header::HeaderName::from_static("api-version"),
-            ::reqwest::header::HeaderValue::from_static(Self::api_version()),
-        );
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
         #[allow(unused_mut)]
         let mut request = self
             .client
@@ -637,18 +674,18 @@ impl Client {
         let response = result?;
         match response.status().as_u16() {
             204u16 => Ok(ResponseValue::empty(response)),
-            400u16 => Err(Error::ErrorResponse(
-                ResponseValue::from_response(response).await?,
-            )),
-            401u16 => Err(Error::ErrorResponse(
-                ResponseValue::from_response(response).await?,
-            )),
-            403u16 => Err(Error::ErrorResponse(
-                ResponseValue::from_response(response).await?,
-            )),
-            404u16 => Err(Error::ErrorResponse(
-                ResponseValue::from_response(response).await?,
-            )),
+            400u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            401u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            403u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            404u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
             _ => Err(Error::UnexpectedResponse(response)),
         }
     }

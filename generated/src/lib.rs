@@ -6,6 +6,8 @@
 //! every exchange (request and raw response bytes) while the typed call proceeds. The
 //! conformance runner relies on this to validate responses the typed layer cannot decode.
 
+// The generated file is formatted by prettyplease; rustfmt must not rewrite it.
+#[rustfmt::skip]
 mod generated;
 mod observer;
 

@@ -177,7 +177,7 @@ mod tests {
             "{err}"
         );
         assert!(
-            err.contains("+    TwoYears,"),
+            err.contains("+        TwoYears,"),
             "the diff shows the new variant: {err}"
         );
 
