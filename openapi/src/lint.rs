@@ -120,6 +120,17 @@ fn check_operations(spec: &Spec, out: &mut Vec<LintError>) {
             if !security {
                 out.push(finding(&at, "operation has no security requirement"));
             }
+            if let Some(status) = op.get("x-unknown-id-status") {
+                let documented = status
+                    .as_u64()
+                    .is_some_and(|s| op.pointer(&format!("/responses/{s}")).is_some());
+                if !documented {
+                    out.push(finding(
+                        &format!("{at}/x-unknown-id-status"),
+                        format!("{status} is not a documented response of this operation"),
+                    ));
+                }
+            }
             if op.pointer("/responses/401").is_none() {
                 out.push(finding(
                     &format!("{at}/responses"),

@@ -63,9 +63,19 @@ pub struct Operation {
     pub params: Vec<Param>,
     pub body: Option<RequestBody>,
     pub responses: Vec<Response>,
+    /// `x-unknown-id-status`: what the operation answers for a well-formed id that names no
+    /// resource of the caller (unknown, deleted, or someone else's).
+    pub unknown_id_status: Option<u16>,
 }
 
 impl Operation {
+    /// The documented 2xx status (the spec gives one success per operation).
+    pub fn success_status(&self) -> Option<u16> {
+        self.documented_statuses()
+            .into_iter()
+            .find(|s| (200..300).contains(s))
+    }
+
     /// The documented response for a status: an exact key wins over a range, and `default`
     /// comes last.
     pub fn response(&self, status: u16) -> Option<&Response> {
@@ -178,6 +188,10 @@ impl Spec {
                     params,
                     body,
                     responses,
+                    unknown_id_status: op
+                        .get("x-unknown-id-status")
+                        .and_then(Value::as_u64)
+                        .and_then(|s| u16::try_from(s).ok()),
                 });
             }
         }
