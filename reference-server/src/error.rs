@@ -1,0 +1,137 @@
+//! The crate's error type and the JSON error body every 4xx answer carries.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use std::path::PathBuf;
+
+/// Everything that can stop the server from starting or running.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("cannot read fixtures {path}: {source}")]
+    FixturesRead {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid fixtures {path}: {message}")]
+    FixturesInvalid { path: PathBuf, message: String },
+    #[error("unknown fault `{0}` (run with --list-faults to see the catalog)")]
+    UnknownFault(String),
+    #[error("the spec cannot be used: {0}")]
+    Spec(#[from] abp_spec::SpecError),
+    #[error("database {path}: {source}")]
+    Database {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error("storage failed: {0}")]
+    Storage(String),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
+    #[error("server failed: {0}")]
+    Serve(std::io::Error),
+}
+
+impl ServerError {
+    /// The process exit code the binary uses: 2 for bad input from the operator, 1 otherwise.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            ServerError::FixturesRead { .. }
+            | ServerError::FixturesInvalid { .. }
+            | ServerError::UnknownFault(_)
+            | ServerError::Bind { .. } => 2,
+            _ => 1,
+        }
+    }
+}
+
+/// The spec's `Error` schema.
+#[derive(Debug, Clone, Serialize)]
+pub struct ErrorBody {
+    pub code: &'static str,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+/// An error answer: status plus the JSON body.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub body: ErrorBody,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            body: ErrorBody {
+                code,
+                message: message.into(),
+                field: None,
+            },
+        }
+    }
+
+    pub fn bad_request(field: Option<&str>, message: impl Into<String>) -> ApiError {
+        let mut e = ApiError::new(StatusCode::BAD_REQUEST, "bad_request", message);
+        e.body.field = field.map(str::to_owned);
+        e
+    }
+
+    pub fn unauthorized() -> ApiError {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "missing or invalid credentials",
+        )
+    }
+
+    pub fn forbidden() -> ApiError {
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "the user may not manage access tokens",
+        )
+    }
+
+    pub fn not_found(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+
+    pub fn payload_too_large(limit: usize) -> ApiError {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("the request body is larger than {limit} bytes"),
+        )
+    }
+
+    pub fn method_not_allowed() -> ApiError {
+        ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "the method is not allowed on this path",
+        )
+    }
+
+    /// Only used by faults and by storage failures; never for client input in a correct server.
+    pub fn internal(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", message)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let bytes = serde_json::to_vec(&self.body).unwrap_or_else(|_| b"{}".to_vec());
+        let mut response = (self.status, bytes).into_response();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        response
+    }
+}

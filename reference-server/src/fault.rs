@@ -1,0 +1,100 @@
+//! The catalog of deliberate bugs the conformance suite must detect.
+//!
+//! Each fault is off unless named with `--fault NAME`; each changes exactly one behaviour.
+
+macro_rules! faults {
+    ($( $variant:ident => ($name:literal, $area:literal, $description:literal), )*) => {
+        /// A named, deliberate bug.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum Fault {
+            $( $variant, )*
+        }
+
+        impl Fault {
+            /// Every fault, in catalog order.
+            pub const ALL: &'static [Fault] = &[ $( Fault::$variant, )* ];
+
+            /// The name used on the command line.
+            pub fn name(self) -> &'static str {
+                match self { $( Fault::$variant => $name, )* }
+            }
+
+            /// `lifecycle`, `validation`, `auth` or `schema`.
+            pub fn area(self) -> &'static str {
+                match self { $( Fault::$variant => $area, )* }
+            }
+
+            /// One sentence saying what goes wrong.
+            pub fn description(self) -> &'static str {
+                match self { $( Fault::$variant => $description, )* }
+            }
+        }
+    };
+}
+
+faults! {
+    DeleteNoop => ("delete-noop", "lifecycle", "DELETE answers 204 but keeps the token"),
+    ListShowsOtherUsers => ("list-shows-other-users", "lifecycle", "the list includes every user's tokens (masked)"),
+    DeleteOtherUsers => ("delete-other-users", "lifecycle", "DELETE of another user's token deletes it and answers 204"),
+    SecondDeleteSucceeds => ("second-delete-succeeds", "lifecycle", "DELETE of an unknown or already deleted well-formed id answers 204 instead of 404"),
+    SecretSurvivesDelete => ("secret-survives-delete", "lifecycle", "a deleted token's secret still authenticates via x-access-token"),
+    ReusedSecret => ("reused-secret", "lifecycle", "every create by the same user returns the same secret value"),
+    WrongExpiry => ("wrong-expiry", "lifecycle", "expiresOn is always createdAt + 7 days, whatever the lifetime"),
+    PrivilegesDropped => ("privileges-dropped", "lifecycle", "a created token stores and echoes `privileges: []`"),
+    AcceptMissingName => ("accept-missing-name", "validation", "a body without `name` is accepted and stored with name \"\""),
+    MalformedJson500 => ("malformed-json-500", "validation", "malformed JSON answers 500"),
+    AcceptUnknownLifetime => ("accept-unknown-lifetime", "validation", "an unknown lifetime is accepted as one-week"),
+    AcceptNestedPrivileges => ("accept-nested-privileges", "validation", "privileges given as nested arrays are flattened and accepted"),
+    NoBodyLimit => ("no-body-limit", "validation", "bodies over 64 KiB are processed normally"),
+    BadTokenId404 => ("bad-token-id-404", "validation", "a tokenId that breaks the pattern answers 404 instead of 400"),
+    AnyBearerAccepted => ("any-bearer-accepted", "auth", "any non-empty unknown bearer credential authenticates as the first user"),
+    ExpiredAccepted => ("expired-accepted", "auth", "expired credentials authenticate"),
+    LowercaseSchemeRejected => ("lowercase-scheme-rejected", "auth", "only the exact `Bearer` scheme is accepted; `bearer` answers 401"),
+    ForbiddenAllowed => ("forbidden-allowed", "auth", "a user without the privilege to manage tokens is allowed"),
+    AuthErrorPlainText => ("auth-error-plain-text", "auth", "401 answers have a text/plain body \"Unauthorized\""),
+    TimestampsNotIso => ("timestamps-not-iso", "schema", "createdAt, updatedAt and expiresOn are written like `2025-12-06 01:49:03`"),
+    CreateReturns200 => ("create-returns-200", "schema", "create answers 200 instead of 201"),
+    ListUnmasked => ("list-unmasked", "schema", "the list shows the full secret"),
+    MissingUserId => ("missing-user-id", "schema", "token objects omit `userId`"),
+    DeleteReturnsBody => ("delete-returns-body", "schema", "DELETE answers 204 with a JSON body `{\"deleted\":true}`"),
+    ErrorMessageChanged => ("error-message-changed", "schema", "the 404 error message reads \"token not found\" (schema-valid; only a snapshot sees it)"),
+}
+
+impl Fault {
+    /// The fault with this name.
+    pub fn from_name(name: &str) -> Option<Fault> {
+        Fault::ALL.iter().copied().find(|f| f.name() == name)
+    }
+}
+
+impl std::fmt::Display for Fault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Fault {
+    type Err = crate::ServerError;
+
+    fn from_str(s: &str) -> Result<Fault, Self::Err> {
+        Fault::from_name(s).ok_or_else(|| crate::ServerError::UnknownFault(s.to_owned()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn names_are_unique_and_round_trip() {
+        let names: HashSet<_> = Fault::ALL.iter().map(|f| f.name()).collect();
+        assert_eq!(names.len(), Fault::ALL.len());
+        for f in Fault::ALL {
+            assert_eq!(Fault::from_name(f.name()), Some(*f));
+            assert!(["lifecycle", "validation", "auth", "schema"].contains(&f.area()));
+        }
+        assert!(Fault::ALL.len() >= 15);
+        assert_eq!(Fault::from_name("nope"), None);
+    }
+}

@@ -1,0 +1,287 @@
+//! Running the app: in the foreground with a banner (`serve`) or embedded in a tokio task.
+
+use crate::ServerError;
+use crate::api::{AppState, Config, app};
+use crate::fault::Fault;
+use crate::fixtures::{Credentials, Fixtures};
+use chrono::Utc;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// The command-line options of `reference-server` (and `conformance serve`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:5001")]
+    pub listen: String,
+    /// TOML file of organizations and users (default: the built-in development fixture).
+    #[arg(long, value_name = "PATH")]
+    pub fixtures: Option<PathBuf>,
+    /// Keep tokens in this SQLite database (default: in memory).
+    #[arg(long, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+    /// Sleep this many milliseconds before answering each request.
+    #[arg(long, value_name = "N")]
+    pub latency_ms: Option<u64>,
+    /// Switch on a deliberate bug (repeatable); see --list-faults.
+    #[arg(long = "fault", value_name = "NAME", value_parser = parse_fault)]
+    pub faults: Vec<Fault>,
+    /// Print the fault catalog and exit.
+    #[arg(long)]
+    pub list_faults: bool,
+}
+
+impl Default for ServeArgs {
+    fn default() -> ServeArgs {
+        ServeArgs {
+            listen: "127.0.0.1:5001".into(),
+            fixtures: None,
+            db: None,
+            latency_ms: None,
+            faults: Vec::new(),
+            list_faults: false,
+        }
+    }
+}
+
+fn parse_fault(name: &str) -> Result<Fault, String> {
+    Fault::from_name(name).ok_or_else(|| {
+        let names: Vec<_> = Fault::ALL.iter().map(|f| f.name()).collect();
+        format!("unknown fault `{name}`; known faults: {}", names.join(", "))
+    })
+}
+
+/// The fault catalog, one line each: `name  area  description`.
+pub fn fault_catalog() -> String {
+    let width = Fault::ALL.iter().map(|f| f.name().len()).max().unwrap_or(0);
+    Fault::ALL
+        .iter()
+        .map(|f| {
+            format!(
+                "{:width$}  {:10}  {}\n",
+                f.name(),
+                f.area(),
+                f.description()
+            )
+        })
+        .collect()
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Another subscriber (e.g. the conformance runner's) may already be installed; keep it.
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
+}
+
+/// `http://localhost:PORT/api/v1` for loopback and wildcard addresses, else the address itself.
+fn base_url(addr: SocketAddr) -> String {
+    let ip = addr.ip();
+    if ip.is_loopback() || ip.is_unspecified() {
+        format!("http://localhost:{}/api/v1", addr.port())
+    } else {
+        format!("http://{addr}/api/v1")
+    }
+}
+
+fn banner(addr: SocketAddr, fixtures: &Fixtures, args: &ServeArgs) -> String {
+    let mut out = String::new();
+    out.push_str("reference-server: a DEVELOPMENT server for the User Access Token API; not for production use\n");
+    out.push_str(&format!(
+        "listening on {} (bound to {addr})\n",
+        base_url(addr)
+    ));
+    match &args.db {
+        Some(path) => out.push_str(&format!("storage: SQLite database {}\n", path.display())),
+        None => out.push_str("storage: in memory (lost on exit)\n"),
+    }
+    if let Some(ms) = args.latency_ms {
+        out.push_str(&format!("added latency: {ms} ms per request\n"));
+    }
+    out.push_str("development credentials (Authorization: Bearer <credential>):\n");
+    let now = Utc::now();
+    for user in &fixtures.users {
+        let role = if user.is_expired(now) {
+            "expired credential (401)"
+        } else if user.may_manage_tokens() {
+            "may manage tokens"
+        } else {
+            "may not manage tokens (403)"
+        };
+        out.push_str(&format!(
+            "  {:8} {:28} {}\n",
+            if user.name.is_empty() {
+                &user.id
+            } else {
+                &user.name
+            },
+            role,
+            user.credential
+        ));
+    }
+    if !args.faults.is_empty() {
+        let names: Vec<_> = args.faults.iter().map(|f| f.name()).collect();
+        out.push_str(&format!(
+            "WARNING: faults enabled, this server is deliberately wrong: {}\n",
+            names.join(", ")
+        ));
+    }
+    out
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down");
+}
+
+/// Runs the server in the foreground until SIGINT or SIGTERM.
+pub async fn serve(args: ServeArgs) -> Result<(), ServerError> {
+    if args.list_faults {
+        print!("{}", fault_catalog());
+        return Ok(());
+    }
+    init_tracing();
+    let fixtures = match &args.fixtures {
+        Some(path) => Fixtures::load(path)?,
+        None => Fixtures::development(),
+    };
+    let state = AppState::new(Config {
+        fixtures: fixtures.clone(),
+        faults: args.faults.clone(),
+        latency: args.latency_ms.map(Duration::from_millis),
+        db: args.db.clone(),
+    })?;
+    let listener = TcpListener::bind(&args.listen)
+        .await
+        .map_err(|source| ServerError::Bind {
+            addr: args.listen.clone(),
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(ServerError::Serve)?;
+    print!("{}", banner(addr, &fixtures, &args));
+    if !args.faults.is_empty() {
+        tracing::warn!(faults = ?args.faults.iter().map(|f| f.name()).collect::<Vec<_>>(), "faults enabled");
+    }
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(ServerError::Serve)
+}
+
+/// A server running in a tokio task of the caller's runtime.
+#[derive(Debug)]
+pub struct EmbeddedServer {
+    /// E.g. `http://127.0.0.1:PORT/api/v1`.
+    pub base_url: String,
+    pub credentials: Credentials,
+    pub addr: SocketAddr,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<Result<(), std::io::Error>>>,
+}
+
+impl EmbeddedServer {
+    /// Stops accepting, lets in-flight requests finish, and waits for the task.
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+/// Starts a server on `127.0.0.1:0` with fresh random credentials and in-memory storage.
+pub async fn start_embedded(faults: Vec<Fault>) -> Result<EmbeddedServer, ServerError> {
+    start_with(Config {
+        fixtures: Fixtures::random(),
+        faults,
+        latency: None,
+        db: None,
+    })
+    .await
+}
+
+/// Like [`start_embedded`] with any configuration; the fixture must have all four roles.
+pub async fn start_with(config: Config) -> Result<EmbeddedServer, ServerError> {
+    let credentials = config
+        .fixtures
+        .credentials()
+        .ok_or_else(|| ServerError::FixturesInvalid {
+            path: PathBuf::from("<fixtures>"),
+            message: "the fixture lacks one of the four roles (two managers, one without the privilege, one expired)".into(),
+        })?;
+    let state = AppState::new(config)?;
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|source| ServerError::Bind {
+            addr: "127.0.0.1:0".into(),
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(ServerError::Serve)?;
+    let (tx, rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app(state))
+            .with_graceful_shutdown(async {
+                let _ = rx.await;
+            })
+            .await
+    });
+    Ok(EmbeddedServer {
+        base_url: format!("http://{addr}/api/v1"),
+        credentials,
+        addr,
+        shutdown: Some(tx),
+        task: Some(task),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn catalog_has_one_line_per_fault() {
+        let catalog = fault_catalog();
+        assert_eq!(catalog.lines().count(), Fault::ALL.len());
+        assert!(catalog.lines().next().unwrap().starts_with("delete-noop "));
+    }
+
+    #[test]
+    fn banner_warns_and_names_credentials() {
+        let args = ServeArgs {
+            faults: vec![Fault::DeleteNoop],
+            ..ServeArgs::default()
+        };
+        let text = banner(
+            "127.0.0.1:5001".parse().unwrap(),
+            &Fixtures::development(),
+            &args,
+        );
+        assert!(text.contains("http://localhost:5001/api/v1"));
+        assert!(text.contains("dev-alice-token"));
+        assert!(text.contains("DEVELOPMENT server"));
+        assert!(text.contains("WARNING") && text.contains("delete-noop"));
+    }
+}
