@@ -582,16 +582,23 @@ async fn create(State(state): State<AppState>, headers: HeaderMap, request: Requ
 }
 
 fn no_content(state: &AppState) -> Response {
+    let mut r = StatusCode::NO_CONTENT.into_response();
     if state.has(Fault::DeleteReturnsBody) {
-        let mut r = Response::new(Body::from(r#"{"deleted":true}"#));
-        *r.status_mut() = StatusCode::NO_CONTENT;
-        r.headers_mut().insert(
+        // hyper drops 204 bodies; the wire layer writes this one (see `wire.rs`). The
+        // connection closes afterwards so the stray bytes cannot corrupt a pooled connection.
+        const BODY: &str = r#"{"deleted":true}"#;
+        let headers = r.headers_mut();
+        headers.insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         );
-        return r;
+        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(BODY.len()));
+        headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+        if let Ok(v) = HeaderValue::from_str(&hex::encode(BODY)) {
+            headers.insert(crate::wire::INJECT_BODY_HEADER, v);
+        }
     }
-    StatusCode::NO_CONTENT.into_response()
+    r
 }
 
 async fn delete(

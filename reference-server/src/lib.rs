@@ -14,6 +14,7 @@ mod fault;
 mod fixtures;
 mod server;
 mod store;
+mod wire;
 
 pub use api::{AppState, BODY_LIMIT, Config, app};
 pub use error::{ApiError, ErrorBody, ServerError};

@@ -4,6 +4,7 @@ use crate::ServerError;
 use crate::api::{AppState, Config, app};
 use crate::fault::Fault;
 use crate::fixtures::{Credentials, Fixtures};
+use crate::wire::WireListener;
 use chrono::Utc;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -183,7 +184,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServerError> {
     if !args.faults.is_empty() {
         tracing::warn!(faults = ?args.faults.iter().map(|f| f.name()).collect::<Vec<_>>(), "faults enabled");
     }
-    axum::serve(listener, app(state))
+    axum::serve(WireListener(listener), app(state))
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(ServerError::Serve)
@@ -242,7 +243,7 @@ pub async fn start_with(config: Config) -> Result<EmbeddedServer, ServerError> {
     let addr = listener.local_addr().map_err(ServerError::Serve)?;
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
-        axum::serve(listener, app(state))
+        axum::serve(WireListener(listener), app(state))
             .with_graceful_shutdown(async {
                 let _ = rx.await;
             })

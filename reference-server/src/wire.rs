@@ -1,0 +1,153 @@
+//! A listener whose connections can put a body on a 204 answer, for the fault
+//! `delete-returns-body`.
+//!
+//! hyper never sends a body with 204 (RFC 9110 forbids one), so a handler cannot make it do
+//! so. The faulty handler instead adds a marker header carrying the body in hex; this stream
+//! removes the marker from the response head and writes the body right after the head. Without
+//! the marker every byte passes through untouched.
+
+use axum::serve::Listener;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+
+/// The response header a handler sets to have its value (hex) written as a 204 body.
+pub(crate) const INJECT_BODY_HEADER: &str = "x-reference-server-inject-body";
+
+pub(crate) struct WireListener(pub TcpListener);
+
+impl Listener for WireListener {
+    type Io = WireStream;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (WireStream, SocketAddr) {
+        let (stream, addr) = Listener::accept(&mut self.0).await;
+        (
+            WireStream {
+                inner: stream,
+                pending: Vec::new(),
+                written: 0,
+            },
+            addr,
+        )
+    }
+
+    fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.0.local_addr()
+    }
+}
+
+pub(crate) struct WireStream {
+    inner: TcpStream,
+    /// Rewritten bytes not yet on the wire.
+    pending: Vec<u8>,
+    written: usize,
+}
+
+/// The head with the marker removed and the body appended, when `buf` starts with a 204 head
+/// carrying the marker.
+fn inject(buf: &[u8]) -> Option<Vec<u8>> {
+    if !buf.starts_with(b"HTTP/1.1 204") {
+        return None;
+    }
+    let head_end = buf.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = std::str::from_utf8(&buf[..head_end]).ok()?;
+    let mut body = None;
+    let mut out = Vec::with_capacity(buf.len());
+    for (i, line) in head.split("\r\n").enumerate() {
+        if let Some((name, value)) = line.split_once(':')
+            && i > 0
+            && name.trim().eq_ignore_ascii_case(INJECT_BODY_HEADER)
+        {
+            body = hex::decode(value.trim()).ok();
+            continue;
+        }
+        out.extend_from_slice(line.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    let body = body?;
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(&body);
+    out.extend_from_slice(&buf[head_end + 4..]);
+    Some(out)
+}
+
+impl WireStream {
+    fn poll_drain(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        while self.written < self.pending.len() {
+            let n =
+                ready!(Pin::new(&mut self.inner).poll_write(cx, &self.pending[self.written..]))?;
+            if n == 0 {
+                return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+            }
+            self.written += n;
+        }
+        self.pending.clear();
+        self.written = 0;
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl AsyncRead for WireStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for WireStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        ready!(this.poll_drain(cx))?;
+        if let Some(rewritten) = inject(buf) {
+            this.pending = rewritten;
+            this.written = 0;
+            if let Poll::Ready(Err(e)) = this.poll_drain(cx) {
+                return Poll::Ready(Err(e));
+            }
+            return Poll::Ready(Ok(buf.len()));
+        }
+        Pin::new(&mut this.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        ready!(this.poll_drain(cx))?;
+        Pin::new(&mut this.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        ready!(this.poll_drain(cx))?;
+        Pin::new(&mut this.inner).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn marker_becomes_body() {
+        let head = format!(
+            "HTTP/1.1 204 No Content\r\ncontent-length: 2\r\n{INJECT_BODY_HEADER}: 7b7d\r\n\r\n"
+        );
+        let out = inject(head.as_bytes()).unwrap();
+        assert_eq!(
+            out,
+            b"HTTP/1.1 204 No Content\r\ncontent-length: 2\r\n\r\n{}"
+        );
+        assert!(inject(b"HTTP/1.1 204 No Content\r\n\r\n").is_none());
+        assert!(inject(b"HTTP/1.1 200 OK\r\n\r\n").is_none());
+    }
+}
