@@ -1,1 +1,261 @@
-fn main() {}
+//! `conformance`: run the suites against a server, list what exists, or serve the reference
+//! server. Exit codes: 0 all checks passed, 1 a check failed, 2 usage or configuration
+//! error, 3 the target could not be reached.
+
+use abp_spec::Spec;
+use clap::{Args, Parser, Subcommand};
+use conformance::checks::{self, Selection};
+use conformance::config::{Credentials, Role, RunConfig};
+use conformance::report::{Fanout, human::Human};
+use conformance::suites;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "conformance",
+    version,
+    about = "Prove that a server implements the User Access Token API spec"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the scenario suites (against the embedded reference server unless a target is given).
+    Run(RunArgs),
+    /// List suites, scenarios and checks, one line each.
+    List(ListArgs),
+    /// Run the reference server in the foreground.
+    Serve(reference_server::ServeArgs),
+}
+
+#[derive(Args)]
+struct TargetArgs {
+    /// The server's base URL including the path stem, e.g. https://host/api/v1.
+    #[arg(long, value_name = "URL", conflicts_with = "server")]
+    base_url: Option<String>,
+    /// One of the spec's servers by name: production, test (staging) or local.
+    #[arg(long, value_name = "NAME")]
+    server: Option<String>,
+    /// The spec to test against (default: the one compiled into this binary).
+    #[arg(long, value_name = "PATH")]
+    spec: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct RunArgs {
+    #[command(flatten)]
+    target: TargetArgs,
+    /// Run only this suite (repeatable): lifecycle, validation, auth.
+    #[arg(long, value_name = "SUITE")]
+    suite: Vec<String>,
+    /// Run only scenarios whose name matches this glob, e.g. 'auth/*/expired-*'.
+    #[arg(long, value_name = "GLOB")]
+    scenario: Option<String>,
+    /// Run only this check (repeatable).
+    #[arg(long = "check", value_name = "NAME")]
+    checks: Vec<String>,
+    /// Do not run this check (repeatable).
+    #[arg(long = "skip-check", value_name = "NAME")]
+    skip_checks: Vec<String>,
+    /// How far the server's createdAt may be from this machine's clock, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 120)]
+    clock_tolerance: u32,
+    /// Per-request timeout, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=600))]
+    timeout: u64,
+}
+
+#[derive(Args)]
+struct ListArgs {
+    /// The spec to generate scenarios from (default: the one compiled into this binary).
+    #[arg(long, value_name = "PATH")]
+    spec: Option<PathBuf>,
+}
+
+/// A one-line error and the exit code that goes with it.
+struct Failure(u8, String);
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Run(args) => run(args).await,
+            Command::List(args) => list(args),
+            Command::Serve(args) => reference_server::serve(args)
+                .await
+                .map(|()| 0)
+                .map_err(|e| Failure(2, e.to_string())),
+        }
+    });
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(Failure(code, message)) => {
+            eprintln!("error: {message}");
+            ExitCode::from(code)
+        }
+    }
+}
+
+fn load_spec(path: Option<&PathBuf>) -> Result<Spec, Failure> {
+    match path {
+        Some(p) => Spec::load(p).map_err(|e| Failure(2, e.to_string())),
+        None => Ok(Spec::embedded()),
+    }
+}
+
+/// Checks a base URL and returns it without a trailing slash.
+fn parse_base_url(url: &str) -> Result<String, Failure> {
+    let parsed = reqwest::Url::parse(url)
+        .map_err(|e| Failure(2, format!("invalid --base-url `{url}`: {e}")))?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+        return Err(Failure(
+            2,
+            format!("invalid --base-url `{url}`: expected an http:// or https:// URL with a host"),
+        ));
+    }
+    Ok(url.trim_end_matches('/').to_owned())
+}
+
+async fn run(args: RunArgs) -> Result<u8, Failure> {
+    let spec = load_spec(args.target.spec.as_ref())?;
+    let checks = Selection::new(&args.checks, &args.skip_checks).map_err(|e| Failure(2, e))?;
+    let remote = match (&args.target.base_url, &args.target.server) {
+        (Some(url), _) => {
+            let url = parse_base_url(url)?;
+            let host = reqwest::Url::parse(&url)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_owned))
+                .unwrap_or_else(|| "remote".into());
+            Some((url, host))
+        }
+        (None, Some(name)) => {
+            let servers = spec.servers();
+            let server = servers.iter().find(|s| &s.name == name).ok_or_else(|| {
+                let names: Vec<_> = servers.iter().map(|s| s.name.as_str()).collect();
+                Failure(
+                    2,
+                    format!(
+                        "unknown --server `{name}` (the spec names: {})",
+                        names.join(", ")
+                    ),
+                )
+            })?;
+            Some((parse_base_url(&server.url)?, name.clone()))
+        }
+        (None, None) => None,
+    };
+
+    let mut embedded = None;
+    let (base_url, target_name, credentials) = match remote {
+        Some((url, name)) => {
+            let (user, credentials) = Credentials::from_env();
+            if user.is_none() {
+                return Err(Failure(
+                    2,
+                    format!(
+                        "{} is not set: a remote target needs the bearer credential of a user who may manage tokens",
+                        Role::User.env_var()
+                    ),
+                ));
+            }
+            (url, name, credentials)
+        }
+        None => {
+            let server = reference_server::start_embedded(Vec::new())
+                .await
+                .map_err(|e| Failure(2, format!("cannot start the embedded server: {e}")))?;
+            let c = &server.credentials;
+            let credentials = Credentials {
+                user: c.user.clone(),
+                other_user: Some(c.other_user.clone()),
+                forbidden: Some(c.forbidden.clone()),
+                expired: Some(c.expired.clone()),
+            };
+            let url = server.base_url.clone();
+            embedded = Some(server);
+            (url, "embedded".to_owned(), credentials)
+        }
+    };
+
+    let mut config = RunConfig::new(&base_url, &target_name, spec, credentials);
+    config.suites = args.suite;
+    config.scenario_glob = args.scenario;
+    config.checks = checks;
+    config.clock_tolerance = chrono::TimeDelta::seconds(i64::from(args.clock_tolerance));
+    config.timeout = std::time::Duration::from_secs(args.timeout);
+
+    let stdout = std::io::stdout();
+    let tty = stdout.is_terminal();
+    let color = tty && std::env::var_os("NO_COLOR").is_none();
+    let mut reporters = Fanout::default();
+    reporters.push(Box::new(Human::new(
+        stdout,
+        color,
+        tty && std::io::stderr().is_terminal(),
+    )));
+
+    let outcome = conformance::run(config, &mut reporters).await;
+    if let Some(server) = embedded {
+        server.shutdown().await;
+    }
+    match outcome {
+        Ok(stats) => Ok(if stats.success() { 0 } else { 1 }),
+        Err(e) => Err(Failure(e.exit_code(), e.to_string())),
+    }
+}
+
+fn list(args: ListArgs) -> Result<u8, Failure> {
+    let spec = load_spec(args.spec.as_ref())?;
+    let scenarios = suites::all(&spec).map_err(|e| Failure(2, e.to_string()))?;
+    println!("suites:");
+    for suite in suites::Suite::ALL {
+        let n = scenarios.iter().filter(|s| s.suite == suite).count();
+        println!(
+            "  {:<12} {n:>3} scenarios  {}",
+            suite.as_str(),
+            suite.description()
+        );
+    }
+    println!("\nscenarios:");
+    let width = scenarios.iter().map(|s| s.name.len()).max().unwrap_or(0);
+    for s in &scenarios {
+        let needs = if s.needs.is_empty() {
+            String::new()
+        } else {
+            let vars: Vec<_> = s.needs.iter().map(|r| r.env_var()).collect();
+            format!("  [needs {}]", vars.join(", "))
+        };
+        println!("  {:<width$}  {}{needs}", s.name, s.summary);
+    }
+    println!("\nchecks:");
+    for c in checks::ALL {
+        let scope = match c.scope {
+            checks::Scope::Response => "every response",
+            checks::Scope::Scenario => "scenario",
+        };
+        println!("  {:<28} {:<15} {}", c.name, scope, c.description);
+    }
+    Ok(0)
+}

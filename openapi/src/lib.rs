@@ -10,7 +10,7 @@ mod model;
 mod schema;
 
 pub use lint::{LintError, lint};
-pub use model::{Lifetime, Operation, Param, RequestBody, Response, Server};
+pub use model::{LIFETIME_SCHEMA, Lifetime, Operation, Param, RequestBody, Response, Server};
 pub use schema::{SchemaValidator, SchemaViolation};
 
 use serde_json::Value;

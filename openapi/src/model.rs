@@ -45,6 +45,8 @@ pub struct Param {
 #[derive(Debug, Clone)]
 pub struct RequestBody {
     pub required: bool,
+    /// `x-max-body-bytes`: the largest body the server must accept.
+    pub max_bytes: Option<u64>,
     pub content_type: String,
     pub schema: Value,
     pub pointer: String,
@@ -153,6 +155,7 @@ impl Spec {
                     let (ct, media) = b.get("content")?.as_object()?.iter().next()?;
                     Some(RequestBody {
                         required: b.get("required").and_then(Value::as_bool) == Some(true),
+                        max_bytes: b.get("x-max-body-bytes").and_then(Value::as_u64),
                         content_type: ct.clone(),
                         schema: media.get("schema").cloned().unwrap_or(Value::Null),
                         pointer: format!("{b_ptr}/content/{}", escape_pointer(ct)),

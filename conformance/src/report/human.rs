@@ -1,0 +1,202 @@
+//! The terminal report: a line per scenario, failure details with the exchange and a replay
+//! line, a progress bar on a TTY, and a summary.
+
+use super::Reporter;
+use crate::events::{CheckRecord, Event, Verdict};
+use crate::exchange::ExchangeRecord;
+use owo_colors::OwoColorize;
+use std::io::Write;
+
+pub struct Human<W: Write> {
+    out: W,
+    color: bool,
+    progress: Option<indicatif::ProgressBar>,
+    /// Exchanges and failed checks of the scenario in progress.
+    exchanges: Vec<ExchangeRecord>,
+    failures: Vec<CheckRecord>,
+}
+
+impl<W: Write> Human<W> {
+    /// `color` and `progress` are decided by the caller (TTY, `NO_COLOR`).
+    pub fn new(out: W, color: bool, progress: bool) -> Self {
+        Human {
+            out,
+            color,
+            progress: progress.then(|| {
+                let bar = indicatif::ProgressBar::with_draw_target(
+                    None,
+                    indicatif::ProgressDrawTarget::stderr(),
+                );
+                bar.set_style(
+                    indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {wide_msg}")
+                        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+                );
+                bar
+            }),
+            exchanges: Vec::new(),
+            failures: Vec::new(),
+        }
+    }
+
+    fn line(&mut self, text: &str) {
+        match &self.progress {
+            Some(bar) => bar.suspend(|| {
+                let _ = writeln!(self.out, "{text}");
+            }),
+            None => {
+                let _ = writeln!(self.out, "{text}");
+            }
+        }
+    }
+
+    fn paint(&self, text: &str, verdict: Verdict) -> String {
+        if !self.color {
+            return text.to_owned();
+        }
+        match verdict {
+            Verdict::Passed => text.green().to_string(),
+            Verdict::Failed => text.red().bold().to_string(),
+            Verdict::Skipped => text.yellow().to_string(),
+        }
+    }
+
+    fn failure_details(&mut self) {
+        let failures = std::mem::take(&mut self.failures);
+        for f in &failures {
+            let mut lines = vec![format!(
+                "      ✗ {}: {}",
+                f.check,
+                f.message.as_deref().unwrap_or("failed")
+            )];
+            if let Some(e) = &f.expected {
+                lines.push(format!("          expected: {e}"));
+            }
+            if let Some(a) = &f.actual {
+                lines.push(format!("          actual:   {a}"));
+            }
+            if let Some(p) = &f.spec_pointer {
+                lines.push(format!("          spec:     {p}"));
+            }
+            if let Some(x) = f
+                .exchange
+                .and_then(|i| self.exchanges.iter().find(|e| e.index == i))
+            {
+                lines.push(format!(
+                    "          exchange: {} {} → {}{}",
+                    x.method,
+                    x.path,
+                    x.status
+                        .map_or_else(|| "no response".into(), |s| s.to_string()),
+                    x.content_type
+                        .as_deref()
+                        .map(|c| format!(" ({c})"))
+                        .unwrap_or_default()
+                ));
+                if let Some(b) = x.request_body.as_deref().filter(|b| !b.is_empty()) {
+                    lines.push(format!("          request:  {}", one_line(b, 300)));
+                }
+                if let Some(b) = x.response_body.as_deref().filter(|b| !b.is_empty()) {
+                    lines.push(format!("          response: {}", one_line(b, 300)));
+                }
+                if let Some(e) = &x.error {
+                    lines.push(format!("          error:    {e}"));
+                }
+                lines.push(format!("          replay:   {}", x.curl));
+            }
+            for l in lines {
+                self.line(&l);
+            }
+        }
+    }
+}
+
+fn one_line(text: &str, max: usize) -> String {
+    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() > max {
+        format!("{}…", flat.chars().take(max).collect::<String>())
+    } else {
+        flat
+    }
+}
+
+impl<W: Write> Reporter for Human<W> {
+    fn event(&mut self, event: &Event) {
+        match event {
+            Event::RunStarted {
+                target,
+                base_url,
+                spec_title,
+                spec_version,
+                scenarios,
+                ..
+            } => {
+                if let Some(bar) = &self.progress {
+                    bar.set_length(*scenarios as u64);
+                }
+                self.line(&format!(
+                    "conformance: {scenarios} scenarios against {target} ({base_url}), spec \"{spec_title}\" {spec_version}"
+                ));
+            }
+            Event::ScenarioStarted { scenario, .. } => {
+                self.exchanges.clear();
+                self.failures.clear();
+                if let Some(bar) = &self.progress {
+                    bar.set_message(scenario.clone());
+                }
+            }
+            Event::Exchange(x) => self.exchanges.push(x.clone()),
+            Event::Check(c) => {
+                if !c.passed {
+                    self.failures.push(c.clone());
+                }
+            }
+            Event::ScenarioFinished {
+                scenario,
+                verdict,
+                reason,
+                duration_ms,
+                requests,
+                ..
+            } => {
+                if let Some(bar) = &self.progress {
+                    bar.inc(1);
+                }
+                let tag = match verdict {
+                    Verdict::Passed => "PASS",
+                    Verdict::Failed => "FAIL",
+                    Verdict::Skipped => "SKIP",
+                };
+                let detail = match reason {
+                    Some(r) => r.clone(),
+                    None => format!("{requests} requests, {duration_ms} ms"),
+                };
+                let tag = self.paint(tag, *verdict);
+                self.line(&format!("{tag}  {scenario}  ({detail})"));
+                if *verdict == Verdict::Failed {
+                    self.failure_details();
+                }
+            }
+            Event::RunFinished { stats } => {
+                if let Some(bar) = self.progress.take() {
+                    bar.finish_and_clear();
+                }
+                let verdict = if stats.success() {
+                    Verdict::Passed
+                } else {
+                    Verdict::Failed
+                };
+                let word = self.paint(if stats.success() { "PASSED" } else { "FAILED" }, verdict);
+                self.line(&format!(
+                    "\n{word}: {} passed, {} failed, {} skipped · {} checks ({} failed) · {} requests · {:.1} s",
+                    stats.passed,
+                    stats.failed,
+                    stats.skipped,
+                    stats.checks_run,
+                    stats.checks_failed,
+                    stats.requests,
+                    stats.duration_ms as f64 / 1000.0
+                ));
+            }
+        }
+    }
+}

@@ -1,0 +1,47 @@
+//! Reporters consume the runner's events. They format; they never decide a verdict.
+
+pub mod human;
+
+use crate::events::Event;
+
+pub trait Reporter {
+    fn event(&mut self, event: &Event);
+}
+
+/// Sends every event to several reporters, in order.
+#[derive(Default)]
+pub struct Fanout {
+    reporters: Vec<Box<dyn Reporter>>,
+}
+
+impl Fanout {
+    pub fn push(&mut self, reporter: Box<dyn Reporter>) {
+        self.reporters.push(reporter);
+    }
+}
+
+impl Reporter for Fanout {
+    fn event(&mut self, event: &Event) {
+        for r in &mut self.reporters {
+            r.event(event);
+        }
+    }
+}
+
+/// Keeps every event (tests, and reporters that write once at the end).
+#[derive(Default)]
+pub struct Collect {
+    pub events: Vec<Event>,
+}
+
+impl Reporter for Collect {
+    fn event(&mut self, event: &Event) {
+        self.events.push(event.clone());
+    }
+}
+
+impl<R: Reporter + ?Sized> Reporter for &mut R {
+    fn event(&mut self, event: &Event) {
+        (**self).event(event);
+    }
+}

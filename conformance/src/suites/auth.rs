@@ -1,0 +1,225 @@
+//! The auth suite: for every operation, requests with missing, malformed, unknown, tampered,
+//! expired and forbidden credentials get the documented 401/403 with the spec's error body;
+//! the valid credential with a lower-case scheme succeeds (schemes are case-insensitive).
+
+use super::{Kind, Scenario, Suite, valid_create_body};
+use crate::checks::{self, Failure};
+use crate::config::Role;
+use crate::runner::{CREATE, Ctx, DELETE, LIST, RunError};
+use abp_spec::Spec;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Variant {
+    NoAuthorization,
+    EmptyAuthorization,
+    BearerWithoutCredential,
+    BasicScheme,
+    UnknownCredential,
+    TamperedCredential,
+    LowercaseScheme,
+    ExpiredCredential,
+    ForbiddenCredential,
+}
+
+impl Variant {
+    const ALL: [Variant; 9] = [
+        Variant::NoAuthorization,
+        Variant::EmptyAuthorization,
+        Variant::BearerWithoutCredential,
+        Variant::BasicScheme,
+        Variant::UnknownCredential,
+        Variant::TamperedCredential,
+        Variant::LowercaseScheme,
+        Variant::ExpiredCredential,
+        Variant::ForbiddenCredential,
+    ];
+
+    fn label(self) -> &'static str {
+        match self {
+            Variant::NoAuthorization => "no-authorization",
+            Variant::EmptyAuthorization => "empty-authorization",
+            Variant::BearerWithoutCredential => "bearer-without-credential",
+            Variant::BasicScheme => "basic-scheme",
+            Variant::UnknownCredential => "unknown-credential",
+            Variant::TamperedCredential => "tampered-credential",
+            Variant::LowercaseScheme => "lowercase-scheme",
+            Variant::ExpiredCredential => "expired-credential",
+            Variant::ForbiddenCredential => "forbidden-credential",
+        }
+    }
+
+    fn summary(self) -> &'static str {
+        match self {
+            Variant::NoAuthorization => "no Authorization header → 401",
+            Variant::EmptyAuthorization => "an empty Authorization header → 401",
+            Variant::BearerWithoutCredential => "`Bearer` with no credential → 401",
+            Variant::BasicScheme => "the Basic scheme → 401",
+            Variant::UnknownCredential => "an unknown bearer credential → 401",
+            Variant::TamperedCredential => "ABP_TOKEN with one character changed → 401",
+            Variant::LowercaseScheme => "`bearer` (lower case) with ABP_TOKEN succeeds",
+            Variant::ExpiredCredential => "the expired credential → 401",
+            Variant::ForbiddenCredential => "a user without the privilege → 403",
+        }
+    }
+
+    fn needs(self) -> Vec<Role> {
+        match self {
+            Variant::ExpiredCredential => vec![Role::Expired],
+            Variant::ForbiddenCredential => vec![Role::Forbidden],
+            _ => vec![],
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Case {
+    pub operation: &'static str,
+    pub variant: Variant,
+}
+
+pub fn scenarios(spec: &Spec) -> Result<Vec<Scenario>, RunError> {
+    let mut out = Vec::new();
+    for (operation, label) in [(LIST, "list"), (CREATE, "create"), (DELETE, "delete")] {
+        let op = spec
+            .operation(operation)
+            .ok_or_else(|| RunError::Config(format!("the spec has no {operation}")))?;
+        for variant in Variant::ALL {
+            out.push(Scenario {
+                name: format!("auth/{label}/{}", variant.label()),
+                suite: Suite::Auth,
+                summary: format!("{} {}: {}", op.method, op.path, variant.summary()),
+                needs: variant.needs(),
+                kind: Kind::Auth(Case { operation, variant }),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The Authorization header to send, or `None` to send none.
+fn authorization(ctx: &Ctx<'_>, variant: Variant) -> Option<String> {
+    let user = ctx.credential(Role::User).unwrap_or_default();
+    match variant {
+        Variant::NoAuthorization => None,
+        Variant::EmptyAuthorization => Some(String::new()),
+        Variant::BearerWithoutCredential => Some("Bearer".into()),
+        Variant::BasicScheme => Some("Basic Y29uZm9ybWFuY2U6bm90LWEtcGFzc3dvcmQ=".into()),
+        Variant::UnknownCredential => Some(format!(
+            "Bearer conformance-unknown-{}",
+            crate::runner::random_hex(16)
+        )),
+        Variant::TamperedCredential => Some(format!("Bearer {}", crate::runner::tamper(user))),
+        Variant::LowercaseScheme => Some(format!("bearer {user}")),
+        Variant::ExpiredCredential => ctx.credential(Role::Expired).map(|c| format!("Bearer {c}")),
+        Variant::ForbiddenCredential => ctx
+            .credential(Role::Forbidden)
+            .map(|c| format!("Bearer {c}")),
+    }
+}
+
+pub async fn run(case: &Case, ctx: &mut Ctx<'_>) {
+    let op = ctx.ops().by_id(case.operation).clone();
+    let expected: Vec<u16> = match case.variant {
+        Variant::LowercaseScheme => op.success_status().into_iter().collect(),
+        Variant::ForbiddenCredential => vec![403],
+        _ => vec![401],
+    };
+    let must_reject = case.variant != Variant::LowercaseScheme;
+    let mut headers = Vec::new();
+    if let Some(value) = authorization(ctx, case.variant) {
+        headers.push(("authorization", value));
+    }
+    match case.operation {
+        LIST => {
+            ctx.raw(&op, &op.path, &headers, None, &expected).await;
+        }
+        CREATE => {
+            let Some(before) = ctx.list_ids(Role::User).await else {
+                return;
+            };
+            let body = match valid_create_body(&ctx.shared.config.spec, &ctx.token_name("auth")) {
+                Ok(b) => b,
+                Err(e) => {
+                    ctx.step_failed(&e.to_string());
+                    return;
+                }
+            };
+            let content_type = op
+                .body
+                .as_ref()
+                .map(|b| b.content_type.clone())
+                .unwrap_or_else(|| "application/json".into());
+            headers.push(("content-type", content_type));
+            let bytes = serde_json::to_vec(&body).unwrap_or_default();
+            if ctx
+                .raw(&op, &op.path, &headers, Some(bytes), &expected)
+                .await
+                .is_none()
+            {
+                return;
+            }
+            if must_reject {
+                let Some(after) = ctx.list_ids(Role::User).await else {
+                    return;
+                };
+                let result = if before == after {
+                    Ok(())
+                } else {
+                    Err(Failure::new(
+                        "a create with a rejected credential changed ABP_TOKEN's list",
+                    )
+                    .expected(format!("the same {} tokens", before.len()))
+                    .actual(format!("{} tokens", after.len())))
+                };
+                ctx.check(checks::REJECTION_CHANGES_NOTHING, result);
+            }
+        }
+        _ => {
+            // Aim the request at a token of our own, so a server that wrongly accepts the
+            // credential deletes only what this run created.
+            let body =
+                match valid_create_body(&ctx.shared.config.spec, &ctx.token_name("auth-delete")) {
+                    Ok(b) => b,
+                    Err(e) => {
+                        ctx.step_failed(&e.to_string());
+                        return;
+                    }
+                };
+            let Some(created) = ctx.create(Role::User, &body).await else {
+                return;
+            };
+            let id = created.id.to_string();
+            let path = op.path.replace("{tokenId}", &id);
+            if ctx
+                .raw(&op, &path, &headers, None, &expected)
+                .await
+                .is_none()
+            {
+                return;
+            }
+            let Some(after) = ctx.list_ids(Role::User).await else {
+                return;
+            };
+            let still_there = after.contains(&id);
+            let result = match (must_reject, still_there) {
+                (true, true) | (false, false) => Ok(()),
+                (true, false) => Err(Failure::new(
+                    "a DELETE with a rejected credential removed the token",
+                )
+                .expected("the token still listed")
+                .actual("gone")),
+                (false, true) => Err(Failure::new(
+                    "a DELETE with the lower-case scheme did not remove the token",
+                )
+                .expected("the token gone")
+                .actual("still listed")),
+            };
+            let check = if must_reject {
+                checks::REJECTION_CHANGES_NOTHING
+            } else {
+                checks::DELETE_REMOVES_TOKEN
+            };
+            ctx.check(check, result);
+        }
+    }
+}

@@ -1,0 +1,405 @@
+//! The lifecycle suite: create with every lifetime, list (masked), authenticate with the
+//! created secret, delete, and isolation between two users.
+
+use super::{Kind, Scenario, Suite, valid_create_body};
+use crate::checks::{self, Failure};
+use crate::config::Role;
+use crate::runner::{Created, Ctx, RunError};
+use abp_spec::Spec;
+use chrono::{DateTime, TimeDelta, Utc};
+use serde_json::{Value, json};
+
+#[derive(Debug, Clone)]
+pub enum Case {
+    /// One create per lifetime of the spec's enum, with privileges.
+    EveryLifetime,
+    WithoutPrivileges,
+    ListedMasked,
+    DeleteRemoves,
+    UnknownIdDelete,
+    AccessTokenAuthenticates,
+    OtherUserIsolation,
+}
+
+pub fn scenarios(spec: &Spec) -> Result<Vec<Scenario>, RunError> {
+    let lifetimes = spec
+        .lifetimes()
+        .map_err(|e| RunError::Config(e.to_string()))?
+        .iter()
+        .map(|l| l.name.clone())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let s = |name: &str, summary: String, needs: Vec<Role>, case: Case| Scenario {
+        name: format!("lifecycle/{name}"),
+        suite: Suite::Lifecycle,
+        summary,
+        needs,
+        kind: Kind::Lifecycle(case),
+    };
+    Ok(vec![
+        s(
+            "create-every-lifetime",
+            format!("create a token with each lifetime ({lifetimes}); check echo, clock, expiry, uniqueness"),
+            vec![],
+            Case::EveryLifetime,
+        ),
+        s(
+            "create-without-privileges",
+            "create a token without privileges; it echoes an empty list".into(),
+            vec![],
+            Case::WithoutPrivileges,
+        ),
+        s(
+            "list-shows-masked-token",
+            "a created token is listed with a masked value, never its secret".into(),
+            vec![],
+            Case::ListedMasked,
+        ),
+        s(
+            "delete-removes-token",
+            "DELETE answers the documented empty success, the token leaves the list, a second DELETE gets the documented status".into(),
+            vec![],
+            Case::DeleteRemoves,
+        ),
+        s(
+            "delete-unknown-id",
+            "DELETE of a well-formed id nobody created gets the documented status".into(),
+            vec![],
+            Case::UnknownIdDelete,
+        ),
+        s(
+            "access-token-authenticates",
+            "the created secret authenticates in x-access-token until the token is deleted".into(),
+            vec![],
+            Case::AccessTokenAuthenticates,
+        ),
+        s(
+            "other-user-isolation",
+            "another user neither sees nor deletes our token".into(),
+            vec![Role::OtherUser],
+            Case::OtherUserIsolation,
+        ),
+    ])
+}
+
+pub async fn run(case: &Case, ctx: &mut Ctx<'_>) {
+    match case {
+        Case::EveryLifetime => every_lifetime(ctx).await,
+        Case::WithoutPrivileges => without_privileges(ctx).await,
+        Case::ListedMasked => listed_masked(ctx).await,
+        Case::DeleteRemoves => delete_removes(ctx).await,
+        Case::UnknownIdDelete => unknown_id_delete(ctx).await,
+        Case::AccessTokenAuthenticates => access_token(ctx).await,
+        Case::OtherUserIsolation => isolation(ctx).await,
+    }
+}
+
+fn body(ctx: &mut Ctx<'_>, label: &str) -> Option<Value> {
+    match valid_create_body(&ctx.shared.config.spec, &ctx.token_name(label)) {
+        Ok(b) => Some(b),
+        Err(e) => {
+            ctx.step_failed(&e.to_string());
+            None
+        }
+    }
+}
+
+/// Checks that a created token echoes what was asked for.
+fn check_echo(ctx: &mut Ctx<'_>, sent: &Value, created: &Created) {
+    let name = sent.get("name").and_then(Value::as_str).unwrap_or("");
+    let privileges: Vec<String> = sent
+        .get("privileges")
+        .and_then(Value::as_array)
+        .map(|p| {
+            p.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    let result = if created.token.name != name {
+        Err(
+            Failure::new("the created token's name differs from the requested one")
+                .expected(name)
+                .actual(created.token.name.clone()),
+        )
+    } else if created.token.privileges != privileges {
+        Err(
+            Failure::new("the created token's privileges differ from the requested ones")
+                .expected(format!("{privileges:?}"))
+                .actual(format!("{:?}", created.token.privileges))
+                .at("#/components/schemas/CreateUserAccessTokenRequest/properties/privileges"),
+        )
+    } else {
+        Ok(())
+    };
+    ctx.check(checks::CREATE_ECHOES_REQUEST, result);
+}
+
+fn check_clock(ctx: &mut Ctx<'_>, created: &Created) {
+    let tolerance = ctx.shared.config.clock_tolerance;
+    let skew = created.token.created_at - created.received_at;
+    let result =
+        if skew.abs() <= tolerance {
+            Ok(())
+        } else {
+            Err(Failure::new(format!(
+            "createdAt is {}s away from this machine's clock (tolerance {}s, --clock-tolerance)",
+            skew.num_seconds(),
+            tolerance.num_seconds()
+        ))
+        .expected(format!("within {}s of {}", tolerance.num_seconds(), iso(created.received_at)))
+        .actual(iso(created.token.created_at)))
+        };
+    ctx.check(checks::CREATED_AT_NEAR_CLOCK, result);
+}
+
+fn check_expiry(ctx: &mut Ctx<'_>, lifetime: &abp_spec::Lifetime, created: &Created) {
+    let want = created.token.created_at + lifetime.duration;
+    let off = created.token.expires_on - want;
+    // Servers may compute the two instants a moment apart; a second covers that.
+    let result = if off.abs() <= TimeDelta::seconds(1) {
+        Ok(())
+    } else {
+        Err(Failure::new(format!(
+            "expiresOn is not createdAt + {} (lifetime `{}`)",
+            lifetime.iso8601, lifetime.name
+        ))
+        .expected(iso(want))
+        .actual(iso(created.token.expires_on))
+        .at(format!(
+            "{}/x-durations/{}",
+            abp_spec::LIFETIME_SCHEMA,
+            abp_spec::escape_pointer(&lifetime.name)
+        )))
+    };
+    ctx.check(checks::EXPIRY_MATCHES_LIFETIME, result);
+}
+
+fn iso(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+async fn every_lifetime(ctx: &mut Ctx<'_>) {
+    let lifetimes = ctx.shared.lifetimes.clone();
+    for lifetime in &lifetimes {
+        let Some(mut sent) = body(ctx, &format!("lifetime-{}", lifetime.name)) else {
+            return;
+        };
+        sent["lifetime"] = json!(lifetime.name);
+        let Some(created) = ctx.create(Role::User, &sent).await else {
+            return;
+        };
+        check_echo(ctx, &sent, &created);
+        check_clock(ctx, &created);
+        check_expiry(ctx, lifetime, &created);
+    }
+}
+
+async fn without_privileges(ctx: &mut Ctx<'_>) {
+    let Some(mut sent) = body(ctx, "no-privileges") else {
+        return;
+    };
+    if let Some(map) = sent.as_object_mut() {
+        map.remove("privileges");
+    }
+    let Some(created) = ctx.create(Role::User, &sent).await else {
+        return;
+    };
+    check_echo(ctx, &sent, &created);
+}
+
+async fn listed_masked(ctx: &mut Ctx<'_>) {
+    let Some(sent) = body(ctx, "listed") else {
+        return;
+    };
+    let Some(created) = ctx.create(Role::User, &sent).await else {
+        return;
+    };
+    let Some(items) = ctx.list(Role::User).await else {
+        return;
+    };
+    let id = created.id.to_string();
+    let item = items
+        .iter()
+        .find(|i| i.get("_id").and_then(Value::as_str) == Some(id.as_str()));
+    let result = match item {
+        None => Err(Failure::new("the created token is not in the list")
+            .expected(format!("an item with _id {id}"))
+            .actual(format!("{} items, none with that id", items.len()))),
+        Some(item) => {
+            let shown = item.get("token").and_then(Value::as_str).unwrap_or("");
+            if shown.contains(&created.secret) {
+                Err(
+                    Failure::new("the list shows the token's secret instead of a masked value")
+                        .expected("a masked value")
+                        .actual(crate::redact::CREATED_SECRET)
+                        .at("#/components/schemas/UserAccessToken/properties/token"),
+                )
+            } else if shown.is_empty() {
+                Err(Failure::new("the listed token has no masked value")
+                    .expected("a non-empty masked value")
+                    .actual("\"\""))
+            } else if item.get("name").and_then(Value::as_str) != Some(created.token.name.as_str())
+            {
+                Err(
+                    Failure::new("the listed token's name differs from the created one")
+                        .expected(created.token.name.clone())
+                        .actual(item.get("name").map(Value::to_string).unwrap_or_default()),
+                )
+            } else {
+                Ok(())
+            }
+        }
+    };
+    ctx.check(checks::TOKEN_LISTED_MASKED, result);
+}
+
+fn success(ctx: &Ctx<'_>) -> Vec<u16> {
+    ctx.ops().delete.success_status().into_iter().collect()
+}
+
+fn unknown(ctx: &Ctx<'_>) -> Vec<u16> {
+    ctx.ops().delete.unknown_id_status.into_iter().collect()
+}
+
+async fn delete_removes(ctx: &mut Ctx<'_>) {
+    let Some(sent) = body(ctx, "deleted") else {
+        return;
+    };
+    let Some(created) = ctx.create(Role::User, &sent).await else {
+        return;
+    };
+    let id = created.id.to_string();
+    let ok = success(ctx);
+    if ctx.delete(Role::User, &id, &ok).await.is_none() {
+        return;
+    }
+    let Some(ids) = ctx.list_ids(Role::User).await else {
+        return;
+    };
+    let result = if ids.contains(&id) {
+        Err(
+            Failure::new("the token is still listed after its DELETE succeeded")
+                .expected(format!("no item with _id {id}"))
+                .actual("still listed"),
+        )
+    } else {
+        Ok(())
+    };
+    ctx.check(checks::DELETE_REMOVES_TOKEN, result);
+    let gone = unknown(ctx);
+    ctx.delete(Role::User, &id, &gone).await;
+}
+
+async fn unknown_id_delete(ctx: &mut Ctx<'_>) {
+    // A fresh random id: 24 hex characters, which the spec's ObjectId pattern accepts.
+    let id = crate::runner::random_hex(12);
+    let gone = unknown(ctx);
+    ctx.delete(Role::User, &id, &gone).await;
+}
+
+async fn access_token(ctx: &mut Ctx<'_>) {
+    let Some(sent) = body(ctx, "access-token") else {
+        return;
+    };
+    let Some(created) = ctx.create(Role::User, &sent).await else {
+        return;
+    };
+    let list = ctx.ops().list.clone();
+    // Any documented status but 401 shows the secret authenticated (403 is fine: the token
+    // may lack the privilege to manage tokens).
+    let authenticated: Vec<u16> = list
+        .documented_statuses()
+        .into_iter()
+        .filter(|s| *s != 401)
+        .collect();
+    let header = [("x-access-token", created.secret.clone())];
+    let Some(before) = ctx
+        .raw(&list, &list.path, &header, None, &authenticated)
+        .await
+    else {
+        return;
+    };
+    let result = if before.status == 401 {
+        Err(
+            Failure::new("the created secret does not authenticate in x-access-token")
+                .expected("any status but 401")
+                .actual("401")
+                .at("#/components/securitySchemes/accessToken"),
+        )
+    } else {
+        Ok(())
+    };
+    ctx.check(checks::ACCESS_TOKEN_AUTHENTICATES, result);
+    let ok = success(ctx);
+    if ctx
+        .delete(Role::User, &created.id.to_string(), &ok)
+        .await
+        .is_none()
+    {
+        return;
+    }
+    let Some(after) = ctx.raw(&list, &list.path, &header, None, &[401]).await else {
+        return;
+    };
+    let result = if after.status == 401 {
+        Ok(())
+    } else {
+        Err(
+            Failure::new("a deleted token's secret still authenticates in x-access-token")
+                .expected("401")
+                .actual(after.status.to_string())
+                .at("#/components/securitySchemes/accessToken"),
+        )
+    };
+    ctx.check(checks::ACCESS_TOKEN_REVOKED, result);
+}
+
+async fn isolation(ctx: &mut Ctx<'_>) {
+    let Some(sent) = body(ctx, "isolation") else {
+        return;
+    };
+    let Some(created) = ctx.create(Role::User, &sent).await else {
+        return;
+    };
+    let id = created.id.to_string();
+    let Some(theirs) = ctx.list_ids(Role::OtherUser).await else {
+        return;
+    };
+    let result = if theirs.contains(&id) {
+        Err(Failure::new("another user's list shows our token")
+            .expected(format!(
+                "no item with _id {id} in ABP_OTHER_USER_TOKEN's list"
+            ))
+            .actual("listed"))
+    } else {
+        Ok(())
+    };
+    ctx.check(checks::ISOLATION_LIST, result);
+    let gone = unknown(ctx);
+    let Some(status) = ctx.delete(Role::OtherUser, &id, &gone).await else {
+        return;
+    };
+    let Some(ours) = ctx.list_ids(Role::User).await else {
+        return;
+    };
+    let result = if !ours.contains(&id) {
+        Err(Failure::new("another user's DELETE removed our token")
+            .expected("our token still listed")
+            .actual(format!("gone after their DELETE answered {status}")))
+    } else if (200..300).contains(&status) {
+        Err(
+            Failure::new("another user's DELETE of our token answered success")
+                .expected(
+                    gone.iter()
+                        .map(u16::to_string)
+                        .collect::<Vec<_>>()
+                        .join(" or "),
+                )
+                .actual(status.to_string()),
+        )
+    } else {
+        Ok(())
+    };
+    ctx.check(checks::ISOLATION_DELETE, result);
+}

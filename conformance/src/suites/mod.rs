@@ -1,0 +1,146 @@
+//! Scenario suites. Scenarios are data generated from the spec (so `--spec` changes them),
+//! executed by the runner through [`execute`].
+
+pub mod auth;
+pub mod lifecycle;
+pub mod validation;
+
+use crate::config::{Role, RunConfig};
+use crate::runner::{Ctx, RunError};
+use abp_spec::Spec;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Suite {
+    Lifecycle,
+    Validation,
+    Auth,
+}
+
+impl Suite {
+    pub const ALL: [Suite; 3] = [Suite::Lifecycle, Suite::Validation, Suite::Auth];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Suite::Lifecycle => "lifecycle",
+            Suite::Validation => "validation",
+            Suite::Auth => "auth",
+        }
+    }
+
+    pub fn description(self) -> &'static str {
+        match self {
+            Suite::Lifecycle => {
+                "create, list, authenticate with and delete tokens; isolation between users"
+            }
+            Suite::Validation => {
+                "bad input generated from the spec is rejected with 400 and changes nothing"
+            }
+            Suite::Auth => {
+                "missing, malformed, unknown, expired and forbidden credentials on every operation"
+            }
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Suite> {
+        Suite::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum Kind {
+    Lifecycle(lifecycle::Case),
+    Validation(validation::Case),
+    Auth(auth::Case),
+}
+
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    /// `suite/name`, unique; what `--scenario` globs match.
+    pub name: String,
+    pub suite: Suite,
+    pub summary: String,
+    /// Credentials the scenario cannot run without; missing ones make it skipped.
+    pub needs: Vec<Role>,
+    pub kind: Kind,
+}
+
+/// Every scenario the spec yields, in run order.
+pub fn all(spec: &Spec) -> Result<Vec<Scenario>, RunError> {
+    let mut out = lifecycle::scenarios(spec)?;
+    out.extend(validation::scenarios(spec)?);
+    out.extend(auth::scenarios(spec)?);
+    Ok(out)
+}
+
+/// The scenarios selected by `--suite` and `--scenario`.
+pub fn select(config: &RunConfig) -> Result<Vec<Scenario>, RunError> {
+    let mut suites = Vec::new();
+    for name in &config.suites {
+        suites.push(Suite::from_name(name).ok_or_else(|| {
+            RunError::Config(format!(
+                "unknown suite `{name}` (suites: lifecycle, validation, auth)"
+            ))
+        })?);
+    }
+    let glob = match &config.scenario_glob {
+        Some(g) => Some(
+            globset::Glob::new(g)
+                .map_err(|e| RunError::Config(format!("invalid --scenario glob `{g}`: {e}")))?
+                .compile_matcher(),
+        ),
+        None => None,
+    };
+    let selected: Vec<Scenario> = all(&config.spec)?
+        .into_iter()
+        .filter(|s| suites.is_empty() || suites.contains(&s.suite))
+        .filter(|s| glob.as_ref().is_none_or(|g| g.is_match(&s.name)))
+        .collect();
+    if selected.is_empty() {
+        return Err(RunError::Config(
+            "no scenario matches the selection (`conformance list` shows them)".into(),
+        ));
+    }
+    Ok(selected)
+}
+
+pub async fn execute(scenario: &Scenario, ctx: &mut Ctx<'_>) {
+    match &scenario.kind {
+        Kind::Lifecycle(case) => lifecycle::run(case, ctx).await,
+        Kind::Validation(case) => validation::run(case, ctx).await,
+        Kind::Auth(case) => auth::run(case, ctx).await,
+    }
+}
+
+/// A request body that the spec says is valid: every property from its example (or a
+/// plain value of its type), the name replaced by `name`.
+pub fn valid_create_body(spec: &Spec, name: &str) -> Result<serde_json::Value, RunError> {
+    let op = spec
+        .operation(crate::runner::CREATE)
+        .and_then(|o| o.body)
+        .ok_or_else(|| RunError::Config("the create operation has no request body".into()))?;
+    let (schema, _) = spec.resolve(&op.schema, op.pointer.clone());
+    let mut body = serde_json::Map::new();
+    for (prop, sub) in schema
+        .get("properties")
+        .and_then(|p| p.as_object())
+        .into_iter()
+        .flatten()
+    {
+        let (sub, _) = spec.resolve(sub, String::new());
+        let value = if prop == "name" {
+            serde_json::Value::String(name.to_owned())
+        } else if let Some(first) = sub
+            .get("enum")
+            .and_then(|e| e.as_array())
+            .and_then(|e| e.first())
+        {
+            first.clone()
+        } else if let Some(example) = sub.get("example") {
+            example.clone()
+        } else {
+            continue;
+        };
+        body.insert(prop.clone(), value);
+    }
+    Ok(serde_json::Value::Object(body))
+}

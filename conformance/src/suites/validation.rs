@@ -1,0 +1,361 @@
+//! The validation suite, generated from the spec: for the create body, every required field
+//! missing, every wrong JSON type of every field (and of array items), enum values outside the
+//! enum, strings outside their length bounds; malformed, empty, mistyped and oversized bodies;
+//! for path parameters, values that break their pattern. Each must get the documented 400
+//! (413 accepted for an oversized body) and leave the list unchanged.
+
+use super::{Kind, Scenario, Suite, valid_create_body};
+use crate::checks::{self, Failure};
+use crate::config::Role;
+use crate::runner::{CREATE, Ctx, DELETE, RunError};
+use abp_spec::Spec;
+use serde_json::{Value, json};
+
+/// Stands in for the run-prefixed token name until the run knows its prefix.
+const NAME_SLOT: &str = "\u{0}run-name";
+
+#[derive(Debug, Clone)]
+pub enum Case {
+    /// A create request with this body.
+    Body {
+        body: Vec<u8>,
+        content_type: Option<String>,
+        accept: Vec<u16>,
+    },
+    /// A delete of this (malformed) id.
+    TokenId {
+        param: String,
+        id: String,
+        accept: Vec<u16>,
+    },
+}
+
+/// A JSON value of each type, to put where another type belongs.
+fn samples() -> [(&'static str, Value); 7] {
+    [
+        ("string", json!("wrong")),
+        ("integer", json!(7)),
+        ("number", json!(1.5)),
+        ("boolean", json!(true)),
+        ("array", json!([])),
+        ("object", json!({})),
+        ("null", Value::Null),
+    ]
+}
+
+fn type_allows(schema_type: &str, sample: &str) -> bool {
+    schema_type == sample || (schema_type == "number" && sample == "integer")
+}
+
+pub fn scenarios(spec: &Spec) -> Result<Vec<Scenario>, RunError> {
+    let config_err = |m: &str| RunError::Config(m.to_owned());
+    let create = spec
+        .operation(CREATE)
+        .ok_or_else(|| config_err("the spec has no createMyToken"))?;
+    let request = create
+        .body
+        .clone()
+        .ok_or_else(|| config_err("createMyToken has no request body"))?;
+    let bad_request: Vec<u16> = create.response(400).map(|_| 400).into_iter().collect();
+    let (schema, _) = spec.resolve(&request.schema, request.pointer.clone());
+    let base = valid_create_body(spec, NAME_SLOT)?;
+    let base_map = base.as_object().cloned().unwrap_or_default();
+
+    let mut out = Vec::new();
+    let mut push = |label: String,
+                    summary: String,
+                    body: Vec<u8>,
+                    content_type: Option<&str>,
+                    accept: Vec<u16>| {
+        out.push(Scenario {
+            name: format!("validation/{label}"),
+            suite: Suite::Validation,
+            summary,
+            needs: vec![],
+            kind: Kind::Validation(Case::Body {
+                body,
+                content_type: content_type.map(str::to_owned),
+                accept,
+            }),
+        });
+    };
+    let json_body = |v: &Value| serde_json::to_vec(v).unwrap_or_default();
+    let ct = Some(request.content_type.as_str());
+
+    let required: Vec<String> = schema
+        .get("required")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_str().map(str::to_owned))
+        .collect();
+    for field in &required {
+        let mut body = base_map.clone();
+        body.remove(field);
+        push(
+            format!("missing-{field}"),
+            format!("create without the required `{field}`"),
+            json_body(&Value::Object(body)),
+            ct,
+            bad_request.clone(),
+        );
+    }
+
+    let properties = schema
+        .get("properties")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    for (field, prop) in &properties {
+        let (prop, _) = spec.resolve(prop, String::new());
+        let Some(field_type) = prop.get("type").and_then(Value::as_str) else {
+            continue;
+        };
+        for (sample_type, sample) in samples() {
+            if type_allows(field_type, sample_type) {
+                continue;
+            }
+            let mut body = base_map.clone();
+            body.insert(field.clone(), sample);
+            push(
+                format!("{field}-as-{sample_type}"),
+                format!("create with `{field}` as {sample_type} (the spec says {field_type})"),
+                json_body(&Value::Object(body)),
+                ct,
+                bad_request.clone(),
+            );
+        }
+        if field_type == "array"
+            && let Some(items) = prop.get("items")
+        {
+            let (items, _) = spec.resolve(items, String::new());
+            let item_type = items.get("type").and_then(Value::as_str).unwrap_or("");
+            for (sample_type, sample) in samples() {
+                if type_allows(item_type, sample_type) {
+                    continue;
+                }
+                // For arrays, nest the field's own example: the docs' defect, reproduced.
+                let sample = match (sample_type, base_map.get(field)) {
+                    ("array", Some(Value::Array(example))) if !example.is_empty() => {
+                        json!([example.clone()])
+                    }
+                    _ => json!([sample]),
+                };
+                let mut body = base_map.clone();
+                body.insert(field.clone(), sample);
+                push(
+                    format!("{field}-items-as-{sample_type}"),
+                    format!(
+                        "create with `{field}` items as {sample_type} (the spec says {item_type})"
+                    ),
+                    json_body(&Value::Object(body)),
+                    ct,
+                    bad_request.clone(),
+                );
+            }
+        }
+        if let Some(values) = prop.get("enum").and_then(Value::as_array) {
+            let first = values.first().and_then(Value::as_str).unwrap_or("value");
+            let candidates = [
+                ("unknown".to_owned(), format!("not-a-{field}")),
+                ("uppercase".to_owned(), first.to_uppercase()),
+                ("empty".to_owned(), String::new()),
+            ];
+            for (label, candidate) in candidates {
+                if values
+                    .iter()
+                    .any(|v| v.as_str() == Some(candidate.as_str()))
+                {
+                    continue;
+                }
+                let mut body = base_map.clone();
+                body.insert(field.clone(), json!(candidate));
+                push(
+                    format!("{field}-outside-enum-{label}"),
+                    format!("create with `{field}` = {candidate:?}, not in the enum"),
+                    json_body(&Value::Object(body)),
+                    ct,
+                    bad_request.clone(),
+                );
+            }
+        }
+        if field_type == "string" {
+            if let Some(min) = prop
+                .get("minLength")
+                .and_then(Value::as_u64)
+                .filter(|m| *m > 0)
+            {
+                let mut body = base_map.clone();
+                body.insert(field.clone(), json!("x".repeat(min as usize - 1)));
+                push(
+                    format!("{field}-shorter-than-{min}"),
+                    format!("create with `{field}` shorter than minLength {min}"),
+                    json_body(&Value::Object(body)),
+                    ct,
+                    bad_request.clone(),
+                );
+            }
+            if let Some(max) = prop.get("maxLength").and_then(Value::as_u64) {
+                let mut body = base_map.clone();
+                body.insert(field.clone(), json!("x".repeat(max as usize + 1)));
+                push(
+                    format!("{field}-longer-than-{max}"),
+                    format!("create with `{field}` longer than maxLength {max}"),
+                    json_body(&Value::Object(body)),
+                    ct,
+                    bad_request.clone(),
+                );
+            }
+        }
+    }
+
+    let valid = json_body(&base);
+    let mut malformed = valid.clone();
+    malformed.truncate(malformed.len().saturating_sub(1));
+    push(
+        "malformed-json".into(),
+        "create with a truncated JSON body".into(),
+        malformed,
+        ct,
+        bad_request.clone(),
+    );
+    push(
+        "empty-body".into(),
+        "create with an empty body".into(),
+        Vec::new(),
+        ct,
+        bad_request.clone(),
+    );
+    push(
+        "wrong-content-type".into(),
+        "create with a valid JSON body sent as text/plain".into(),
+        valid.clone(),
+        Some("text/plain"),
+        bad_request.clone(),
+    );
+    if let Some(max) = request.max_bytes {
+        let mut accept = bad_request.clone();
+        accept.extend(create.response(413).map(|_| 413));
+        let mut body = base_map.clone();
+        body.insert("padding".into(), json!(""));
+        let overhead = json_body(&Value::Object(body.clone())).len() as u64;
+        let pad = (max + 1).saturating_sub(overhead) as usize;
+        body.insert("padding".into(), json!("x".repeat(pad)));
+        push(
+            format!("body-over-{max}-bytes"),
+            format!(
+                "create with a {}-byte body (x-max-body-bytes is {max})",
+                max + 1
+            ),
+            json_body(&Value::Object(body)),
+            ct,
+            accept,
+        );
+    }
+
+    // Path parameters: mutate the example until it breaks the schema.
+    if let Some(delete) = spec.operation(DELETE) {
+        let accept: Vec<u16> = delete.response(400).map(|_| 400).into_iter().collect();
+        for param in delete.params.iter().filter(|p| p.location == "path") {
+            let (pschema, _) = spec.resolve(&param.schema, param.pointer.clone());
+            let example = pschema
+                .get("example")
+                .or_else(|| {
+                    spec.document().pointer(&format!(
+                        "{}/example",
+                        param.pointer.trim_start_matches('#')
+                    ))
+                })
+                .and_then(Value::as_str)
+                .unwrap_or("0")
+                .to_owned();
+            let validator = spec
+                .validator(&param.schema, &param.pointer)
+                .map_err(|e| RunError::Config(e.to_string()))?;
+            let mut non_hex = example.clone();
+            non_hex.replace_range(0..1, "z");
+            let candidates = [
+                (
+                    "short",
+                    example[..example.len().saturating_sub(1)].to_owned(),
+                ),
+                ("long", format!("{example}0")),
+                ("non-hex", non_hex),
+            ];
+            for (label, id) in candidates {
+                if id.is_empty() || validator.is_valid(&json!(id)) {
+                    continue;
+                }
+                out.push(Scenario {
+                    name: format!("validation/{}-{label}", param.name),
+                    suite: Suite::Validation,
+                    summary: format!(
+                        "delete with {} = {id:?}, which breaks its schema",
+                        param.name
+                    ),
+                    needs: vec![],
+                    kind: Kind::Validation(Case::TokenId {
+                        param: param.name.clone(),
+                        id,
+                        accept: accept.clone(),
+                    }),
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+pub async fn run(case: &Case, ctx: &mut Ctx<'_>) {
+    let Some(before) = ctx.list_ids(Role::User).await else {
+        return;
+    };
+    let Some(credential) = ctx.credential(Role::User) else {
+        return;
+    };
+    let auth = ("authorization", format!("Bearer {credential}"));
+    match case {
+        Case::Body {
+            body,
+            content_type,
+            accept,
+        } => {
+            let name = ctx.token_name("validation");
+            let body = String::from_utf8_lossy(body)
+                .replace(NAME_SLOT, &name)
+                .into_bytes();
+            let mut headers = vec![auth];
+            if let Some(ct) = content_type {
+                headers.push(("content-type", ct.clone()));
+            }
+            let op = ctx.ops().create.clone();
+            if ctx
+                .raw(&op, &op.path, &headers, Some(body), accept)
+                .await
+                .is_none()
+            {
+                return;
+            }
+        }
+        Case::TokenId { param, id, accept } => {
+            let op = ctx.ops().delete.clone();
+            let path = op.path.replace(&format!("{{{param}}}"), id);
+            if ctx.raw(&op, &path, &[auth], None, accept).await.is_none() {
+                return;
+            }
+        }
+    }
+    let Some(after) = ctx.list_ids(Role::User).await else {
+        return;
+    };
+    let result = if before == after {
+        Ok(())
+    } else {
+        let added: Vec<_> = after.iter().filter(|i| !before.contains(i)).collect();
+        let removed: Vec<_> = before.iter().filter(|i| !after.contains(i)).collect();
+        Err(Failure::new("the rejected request changed the list")
+            .expected(format!("the same {} tokens", before.len()))
+            .actual(format!("added {added:?}, removed {removed:?}")))
+    };
+    ctx.check(checks::REJECTION_CHANGES_NOTHING, result);
+}
