@@ -1,0 +1,236 @@
+//! Each fault changes behaviour: the same probe gives a different observation on a correct
+//! server and on one with the fault switched on.
+
+mod common;
+
+use abp_spec::Spec;
+use common::{Raw, bearer, example_lifetime, raw_http, server};
+use reference_server::{EmbeddedServer, Fault};
+use reqwest::Method;
+use serde_json::json;
+
+/// What a probe sees, as text; the match is exhaustive, so a new fault needs a probe.
+async fn observe(fault: Fault, srv: &EmbeddedServer, raw: &Raw) -> String {
+    let c = &raw.creds;
+    let lifetime = example_lifetime();
+    match fault {
+        Fault::DeleteNoop => {
+            let id = raw.create_ok(&c.user).await["_id"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            let status = raw.delete(&c.user, &id).await.status;
+            format!("{status} {}", raw.list(&c.user).await.len())
+        }
+        Fault::ListShowsOtherUsers => {
+            raw.create_ok(&c.other_user).await;
+            raw.list(&c.user).await.len().to_string()
+        }
+        Fault::DeleteOtherUsers => {
+            let id = raw.create_ok(&c.user).await["_id"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            let status = raw.delete(&c.other_user, &id).await.status;
+            format!("{status} {}", raw.list(&c.user).await.len())
+        }
+        Fault::SecondDeleteSucceeds => {
+            let id = raw.create_ok(&c.user).await["_id"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            raw.delete(&c.user, &id).await;
+            raw.delete(&c.user, &id).await.status.to_string()
+        }
+        Fault::SecretSurvivesDelete => {
+            let t = raw.create_ok(&c.user).await;
+            raw.delete(&c.user, t["_id"].as_str().unwrap()).await;
+            let secret = t["token"].as_str().unwrap();
+            raw.list_with(&[("x-access-token", secret)])
+                .await
+                .status
+                .to_string()
+        }
+        Fault::ReusedSecret => {
+            let a = raw.create_ok(&c.user).await;
+            let b = raw.create_ok(&c.user).await;
+            (a["token"] == b["token"]).to_string()
+        }
+        Fault::WrongExpiry => {
+            let longest = Spec::embedded()
+                .lifetimes()
+                .unwrap()
+                .last()
+                .unwrap()
+                .name
+                .clone();
+            let t = raw
+                .create(&c.user, json!({"name": "e", "lifetime": longest}))
+                .await
+                .json();
+            format!("{} {}", t["createdAt"], t["expiresOn"])
+        }
+        Fault::PrivilegesDropped => {
+            let t = raw
+                .create(
+                    &c.user,
+                    json!({"name": "p", "lifetime": lifetime, "privileges": ["a"]}),
+                )
+                .await
+                .json();
+            t["privileges"].to_string()
+        }
+        Fault::AcceptMissingName => raw
+            .create(&c.user, json!({"lifetime": lifetime}))
+            .await
+            .status
+            .to_string(),
+        Fault::MalformedJson500 => raw
+            .create_raw(&c.user, "application/json", b"{".to_vec())
+            .await
+            .status
+            .to_string(),
+        Fault::AcceptUnknownLifetime => raw
+            .create(&c.user, json!({"name": "u", "lifetime": "forever"}))
+            .await
+            .status
+            .to_string(),
+        Fault::AcceptNestedPrivileges => raw
+            .create(
+                &c.user,
+                json!({"name": "n", "lifetime": lifetime, "privileges": [["a"], "b"]}),
+            )
+            .await
+            .status
+            .to_string(),
+        Fault::NoBodyLimit => {
+            let mut body = json!({"name": "big", "lifetime": lifetime})
+                .to_string()
+                .into_bytes();
+            body.resize(reference_server::BODY_LIMIT + 1, b' ');
+            raw.create_raw(&c.user, "application/json", body)
+                .await
+                .status
+                .to_string()
+        }
+        Fault::BadTokenId404 => raw.delete(&c.user, "xyz").await.status.to_string(),
+        Fault::AnyBearerAccepted => raw
+            .list_with(&[("authorization", "Bearer whatever")])
+            .await
+            .status
+            .to_string(),
+        Fault::ExpiredAccepted => raw
+            .list_with(&[("authorization", &bearer(&c.expired))])
+            .await
+            .status
+            .to_string(),
+        Fault::LowercaseSchemeRejected => raw
+            .list_with(&[("authorization", &format!("bearer {}", c.user))])
+            .await
+            .status
+            .to_string(),
+        Fault::ForbiddenAllowed => raw
+            .list_with(&[("authorization", &bearer(&c.forbidden))])
+            .await
+            .status
+            .to_string(),
+        Fault::AuthErrorPlainText => {
+            let a = raw.list_with(&[]).await;
+            format!(
+                "{} {:?} {}",
+                a.status,
+                a.content_type,
+                String::from_utf8_lossy(&a.body)
+            )
+        }
+        Fault::TimestampsNotIso => {
+            raw.create_ok(&c.user).await["createdAt"].as_str().unwrap()[10..11].to_owned()
+        }
+        Fault::CreateReturns200 => raw
+            .create(&c.user, json!({"name": "s", "lifetime": lifetime}))
+            .await
+            .status
+            .to_string(),
+        Fault::ListUnmasked => {
+            let secret = raw.create_ok(&c.user).await["token"].clone();
+            (raw.list(&c.user).await[0]["token"] == secret).to_string()
+        }
+        Fault::MissingUserId => raw
+            .create_ok(&c.user)
+            .await
+            .get("userId")
+            .is_some()
+            .to_string(),
+        Fault::DeleteReturnsBody => {
+            let id = raw.create_ok(&c.user).await["_id"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            let request = format!(
+                "DELETE /api/v1/me/tokens/{id} HTTP/1.1\r\nHost: x\r\nAuthorization: {}\r\nConnection: close\r\n\r\n",
+                bearer(&c.user)
+            );
+            let answer = raw_http(srv.addr, request.as_bytes()).await;
+            let body = answer
+                .split_once("\r\n\r\n")
+                .map(|(_, b)| b.to_owned())
+                .unwrap_or_default();
+            format!("{} {body}", &answer[..12])
+        }
+        Fault::ErrorMessageChanged => {
+            let a = raw.delete(&c.user, "0123456789abcdef01234567").await;
+            format!("{} {}", a.status, a.json()["message"])
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_fault_changes_what_a_probe_sees() {
+    let mut same = Vec::new();
+    for &fault in Fault::ALL {
+        // Fresh servers for both sides, so earlier probes leave no state behind.
+        let (good, good_raw) = server(vec![]).await;
+        let (bad, bad_raw) = server(vec![fault]).await;
+        let expected = observe(fault, &good, &good_raw).await;
+        let actual = observe(fault, &bad, &bad_raw).await;
+        if actual == expected {
+            same.push(format!("{}: both `{actual}`", fault.name()));
+        }
+        good.shutdown().await;
+        bad.shutdown().await;
+    }
+    assert!(
+        same.is_empty(),
+        "faults without effect:\n{}",
+        same.join("\n")
+    );
+}
+
+#[tokio::test]
+async fn no_fault_gives_a_5xx_except_the_one_that_must() {
+    // Only malformed-json-500 answers 5xx, and only for malformed JSON.
+    let (srv, raw) = server(vec![Fault::MalformedJson500]).await;
+    let c = raw.creds.clone();
+    assert_eq!(
+        raw.create_raw(&c.user, "application/json", b"{".to_vec())
+            .await
+            .status,
+        500
+    );
+    assert_eq!(
+        raw.create_raw(&c.user, "application/json", Vec::new())
+            .await
+            .status,
+        400
+    );
+    let a = raw
+        .send(
+            Method::GET,
+            "/me/tokens",
+            &[("authorization", &bearer(&c.user))],
+            None,
+        )
+        .await;
+    assert_eq!(a.status, 200);
+    srv.shutdown().await;
+}
