@@ -1,0 +1,132 @@
+//! The binary's contract: exit codes and one-line errors for bad input, and the main command.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+fn conformance() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_conformance"));
+    for var in [
+        "ABP_TOKEN",
+        "ABP_OTHER_USER_TOKEN",
+        "ABP_FORBIDDEN_TOKEN",
+        "ABP_EXPIRED_TOKEN",
+    ] {
+        c.env_remove(var);
+    }
+    c.env("NO_COLOR", "1");
+    c
+}
+
+fn stderr_of(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn run_against_the_embedded_server_passes_and_prints_the_summary() {
+    let out = conformance().arg("run").output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{}", stderr_of(&out));
+    assert!(stdout.contains("PASSED:"), "{stdout}");
+    assert!(stdout.contains("0 failed"), "{stdout}");
+}
+
+#[test]
+fn unreachable_target_exits_3_quickly_with_one_line() {
+    // Bind then drop a listener to get a port nobody listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let started = Instant::now();
+    let out = conformance()
+        .args([
+            "run",
+            "--base-url",
+            &format!("http://127.0.0.1:{port}/api/v1"),
+        ])
+        .env("ABP_TOKEN", "whatever-credential")
+        .output()
+        .unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", stderr_of(&out));
+    let err = stderr_of(&out);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("error: cannot reach http://127.0.0.1:"),
+        "{err}"
+    );
+    assert!(!err.contains("whatever-credential"));
+}
+
+#[test]
+fn remote_target_without_abp_token_exits_2_naming_the_variable() {
+    let out = conformance()
+        .args(["run", "--server", "test"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr_of(&out);
+    assert!(err.contains("ABP_TOKEN is not set"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    for args in [
+        vec!["run", "--base-url", "not a url"],
+        vec!["run", "--base-url", "ftp://host/api"],
+        vec!["run", "--server", "nowhere"],
+        vec!["run", "--suite", "nonsense"],
+        vec!["run", "--check", "no_such_check"],
+        vec!["run", "--spec", "/no/such/spec.yaml"],
+        vec!["run", "--bogus-flag"],
+        vec!["run", "--timeout", "0"],
+    ] {
+        let out = conformance()
+            .args(&args)
+            .env("ABP_TOKEN", "x")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr_of(&out));
+        assert!(!stderr_of(&out).is_empty(), "{args:?}");
+    }
+}
+
+#[test]
+fn a_spec_failing_its_lint_is_refused_naming_the_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("spec.yaml");
+    let broken = abp_spec::EMBEDDED_YAML.replacen("      operationId: listMyTokens\n", "", 1);
+    std::fs::write(&path, broken).unwrap();
+    let out = conformance()
+        .args(["run", "--spec", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr_of(&out).contains("#/paths/~1me~1tokens/get"),
+        "{}",
+        stderr_of(&out)
+    );
+}
+
+#[test]
+fn list_shows_suites_scenarios_and_checks() {
+    let out = conformance().arg("list").output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    for needle in [
+        "lifecycle",
+        "validation/missing-name",
+        "auth/delete/expired-credential",
+        "response_schema",
+        "[needs ABP_OTHER_USER_TOKEN]",
+    ] {
+        assert!(text.contains(needle), "missing {needle}: {text}");
+    }
+}

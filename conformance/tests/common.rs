@@ -1,0 +1,90 @@
+//! Shared by the integration tests: run the suite in-process against an embedded server.
+
+#![allow(dead_code)]
+
+use conformance::config::{Credentials, RunConfig};
+use conformance::events::{Event, RunStats, Verdict};
+use conformance::report::Collect;
+use reference_server::{Fault, start_embedded};
+
+pub struct Outcome {
+    pub stats: RunStats,
+    pub events: Vec<Event>,
+}
+
+impl Outcome {
+    /// Names of the checks that failed at least once, sorted.
+    pub fn failed_checks(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Check(c) if !c.passed => Some(c.check.clone()),
+                _ => None,
+            })
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    pub fn verdicts(&self, verdict: Verdict) -> Vec<String> {
+        self.events
+            .iter()
+            .filter_map(|e| match e {
+                Event::ScenarioFinished {
+                    scenario,
+                    verdict: v,
+                    ..
+                } if *v == verdict => Some(scenario.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+/// Which credentials the run gets besides ABP_TOKEN.
+#[derive(Clone, Copy)]
+pub enum Creds {
+    All,
+    OnlyUser,
+}
+
+pub async fn run_against(
+    faults: Vec<Fault>,
+    creds: Creds,
+    tweak: impl FnOnce(&mut RunConfig),
+) -> Outcome {
+    let server = start_embedded(faults)
+        .await
+        .expect("embedded server starts");
+    let c = &server.credentials;
+    let credentials = match creds {
+        Creds::All => Credentials {
+            user: c.user.clone(),
+            other_user: Some(c.other_user.clone()),
+            forbidden: Some(c.forbidden.clone()),
+            expired: Some(c.expired.clone()),
+        },
+        Creds::OnlyUser => Credentials {
+            user: c.user.clone(),
+            ..Credentials::default()
+        },
+    };
+    let mut config = RunConfig::new(
+        &server.base_url,
+        "embedded",
+        abp_spec::Spec::embedded(),
+        credentials,
+    );
+    tweak(&mut config);
+    let mut collect = Collect::default();
+    let stats = conformance::run(config, &mut collect)
+        .await
+        .expect("the run starts");
+    server.shutdown().await;
+    Outcome {
+        stats,
+        events: collect.events,
+    }
+}

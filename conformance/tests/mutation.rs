@@ -1,0 +1,79 @@
+//! The suite's own mutation test: for every fault in the reference server's catalog, a run
+//! against the server with that fault on must fail, and fail through the check that is
+//! meant to see it. Prints the table fault → detecting checks.
+
+mod common;
+
+use common::{Creds, run_against};
+use reference_server::Fault;
+
+/// The check each fault must trip (it may trip others too).
+fn expected_check(fault: Fault) -> &'static str {
+    use conformance::checks::*;
+    match fault.name() {
+        "delete-noop" => DELETE_REMOVES_TOKEN,
+        "list-shows-other-users" => ISOLATION_LIST,
+        "delete-other-users" => ISOLATION_DELETE,
+        "second-delete-succeeds" => STATUS_EXPECTED,
+        "secret-survives-delete" => ACCESS_TOKEN_REVOKED,
+        "reused-secret" => IDS_AND_SECRETS_UNIQUE,
+        "wrong-expiry" => EXPIRY_MATCHES_LIFETIME,
+        "privileges-dropped" => CREATE_ECHOES_REQUEST,
+        "accept-missing-name" => REJECTION_CHANGES_NOTHING,
+        "malformed-json-500" => NOT_A_SERVER_ERROR,
+        "accept-unknown-lifetime" => REJECTION_CHANGES_NOTHING,
+        "accept-nested-privileges" => REJECTION_CHANGES_NOTHING,
+        "no-body-limit" => STATUS_EXPECTED,
+        "bad-token-id-404" => STATUS_EXPECTED,
+        "any-bearer-accepted" => STATUS_EXPECTED,
+        "expired-accepted" => STATUS_EXPECTED,
+        "lowercase-scheme-rejected" => STATUS_EXPECTED,
+        "forbidden-allowed" => STATUS_EXPECTED,
+        "auth-error-plain-text" => CONTENT_TYPE,
+        "timestamps-not-iso" => RESPONSE_SCHEMA,
+        "create-returns-200" => STATUS_DOCUMENTED,
+        "list-unmasked" => NO_SECRET_LEAK,
+        "missing-user-id" => RESPONSE_SCHEMA,
+        "delete-returns-body" => CONTENT_TYPE,
+        "error-message-changed" => "snapshot",
+        other => panic!("fault `{other}` has no expected check: add it to this table"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_fault_is_detected_by_its_check() {
+    let mut rows = Vec::new();
+    let mut missed = Vec::new();
+    for &fault in Fault::ALL {
+        let outcome = run_against(vec![fault], Creds::All, |_| {}).await;
+        let failed = outcome.failed_checks();
+        let want = expected_check(fault);
+        let detected = !outcome.stats.success() && failed.iter().any(|c| c == want);
+        if !detected {
+            missed.push(format!(
+                "{}: expected {want}, run {} with failing checks {failed:?}",
+                fault.name(),
+                if outcome.stats.success() {
+                    "passed"
+                } else {
+                    "failed"
+                }
+            ));
+        }
+        rows.push((fault.name(), detected, failed.join(", ")));
+    }
+    let detected = rows.iter().filter(|r| r.1).count();
+    println!("\n{:<27} {:<9} detecting checks", "fault", "detected");
+    for (name, ok, checks) in &rows {
+        println!("{name:<27} {:<9} {checks}", if *ok { "yes" } else { "NO" });
+    }
+    println!(
+        "\nmutation score: {detected}/{} faults detected",
+        rows.len()
+    );
+    assert!(
+        missed.is_empty(),
+        "faults not detected:\n{}",
+        missed.join("\n")
+    );
+}

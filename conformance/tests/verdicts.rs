@@ -1,0 +1,114 @@
+//! No false alarms: the fault-free server passes, with every credential or with only
+//! ABP_TOKEN (then the scenarios that need the others are skipped, naming the variable).
+
+mod common;
+
+use common::{Creds, run_against};
+use conformance::events::{Event, Verdict};
+
+#[tokio::test]
+async fn fault_free_server_passes_with_all_credentials_and_no_skips() {
+    let outcome = run_against(vec![], Creds::All, |_| {}).await;
+    assert!(
+        outcome.stats.success(),
+        "failed checks: {:?}",
+        outcome.failed_checks()
+    );
+    assert_eq!(outcome.stats.skipped, 0);
+    assert_eq!(outcome.stats.passed, outcome.stats.scenarios);
+    assert!(outcome.stats.requests > 100);
+}
+
+#[tokio::test]
+async fn only_abp_token_passes_and_skips_credential_dependent_scenarios() {
+    let outcome = run_against(vec![], Creds::OnlyUser, |_| {}).await;
+    assert!(
+        outcome.stats.success(),
+        "failed checks: {:?}",
+        outcome.failed_checks()
+    );
+    let skipped = outcome.verdicts(Verdict::Skipped);
+    assert!(skipped.contains(&"lifecycle/other-user-isolation".to_owned()));
+    assert!(skipped.contains(&"auth/list/expired-credential".to_owned()));
+    assert!(skipped.contains(&"auth/delete/forbidden-credential".to_owned()));
+    for e in &outcome.events {
+        if let Event::ScenarioFinished {
+            verdict: Verdict::Skipped,
+            reason,
+            scenario,
+            ..
+        } = e
+        {
+            let reason = reason.as_deref().unwrap_or("");
+            assert!(reason.contains("ABP_"), "{scenario}: {reason}");
+        }
+    }
+    assert_eq!(skipped.len(), 7, "{skipped:?}");
+}
+
+#[tokio::test]
+async fn selection_by_suite_glob_and_check() {
+    let outcome = run_against(vec![], Creds::All, |c| {
+        c.suites = vec!["auth".into()];
+        c.scenario_glob = Some("auth/*/expired-*".into());
+        c.checks = conformance::checks::Selection::new(&["status_expected".into()], &[]).unwrap();
+    })
+    .await;
+    assert_eq!(outcome.stats.scenarios, 3);
+    let checks: std::collections::BTreeSet<_> = outcome
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Check(c) => Some(c.check.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(checks.into_iter().collect::<Vec<_>>(), ["status_expected"]);
+}
+
+#[tokio::test]
+async fn no_event_carries_a_credential_or_created_secret() {
+    let server = reference_server::start_embedded(vec![reference_server::Fault::ListUnmasked])
+        .await
+        .unwrap();
+    let c = server.credentials.clone();
+    let credentials = conformance::Credentials {
+        user: c.user.clone(),
+        other_user: Some(c.other_user.clone()),
+        forbidden: Some(c.forbidden.clone()),
+        expired: Some(c.expired.clone()),
+    };
+    let config = conformance::RunConfig::new(
+        &server.base_url,
+        "embedded",
+        abp_spec::Spec::embedded(),
+        credentials,
+    );
+    let mut collect = conformance::report::Collect::default();
+    conformance::run(config, &mut collect).await.unwrap();
+    server.shutdown().await;
+    let text = collect
+        .events
+        .iter()
+        .map(|e| serde_json::to_string(e).unwrap())
+        .collect::<Vec<_>>()
+        .join("\n");
+    for secret in [&c.user, &c.other_user, &c.forbidden, &c.expired] {
+        assert!(
+            !text.contains(secret.as_str()),
+            "a credential leaked into the events"
+        );
+    }
+    // Every created secret starts with the server's prefix; none may appear in full.
+    assert!(text.contains("[created-secret]"));
+    let leaked = text
+        .match_indices("uat_")
+        .map(|(i, _)| &text[i..(i + 47).min(text.len())])
+        .find(|s| {
+            s.len() == 47
+                && s[4..]
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        });
+    assert!(leaked.is_none(), "a created secret leaked: {leaked:?}");
+}
