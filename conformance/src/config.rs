@@ -105,6 +105,8 @@ pub struct RunConfig {
     pub clock_tolerance: TimeDelta,
     /// Per-request timeout.
     pub timeout: Duration,
+    /// The directory of this target's approved snapshots; `None` turns the gate off.
+    pub snapshot_dir: Option<std::path::PathBuf>,
 }
 
 impl RunConfig {
@@ -119,6 +121,7 @@ impl RunConfig {
             checks: Selection::all(),
             clock_tolerance: TimeDelta::seconds(120),
             timeout: Duration::from_secs(15),
+            snapshot_dir: None,
         }
     }
 }

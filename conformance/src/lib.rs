@@ -13,6 +13,7 @@ pub mod exchange;
 pub mod redact;
 pub mod report;
 pub mod runner;
+pub mod snapshot;
 pub mod suites;
 
 pub use config::{Credentials, RunConfig};

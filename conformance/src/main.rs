@@ -65,6 +65,16 @@ struct RunArgs {
     /// How far the server's createdAt may be from this machine's clock, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 120)]
     clock_tolerance: u32,
+    /// Where approved snapshots live; each target has a directory below it.
+    #[arg(long, value_name = "DIR")]
+    snapshot_dir: Option<PathBuf>,
+    /// The snapshot directory's name for this target (default: embedded, the --server name,
+    /// or the URL's host).
+    #[arg(long, value_name = "NAME")]
+    target_name: Option<String>,
+    /// Record the exchanges of this run as the target's new approved baseline.
+    #[arg(long)]
+    update_snapshots: bool,
     /// Per-request timeout, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=600))]
     timeout: u64,
@@ -89,6 +99,7 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    configure_insta(&cli);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -115,6 +126,29 @@ fn main() -> ExitCode {
             eprintln!("error: {message}");
             ExitCode::from(code)
         }
+    }
+}
+
+/// insta reads its behaviour from the environment once per process; set it before any thread
+/// exists. Our report shows the diffs, so insta's own output is off unless asked for.
+fn configure_insta(cli: &Cli) {
+    let set = |key: &str, value: &str| {
+        // SAFETY: called from `main` before the runtime starts, so no other thread can be
+        // reading the environment.
+        unsafe { std::env::set_var(key, value) }
+    };
+    if std::env::var_os("INSTA_OUTPUT").is_none() {
+        set("INSTA_OUTPUT", "none");
+    }
+    if std::env::var_os("INSTA_WORKSPACE_ROOT").is_none()
+        && let Ok(cwd) = std::env::current_dir()
+    {
+        set("INSTA_WORKSPACE_ROOT", &cwd.to_string_lossy());
+    }
+    if let Command::Run(args) = &cli.command
+        && args.update_snapshots
+    {
+        set("INSTA_UPDATE", "always");
     }
 }
 
@@ -199,7 +233,18 @@ async fn run(args: RunArgs) -> Result<u8, Failure> {
         }
     };
 
+    let target_name = args.target_name.clone().unwrap_or(target_name);
+    let snapshot_root = args
+        .snapshot_dir
+        .clone()
+        .unwrap_or_else(conformance::snapshot::default_root);
+    let snapshot_dir = snapshot_root.join(conformance::snapshot::target_dir_name(&target_name));
+    if args.update_snapshots {
+        std::fs::create_dir_all(&snapshot_dir)
+            .map_err(|e| Failure(2, format!("cannot create {}: {e}", snapshot_dir.display())))?;
+    }
     let mut config = RunConfig::new(&base_url, &target_name, spec, credentials);
+    config.snapshot_dir = Some(snapshot_dir);
     config.suites = args.suite;
     config.scenario_glob = args.scenario;
     config.checks = checks;

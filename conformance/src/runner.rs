@@ -195,6 +195,8 @@ pub struct Ctx<'a> {
     failed: bool,
     /// Tokens to delete when the scenario ends: (role that created it, id).
     to_clean: Vec<(Role, String)>,
+    /// Every exchange of the scenario, raw, with its operationId (for the snapshot).
+    log: Vec<(String, RawExchange)>,
     stats: &'a mut RunStats,
 }
 
@@ -316,6 +318,7 @@ impl<'a> Ctx<'a> {
             record
         };
         self.emit(Event::Exchange(record));
+        self.log.push((op.id.clone(), raw.clone()));
         let Ok(response) = &raw.response else {
             let reason = raw.response.as_ref().err().cloned().unwrap_or_default();
             self.step_failed(&format!(
@@ -576,6 +579,35 @@ impl<'a> Ctx<'a> {
         response.ok()
     }
 
+    /// The snapshot gate: the scenario's normalized exchanges against the approved baseline.
+    fn compare_snapshot(&mut self, summary: &str) {
+        let Some(dir) = self.shared.config.snapshot_dir.clone() else {
+            return;
+        };
+        if !self.shared.config.checks.is_enabled(checks::SNAPSHOT) {
+            return;
+        }
+        let normalizer = crate::snapshot::Normalizer {
+            spec: &self.shared.config.spec,
+            prefix: &self.shared.prefix,
+            redactor: &self.shared.redactor,
+        };
+        let document: Vec<serde_json::Value> = self
+            .log
+            .iter()
+            .map(|(op, raw)| {
+                normalizer.exchange(self.shared.ops.by_id(op), raw, &self.shared.config.base_url)
+            })
+            .collect();
+        let result = crate::snapshot::check(
+            &dir,
+            &self.scenario,
+            summary,
+            &serde_json::Value::Array(document),
+        );
+        self.emit_check(checks::SNAPSHOT, result, None, None, None);
+    }
+
     /// Deletes what the scenario created and did not delete itself.
     async fn clean_up(&mut self) {
         let pending = std::mem::take(&mut self.to_clean);
@@ -679,10 +711,12 @@ async fn run_scenario(
         exchanges: 0,
         failed: false,
         to_clean: Vec::new(),
+        log: Vec::new(),
         stats,
     };
     suites::execute(scenario, &mut ctx).await;
     ctx.clean_up().await;
+    ctx.compare_snapshot(&scenario.summary);
     let (failed, requests) = (ctx.failed, ctx.exchanges);
     drop(ctx);
     let verdict = if failed {
@@ -712,6 +746,7 @@ async fn sweep(shared: &Shared, reporter: &mut dyn Reporter, stats: &mut RunStat
         exchanges: 0,
         failed: false,
         to_clean: Vec::new(),
+        log: Vec::new(),
         stats,
     };
     // Quiet: the sweep's own exchanges are not part of any scenario's verdict.

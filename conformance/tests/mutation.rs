@@ -35,7 +35,7 @@ fn expected_check(fault: Fault) -> &'static str {
         "list-unmasked" => NO_SECRET_LEAK,
         "missing-user-id" => RESPONSE_SCHEMA,
         "delete-returns-body" => CONTENT_TYPE,
-        "error-message-changed" => "snapshot",
+        "error-message-changed" => SNAPSHOT,
         other => panic!("fault `{other}` has no expected check: add it to this table"),
     }
 }

@@ -44,6 +44,7 @@ pub const ISOLATION_LIST: &str = "isolation_list";
 pub const ISOLATION_DELETE: &str = "isolation_delete";
 pub const REJECTION_CHANGES_NOTHING: &str = "rejection_changes_nothing";
 pub const SCENARIO_STEP: &str = "scenario_step";
+pub const SNAPSHOT: &str = "snapshot";
 
 pub const ALL: &[CheckInfo] = &[
     CheckInfo {
@@ -135,6 +136,11 @@ pub const ALL: &[CheckInfo] = &[
         name: SCENARIO_STEP,
         scope: Scope::Scenario,
         description: "every step of the scenario could be carried out (the typed client decoded what it needed)",
+    },
+    CheckInfo {
+        name: SNAPSHOT,
+        scope: Scope::Scenario,
+        description: "the scenario's normalized exchanges equal the approved snapshot of the target",
     },
 ];
 

@@ -1,0 +1,321 @@
+//! Snapshot gate: each scenario's exchanges, normalized, compared with an approved baseline
+//! kept as insta `.snap` files per target.
+//!
+//! Normalization is derived from the spec, not listed per field: in every JSON body, values
+//! of `readOnly` properties become `[id]`, `format: date-time` values `[datetime]`, values of
+//! `x-secret` properties `[token]` (a secret this run created) or `[masked-token]`, and the run
+//! prefix of token names `[name]`. Keys are sorted; lists keep only this run's tokens (a shared
+//! staging account may hold others). Secrets never reach a snapshot: the redactor runs last.
+//!
+//! insta owns the files and their update rules (`INSTA_UPDATE`, `CI`, `.snap.new` files for
+//! `cargo insta review`); we capture its comparison to show a diff in our own report.
+
+use crate::checks::Failure;
+use crate::exchange::RawExchange;
+use crate::redact::Redactor;
+use abp_spec::{Operation, Spec};
+use serde_json::{Map, Value, json};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+/// Strings longer than this are replaced by their length: bodies stay readable and stable.
+const LONG_STRING: usize = 256;
+
+pub struct Normalizer<'a> {
+    pub spec: &'a Spec,
+    pub prefix: &'a str,
+    pub redactor: &'a Redactor,
+}
+
+impl Normalizer<'_> {
+    /// One exchange as it appears in a snapshot.
+    pub fn exchange(&self, op: &Operation, raw: &RawExchange, base_url: &str) -> Value {
+        let path = raw.url.strip_prefix(base_url).unwrap_or(&raw.url);
+        let mut request = Map::new();
+        request.insert("method".into(), json!(raw.method));
+        request.insert("path".into(), json!(self.path(op, path)));
+        if let Some(body) = raw.request_body.as_deref().filter(|b| !b.is_empty()) {
+            let schema = op
+                .body
+                .as_ref()
+                .map(|b| b.schema.clone())
+                .unwrap_or(Value::Null);
+            request.insert("body".into(), self.body(body, &schema));
+        }
+        let mut out = Map::new();
+        out.insert("request".into(), Value::Object(request));
+        match &raw.response {
+            Ok(r) => {
+                let mut response = Map::new();
+                response.insert("status".into(), json!(r.status));
+                if let Some(ct) = r.header("content-type") {
+                    response.insert("content_type".into(), json!(ct));
+                }
+                if !r.body.is_empty() {
+                    let schema = op
+                        .response(r.status)
+                        .and_then(|d| {
+                            let media = r.media_type()?;
+                            d.content
+                                .iter()
+                                .find(|(ct, _)| ct.eq_ignore_ascii_case(&media))
+                                .and_then(|(_, s)| s.clone())
+                        })
+                        .unwrap_or(Value::Null);
+                    response.insert("body".into(), self.body(&r.body, &schema));
+                }
+                out.insert("response".into(), Value::Object(response));
+            }
+            Err(_) => {
+                out.insert("response".into(), json!("no response"));
+            }
+        }
+        Value::Object(out)
+    }
+
+    /// Path parameters that satisfy their schema become `[id]`; others stay as sent (they
+    /// are deterministic: the validation suite derives them from the spec's example).
+    fn path(&self, op: &Operation, path: &str) -> String {
+        let template: Vec<&str> = op.path.split('/').collect();
+        let actual: Vec<&str> = path.split('/').collect();
+        if template.len() != actual.len() {
+            return self.text(path);
+        }
+        let mut out = Vec::new();
+        for (t, a) in template.iter().zip(&actual) {
+            let param = t
+                .strip_prefix('{')
+                .and_then(|t| t.strip_suffix('}'))
+                .and_then(|name| op.params.iter().find(|p| p.name == name));
+            match param {
+                Some(p)
+                    if self
+                        .spec
+                        .validator(&p.schema, &p.pointer)
+                        .is_ok_and(|v| v.is_valid(&json!(a))) =>
+                {
+                    out.push("[id]".to_owned())
+                }
+                _ => out.push(self.text(a)),
+            }
+        }
+        out.join("/")
+    }
+
+    fn body(&self, bytes: &[u8], schema: &Value) -> Value {
+        match serde_json::from_slice::<Value>(bytes) {
+            Ok(v) => self.value(&v, schema),
+            Err(_) if bytes.len() <= LONG_STRING => {
+                json!(self.text(&String::from_utf8_lossy(bytes)))
+            }
+            Err(_) => json!(format!("<{} bytes>", bytes.len())),
+        }
+    }
+
+    fn text(&self, s: &str) -> String {
+        self.redactor.apply(&s.replace(self.prefix, "[name]"))
+    }
+
+    /// The schema's own keywords plus those of its `allOf` members, `$ref`s followed.
+    fn flatten(&self, schema: &Value) -> Map<String, Value> {
+        let (schema, _) = self.spec.resolve(schema, String::new());
+        let mut out = Map::new();
+        if let Some(members) = schema.get("allOf").and_then(Value::as_array) {
+            for m in members {
+                out.extend(self.flatten(m));
+            }
+        }
+        if let Some(own) = schema.as_object() {
+            for (k, v) in own {
+                if k != "allOf" {
+                    out.insert(k.clone(), v.clone());
+                }
+            }
+        }
+        out
+    }
+
+    fn value(&self, value: &Value, schema: &Value) -> Value {
+        let s = self.flatten(schema);
+        let flag = |k: &str| s.get(k).and_then(Value::as_bool) == Some(true);
+        match value {
+            Value::String(text) => {
+                if flag("readOnly") {
+                    json!("[id]")
+                } else if s.get("format").and_then(Value::as_str) == Some("date-time") {
+                    if chrono::DateTime::parse_from_rfc3339(text).is_ok() {
+                        json!("[datetime]")
+                    } else {
+                        json!(format!("[not-a-datetime: {text}]"))
+                    }
+                } else if flag("x-secret") {
+                    if self.redactor.find_in(text).is_some() {
+                        json!("[token]")
+                    } else {
+                        json!("[masked-token]")
+                    }
+                } else if text.chars().count() > LONG_STRING {
+                    json!(format!("<string of {} characters>", text.chars().count()))
+                } else {
+                    json!(self.text(text))
+                }
+            }
+            Value::Object(map) => {
+                let props = s.get("properties").and_then(Value::as_object);
+                let out: Map<String, Value> = map
+                    .iter()
+                    .map(|(k, v)| {
+                        let sub = props.and_then(|p| p.get(k)).cloned().unwrap_or(Value::Null);
+                        (k.clone(), self.value(v, &sub))
+                    })
+                    .collect();
+                Value::Object(out)
+            }
+            Value::Array(items) => {
+                let item_schema = s.get("items").cloned().unwrap_or(Value::Null);
+                Value::Array(
+                    items
+                        .iter()
+                        .filter(|item| self.ours(item))
+                        .map(|item| self.value(item, &item_schema))
+                        .collect(),
+                )
+            }
+            other => other.clone(),
+        }
+    }
+
+    /// Objects with a `name` are tokens: keep this run's only. Anything else is kept.
+    fn ours(&self, item: &Value) -> bool {
+        match item.get("name").and_then(Value::as_str) {
+            Some(name) => name.starts_with(self.prefix),
+            None => true,
+        }
+    }
+}
+
+/// How insta treats a mismatch; decided once per process from `INSTA_UPDATE` and `CI`.
+pub fn describe_update_mode() -> &'static str {
+    match std::env::var("INSTA_UPDATE").as_deref() {
+        Ok("always") | Ok("1") | Ok("force") => "new and changed snapshots are accepted",
+        Ok("no") => "nothing is written; a missing or changed snapshot fails",
+        _ if std::env::var_os("CI").is_some() => {
+            "CI: nothing is written; a missing or changed snapshot fails"
+        }
+        _ => "changes are written as .snap.new files for `cargo insta review`",
+    }
+}
+
+/// Captures what insta compared, so our report can show the diff.
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Option<(String, String)>>>);
+
+impl insta::Comparator for Capture {
+    fn matches(&self, reference: &insta::Snapshot, test: &insta::Snapshot) -> bool {
+        let text = |s: &insta::Snapshot| {
+            s.contents()
+                .as_text()
+                .map(|t| t.to_string())
+                .unwrap_or_default()
+        };
+        let equal = insta::DefaultComparator.matches(reference, test);
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some((text(reference), text(test)));
+        equal
+    }
+
+    fn dyn_clone(&self) -> Box<dyn insta::Comparator> {
+        Box::new(self.clone())
+    }
+}
+
+/// Serializes snapshot assertions: the panic hook is swapped while insta may panic.
+static ASSERT_LOCK: Mutex<()> = Mutex::new(());
+
+/// The file a scenario's snapshot lives in.
+pub fn file_name(scenario: &str) -> String {
+    format!("{}.snap", scenario.replace('/', "__"))
+}
+
+/// Compares the scenario's document with `<dir>/<scenario>.snap`.
+pub fn check(dir: &Path, scenario: &str, summary: &str, document: &Value) -> Result<(), Failure> {
+    let name = scenario.replace('/', "__");
+    // insta resolves a relative path against the asserting source file; never give it one.
+    let dir = &std::path::absolute(dir).unwrap_or_else(|_| dir.to_owned());
+    let capture = Capture::default();
+    let mut settings = insta::Settings::new();
+    settings.set_snapshot_path(dir);
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_sort_maps(true);
+    settings.set_omit_expression(true);
+    settings.set_description(summary);
+    settings.set_comparator(Box::new(capture.clone()));
+
+    let outcome = {
+        let _guard = ASSERT_LOCK.lock().unwrap_or_else(|p| p.into_inner());
+        let hook = std::panic::take_hook();
+        std::panic::set_hook(Box::new(|_| {}));
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            settings.bind(|| insta::assert_yaml_snapshot!(name.as_str(), document));
+        }));
+        std::panic::set_hook(hook);
+        outcome
+    };
+    let path = dir.join(file_name(scenario));
+    let compared = capture.0.lock().unwrap_or_else(|p| p.into_inner()).take();
+    match (outcome, compared) {
+        (Ok(()), _) => Ok(()),
+        (Err(_), Some((old, new))) => {
+            let diff = similar::TextDiff::from_lines(&old, &new)
+                .unified_diff()
+                .context_radius(2)
+                .header("approved", "this run")
+                .to_string();
+            Err(Failure::new(format!(
+                "the exchanges differ from the approved snapshot {} ({})\n{diff}",
+                path.display(),
+                describe_update_mode()
+            ))
+            .expected("the approved snapshot")
+            .actual(first_changed_line(&diff)))
+        }
+        (Err(_), None) => Err(Failure::new(format!(
+            "no approved snapshot {} ({}); record one with `conformance run --update-snapshots`",
+            path.display(),
+            describe_update_mode()
+        ))
+        .expected("an approved snapshot")
+        .actual("none")),
+    }
+}
+
+fn first_changed_line(diff: &str) -> String {
+    diff.lines()
+        .find(|l| l.starts_with('+') && !l.starts_with("+++"))
+        .map(|l| l[1..].trim().to_owned())
+        .unwrap_or_else(|| "a different document".into())
+}
+
+/// Where snapshots live by default: next to this crate in a checkout (so the committed
+/// baseline is found from any working directory), else under the current directory.
+pub fn default_root() -> PathBuf {
+    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    if manifest_dir.join("Cargo.toml").is_file() {
+        manifest_dir.join("snapshots")
+    } else {
+        PathBuf::from("conformance").join("snapshots")
+    }
+}
+
+/// A target name safe as a directory name.
+pub fn target_dir_name(target: &str) -> String {
+    target
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
