@@ -16,7 +16,7 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
-TARGET_DIR="${CARGO_TARGET_DIR:-target}"
+TARGET_DIR="$(realpath --relative-to=. "${CARGO_TARGET_DIR:-target}")"
 VENV="$TARGET_DIR/schemathesis-venv"
 SCHEMATHESIS_VERSION="4.32.5"
 
@@ -39,7 +39,12 @@ for _ in $(seq 1 100); do
     sleep 0.1
 done
 
-"$VENV/bin/schemathesis" run openapi/user-access-tokens.yaml \
+# Schemathesis keeps a cache in its working directory; keep it out of the work tree.
+ROOT="$(pwd)"
+WORK="$TARGET_DIR/schemathesis-work"
+mkdir -p "$WORK"
+cd "$WORK"
+"$ROOT/$VENV/bin/schemathesis" run "$ROOT/openapi/user-access-tokens.yaml" \
     --url "$BASE" \
     -H "Authorization: Bearer dev-alice-token" \
     --checks all \
@@ -47,4 +52,4 @@ done
     --seed "${SEED:-20251206}" \
     --generation-database none \
     --no-color \
-    --report-dir "$TARGET_DIR/schemathesis-report"
+    --report-dir "$ROOT/$TARGET_DIR/schemathesis-report"
