@@ -107,6 +107,10 @@ pub struct RunConfig {
     pub timeout: Duration,
     /// The directory of this target's approved snapshots; `None` turns the gate off.
     pub snapshot_dir: Option<std::path::PathBuf>,
+    /// Failures that are reported but do not gate.
+    pub known_failures: std::sync::Arc<crate::known::KnownFailures>,
+    /// Fail the run when a documented status was never exercised.
+    pub require_coverage: bool,
 }
 
 impl RunConfig {
@@ -122,6 +126,8 @@ impl RunConfig {
             clock_tolerance: TimeDelta::seconds(120),
             timeout: Duration::from_secs(15),
             snapshot_dir: None,
+            known_failures: Default::default(),
+            require_coverage: false,
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod checks;
 pub mod config;
 pub mod events;
 pub mod exchange;
+pub mod known;
 pub mod redact;
 pub mod report;
 pub mod runner;

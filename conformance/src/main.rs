@@ -6,7 +6,9 @@ use abp_spec::Spec;
 use clap::{Args, Parser, Subcommand};
 use conformance::checks::{self, Selection};
 use conformance::config::{Credentials, Role, RunConfig};
-use conformance::report::{Fanout, human::Human};
+use conformance::report::{
+    Fanout, Reporter, html::Html, human::Human, json::JsonLines, junit::Junit,
+};
 use conformance::suites;
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -75,6 +77,19 @@ struct RunArgs {
     /// Record the exchanges of this run as the target's new approved baseline.
     #[arg(long)]
     update_snapshots: bool,
+    /// Write a report (repeatable): junit=PATH, json=PATH (events as JSON lines), html=PATH.
+    #[arg(long = "report", value_name = "FORMAT=PATH")]
+    reports: Vec<String>,
+    /// A TOML file of known failures: reported, but they do not fail the run until they expire.
+    #[arg(long, value_name = "PATH")]
+    known_failures: Option<PathBuf>,
+    /// Fail the run when a status documented in the spec was never exercised.
+    #[arg(long)]
+    require_coverage: bool,
+    /// Switch on a deliberate bug in the embedded server (repeatable; `reference-server
+    /// --list-faults` shows them). Shows what failures look like; only without a target.
+    #[arg(long = "embedded-fault", value_name = "NAME", conflicts_with_all = ["base_url", "server"])]
+    embedded_faults: Vec<reference_server::Fault>,
     /// Per-request timeout, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=600))]
     timeout: u64,
@@ -172,9 +187,51 @@ fn parse_base_url(url: &str) -> Result<String, Failure> {
     Ok(url.trim_end_matches('/').to_owned())
 }
 
+/// Opens every `--report` file before the run, so a bad path fails fast and changes nothing
+/// on the target.
+fn open_reports(specs: &[String]) -> Result<Vec<Box<dyn Reporter>>, Failure> {
+    let mut out: Vec<Box<dyn Reporter>> = Vec::new();
+    for spec in specs {
+        let (format, path) = spec.split_once('=').ok_or_else(|| {
+            Failure(
+                2,
+                format!("invalid --report `{spec}`: expected FORMAT=PATH (junit, json or html)"),
+            )
+        })?;
+        if !matches!(format, "junit" | "json" | "html") {
+            return Err(Failure(
+                2,
+                format!(
+                    "invalid --report `{spec}`: unknown format `{format}` (junit, json or html)"
+                ),
+            ));
+        }
+        let path = PathBuf::from(path);
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| Failure(2, format!("cannot create {}: {e}", dir.display())))?;
+        }
+        let file = std::fs::File::create(&path)
+            .map_err(|e| Failure(2, format!("cannot write report {}: {e}", path.display())))?;
+        out.push(match format {
+            "junit" => Box::new(Junit::new(file)),
+            "json" => Box::new(JsonLines::new(file)),
+            _ => Box::new(Html::new(file)),
+        });
+    }
+    Ok(out)
+}
+
 async fn run(args: RunArgs) -> Result<u8, Failure> {
     let spec = load_spec(args.target.spec.as_ref())?;
     let checks = Selection::new(&args.checks, &args.skip_checks).map_err(|e| Failure(2, e))?;
+    let known_failures = match &args.known_failures {
+        Some(path) => {
+            conformance::known::KnownFailures::load(path, chrono::Utc::now().date_naive())
+                .map_err(|e| Failure(2, e))?
+        }
+        None => Default::default(),
+    };
     let remote = match (&args.target.base_url, &args.target.server) {
         (Some(url), _) => {
             let url = parse_base_url(url)?;
@@ -201,6 +258,7 @@ async fn run(args: RunArgs) -> Result<u8, Failure> {
         (None, None) => None,
     };
 
+    let file_reporters = open_reports(&args.reports)?;
     let mut embedded = None;
     let (base_url, target_name, credentials) = match remote {
         Some((url, name)) => {
@@ -217,7 +275,7 @@ async fn run(args: RunArgs) -> Result<u8, Failure> {
             (url, name, credentials)
         }
         None => {
-            let server = reference_server::start_embedded(Vec::new())
+            let server = reference_server::start_embedded(args.embedded_faults.clone())
                 .await
                 .map_err(|e| Failure(2, format!("cannot start the embedded server: {e}")))?;
             let c = &server.credentials;
@@ -250,6 +308,8 @@ async fn run(args: RunArgs) -> Result<u8, Failure> {
     config.checks = checks;
     config.clock_tolerance = chrono::TimeDelta::seconds(i64::from(args.clock_tolerance));
     config.timeout = std::time::Duration::from_secs(args.timeout);
+    config.known_failures = std::sync::Arc::new(known_failures);
+    config.require_coverage = args.require_coverage;
 
     let stdout = std::io::stdout();
     let tty = stdout.is_terminal();
@@ -260,10 +320,16 @@ async fn run(args: RunArgs) -> Result<u8, Failure> {
         color,
         tty && std::io::stderr().is_terminal(),
     )));
+    for r in file_reporters {
+        reporters.push(r);
+    }
 
     let outcome = conformance::run(config, &mut reporters).await;
     if let Some(server) = embedded {
         server.shutdown().await;
+    }
+    if let Err(e) = reporters.finish() {
+        return Err(Failure(2, format!("cannot write a report: {e}")));
     }
     match outcome {
         Ok(stats) => Ok(if stats.success() { 0 } else { 1 }),

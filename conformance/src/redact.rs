@@ -32,7 +32,7 @@ impl Redactor {
         }
         secrets.push((secret.to_owned(), placeholder.to_owned()));
         // Longest first, so a secret that contains another is replaced whole.
-        secrets.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+        secrets.sort_by_key(|s| std::cmp::Reverse(s.0.len()));
     }
 
     pub fn len(&self) -> usize {

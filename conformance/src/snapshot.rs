@@ -277,20 +277,25 @@ pub fn check(dir: &Path, scenario: &str, summary: &str, document: &Value) -> Res
                 .context_radius(2)
                 .header("approved", "this run")
                 .to_string();
+            let changed = diff
+                .lines()
+                .filter(|l| {
+                    (l.starts_with('+') && !l.starts_with("+++"))
+                        || (l.starts_with('-') && !l.starts_with("---"))
+                })
+                .count();
             Err(Failure::new(format!(
-                "the exchanges differ from the approved snapshot {} ({})\n{diff}",
-                path.display(),
+                "the exchanges differ from the approved snapshot ({changed} lines; {})\n{diff}",
                 describe_update_mode()
             ))
-            .expected("the approved snapshot")
+            .expected(format!("the approved snapshot {}", path.display()))
             .actual(first_changed_line(&diff)))
         }
         (Err(_), None) => Err(Failure::new(format!(
-            "no approved snapshot {} ({}); record one with `conformance run --update-snapshots`",
-            path.display(),
+            "no approved snapshot; record one with `conformance run --update-snapshots` ({})",
             describe_update_mode()
         ))
-        .expected("an approved snapshot")
+        .expected(format!("an approved snapshot {}", path.display()))
         .actual("none")),
     }
 }

@@ -198,8 +198,11 @@ pub struct ResponseCx<'a> {
     pub secrets: &'a [(String, String)],
 }
 
+/// A response check: one small function with one job.
+pub type ResponseCheck = fn(&ResponseCx) -> Outcome;
+
 /// The response checks in the order they run.
-pub const RESPONSE_CHECKS: &[(&str, fn(&ResponseCx) -> Outcome)] = &[
+pub const RESPONSE_CHECKS: &[(&str, ResponseCheck)] = &[
     (NOT_A_SERVER_ERROR, status::not_a_server_error),
     (STATUS_DOCUMENTED, status::status_documented),
     (STATUS_EXPECTED, status::status_expected),

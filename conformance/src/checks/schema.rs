@@ -23,9 +23,11 @@ impl Validators {
                         response.pointer,
                         abp_spec::escape_pointer(media)
                     );
-                    if !by_location.contains_key(&pointer) {
-                        let v = spec.validator(schema, &pointer)?;
-                        by_location.insert(pointer, v);
+                    if let std::collections::hash_map::Entry::Vacant(slot) =
+                        by_location.entry(pointer)
+                    {
+                        let v = spec.validator(schema, slot.key())?;
+                        slot.insert(v);
                     }
                 }
             }

@@ -56,18 +56,27 @@ impl<W: Write> Human<W> {
         match verdict {
             Verdict::Passed => text.green().to_string(),
             Verdict::Failed => text.red().bold().to_string(),
-            Verdict::Skipped => text.yellow().to_string(),
+            Verdict::Skipped | Verdict::KnownFailure => text.yellow().to_string(),
         }
     }
 
     fn failure_details(&mut self) {
         let failures = std::mem::take(&mut self.failures);
         for f in &failures {
+            let message = f.message.as_deref().unwrap_or("failed");
+            let mut message_lines = message.lines();
             let mut lines = vec![format!(
                 "      ✗ {}: {}",
                 f.check,
-                f.message.as_deref().unwrap_or("failed")
+                message_lines.next().unwrap_or("")
             )];
+            // Continuation lines (a snapshot diff) stay under their check.
+            lines.extend(message_lines.map(|l| format!("          {l}")));
+            if let Some(reason) = &f.known_failure {
+                lines.push(format!(
+                    "          known:    {reason} (listed; does not fail the run)"
+                ));
+            }
             if let Some(e) = &f.expected {
                 lines.push(format!("          expected: {e}"));
             }
@@ -145,6 +154,10 @@ impl<W: Write> Reporter for Human<W> {
                 }
             }
             Event::Exchange(x) => self.exchanges.push(x.clone()),
+            Event::Warning { message } => {
+                let tag = self.paint("WARNING", Verdict::Failed);
+                self.line(&format!("{tag}: {message}"));
+            }
             Event::Check(c) => {
                 if !c.passed {
                     self.failures.push(c.clone());
@@ -165,6 +178,7 @@ impl<W: Write> Reporter for Human<W> {
                     Verdict::Passed => "PASS",
                     Verdict::Failed => "FAIL",
                     Verdict::Skipped => "SKIP",
+                    Verdict::KnownFailure => "KNOWN",
                 };
                 let detail = match reason {
                     Some(r) => r.clone(),
@@ -172,11 +186,11 @@ impl<W: Write> Reporter for Human<W> {
                 };
                 let tag = self.paint(tag, *verdict);
                 self.line(&format!("{tag}  {scenario}  ({detail})"));
-                if *verdict == Verdict::Failed {
+                if matches!(verdict, Verdict::Failed | Verdict::KnownFailure) {
                     self.failure_details();
                 }
             }
-            Event::RunFinished { stats } => {
+            Event::RunFinished { stats, .. } => {
                 if let Some(bar) = self.progress.take() {
                     bar.finish_and_clear();
                 }
@@ -186,13 +200,20 @@ impl<W: Write> Reporter for Human<W> {
                     Verdict::Failed
                 };
                 let word = self.paint(if stats.success() { "PASSED" } else { "FAILED" }, verdict);
+                let known = if stats.known_failures > 0 {
+                    format!(", {} known", stats.known_failures)
+                } else {
+                    String::new()
+                };
                 self.line(&format!(
-                    "\n{word}: {} passed, {} failed, {} skipped · {} checks ({} failed) · {} requests · {:.1} s",
+                    "\n{word}: {} passed, {} failed, {} skipped · {} checks ({} failed{known}) · coverage {}/{} documented statuses · {} requests · {:.1} s",
                     stats.passed,
                     stats.failed,
                     stats.skipped,
                     stats.checks_run,
                     stats.checks_failed,
+                    stats.coverage_exercised,
+                    stats.coverage_documented,
                     stats.requests,
                     stats.duration_ms as f64 / 1000.0
                 ));

@@ -1,11 +1,19 @@
 //! Reporters consume the runner's events. They format; they never decide a verdict.
 
+pub mod html;
 pub mod human;
+pub mod json;
+pub mod junit;
 
 use crate::events::Event;
 
 pub trait Reporter {
     fn event(&mut self, event: &Event);
+
+    /// Called once after the last event; reporters that write a file write it here.
+    fn finish(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Sends every event to several reporters, in order.
@@ -26,6 +34,16 @@ impl Reporter for Fanout {
             r.event(event);
         }
     }
+
+    fn finish(&mut self) -> std::io::Result<()> {
+        let mut first_error = None;
+        for r in &mut self.reporters {
+            if let Err(e) = r.finish() {
+                first_error.get_or_insert(e);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
 }
 
 /// Keeps every event (tests, and reporters that write once at the end).
@@ -43,5 +61,9 @@ impl Reporter for Collect {
 impl<R: Reporter + ?Sized> Reporter for &mut R {
     fn event(&mut self, event: &Event) {
         (**self).event(event);
+    }
+
+    fn finish(&mut self) -> std::io::Result<()> {
+        (**self).finish()
     }
 }
