@@ -24,9 +24,6 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// The largest request body the server reads.
-pub const BODY_LIMIT: usize = 64 * 1024;
-
 /// How a server is set up.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -64,6 +61,8 @@ struct Inner {
     /// The lifetime the spec gives as its example; the faults that invent a lifetime use it.
     example_lifetime: Lifetime,
     create_validator: SchemaValidator,
+    /// The largest create body accepted: the spec's `x-max-body-bytes`.
+    body_limit: usize,
     token_id_validator: SchemaValidator,
     /// Fault `secret-survives-delete`: hashes of deleted secrets and their owners.
     ghosts: Mutex<HashMap<String, String>>,
@@ -95,6 +94,12 @@ impl AppState {
             .body
             .ok_or_else(|| spec_invalid(&create.pointer, "createMyToken has no request body"))?;
         let create_validator = spec.validator(&body.schema, &body.pointer)?;
+        let body_limit = body
+            .max_bytes
+            .and_then(|b| usize::try_from(b).ok())
+            .ok_or_else(|| {
+                spec_invalid(&body.pointer, "the create body has no x-max-body-bytes")
+            })?;
         // The lifetime property's example names the lifetime that faults fall back to.
         let (request_schema, _) = spec.resolve(&body.schema, body.pointer.clone());
         let example_name = request_schema
@@ -137,6 +142,7 @@ impl AppState {
                 lifetimes,
                 example_lifetime,
                 create_validator,
+                body_limit,
                 token_id_validator,
                 ghosts: Mutex::default(),
                 reused: Mutex::default(),
@@ -156,6 +162,11 @@ impl AppState {
             .copied()
             .filter(|f| self.inner.faults.contains(f))
             .collect()
+    }
+
+    /// The largest create body accepted (the spec's `x-max-body-bytes`).
+    pub fn body_limit(&self) -> usize {
+        self.inner.body_limit
     }
 
     fn has(&self, fault: Fault) -> bool {
@@ -407,7 +418,7 @@ async fn list(State(state): State<AppState>, headers: HeaderMap) -> Response {
 
 /// Reads the body up to the limit; `Err` is the answer to send.
 async fn read_body(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Vec<u8>, ApiError> {
-    let limit = (!state.has(Fault::NoBodyLimit)).then_some(BODY_LIMIT);
+    let limit = (!state.has(Fault::NoBodyLimit)).then_some(state.inner.body_limit);
     if let Some(limit) = limit {
         let declared = headers
             .get(header::CONTENT_LENGTH)

@@ -16,7 +16,7 @@ mod server;
 mod store;
 mod wire;
 
-pub use api::{AppState, BODY_LIMIT, Config, app};
+pub use api::{AppState, Config, app};
 pub use error::{ApiError, ErrorBody, ServerError};
 pub use fault::Fault;
 pub use fixtures::{Credentials, Fixtures, MANAGE_PRIVILEGE, Organization, User};

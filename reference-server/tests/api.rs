@@ -7,9 +7,17 @@ use abp_tokens_client::types::{CreateUserAccessTokenRequest, ObjectId, TokenLife
 use abp_tokens_client::{Client, Observer};
 use chrono::{DateTime, Utc};
 use common::{assert_error, bearer, example_lifetime, schema, server};
-use reference_server::BODY_LIMIT;
 use reqwest::Method;
 use serde_json::{Value, json};
+
+/// The spec's `x-max-body-bytes` for the create body.
+fn body_limit() -> usize {
+    Spec::embedded()
+        .operation("createMyToken")
+        .and_then(|o| o.body)
+        .and_then(|b| b.max_bytes)
+        .expect("the spec sets x-max-body-bytes") as usize
+}
 
 fn typed(base: &str, credential: Option<&str>) -> Client {
     let mut headers = reqwest::header::HeaderMap::new();
@@ -287,11 +295,11 @@ async fn every_bad_input_class_is_a_json_400_naming_the_field_and_stores_nothing
 async fn oversized_bodies_are_413() {
     let (srv, raw) = server(vec![]).await;
     let user = raw.creds.user.clone();
-    // Valid JSON padded with whitespace to exactly BODY_LIMIT + 1 bytes.
+    // Valid JSON padded with whitespace to exactly body_limit() + 1 bytes.
     let mut body = json!({"name": "big", "lifetime": example_lifetime()})
         .to_string()
         .into_bytes();
-    body.resize(BODY_LIMIT + 1, b' ');
+    body.resize(body_limit() + 1, b' ');
     assert_error(
         &raw.create_raw(&user, "application/json", body.clone())
             .await,
@@ -313,7 +321,7 @@ async fn oversized_bodies_are_413() {
     let answer = common::raw_http(srv.addr, &request).await;
     assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
     // Exactly at the limit is processed.
-    body.truncate(BODY_LIMIT);
+    body.truncate(body_limit());
     assert_eq!(
         raw.create_raw(&user, "application/json", body).await.status,
         201

@@ -107,7 +107,12 @@ async fn observe(fault: Fault, srv: &EmbeddedServer, raw: &Raw) -> String {
             let mut body = json!({"name": "big", "lifetime": lifetime})
                 .to_string()
                 .into_bytes();
-            body.resize(reference_server::BODY_LIMIT + 1, b' ');
+            let limit = Spec::embedded()
+                .operation("createMyToken")
+                .and_then(|o| o.body)
+                .and_then(|b| b.max_bytes)
+                .expect("the spec sets x-max-body-bytes") as usize;
+            body.resize(limit + 1, b' ');
             raw.create_raw(&c.user, "application/json", body)
                 .await
                 .status
