@@ -310,16 +310,8 @@ impl<'a> Ctx<'a> {
             Ok(r) if op.id == CREATE && (200..300).contains(&r.status) => r.json(),
             _ => None,
         };
-        let record = ExchangeRecord::new(
-            &raw,
-            &self.scenario,
-            index,
-            &op.id,
-            &self.shared.config.base_url,
-            &self.shared.redactor,
-        );
-        // The new secret must be known to the redactor before the exchange is emitted, but
-        // the leak check must not see it (a create response may show its own secret).
+        // The leak check must not see this response's own new secret (a create response may
+        // show it), but the redactor must know it before the exchange is emitted.
         let earlier_secrets = self.shared.redactor.entries();
         if let Some(body) = &created {
             if let Some(secret) = body.get("token").and_then(|t| t.as_str()) {
@@ -330,18 +322,14 @@ impl<'a> Ctx<'a> {
                     .push((role.unwrap_or(Role::User), id.to_owned()));
             }
         }
-        let record = if created.is_some() {
-            ExchangeRecord::new(
-                &raw,
-                &self.scenario,
-                index,
-                &op.id,
-                &self.shared.config.base_url,
-                &self.shared.redactor,
-            )
-        } else {
-            record
-        };
+        let record = ExchangeRecord::new(
+            &raw,
+            &self.scenario,
+            index,
+            &op.id,
+            &self.shared.config.base_url,
+            &self.shared.redactor,
+        );
         self.emit(Event::Exchange(record));
         self.log.push((op.id.clone(), raw.clone()));
         let Ok(response) = &raw.response else {
