@@ -508,13 +508,24 @@ impl<'a> Ctx<'a> {
         items
     }
 
-    /// The ids in the role's list.
+    /// The ids in the role's list that this run answers for: tokens named with the run prefix,
+    /// and tokens a response of this scenario said it created. Other tokens are ignored, so a
+    /// shared staging account (or a second run at the same time) cannot cause false alarms.
     pub async fn list_ids(&mut self, role: Role) -> Option<Vec<String>> {
         let items = self.list(role).await?;
+        let prefix = &self.shared.prefix;
         Some(
             items
                 .iter()
-                .filter_map(|i| i.get("_id").and_then(|v| v.as_str()).map(str::to_owned))
+                .filter_map(|item| {
+                    let id = item.get("_id").and_then(|v| v.as_str())?;
+                    let named_ours = item
+                        .get("name")
+                        .and_then(|v| v.as_str())
+                        .is_some_and(|n| n.starts_with(prefix.as_str()));
+                    let created_here = self.to_clean.iter().any(|(_, i)| i == id);
+                    (named_ours || created_here).then(|| id.to_owned())
+                })
                 .collect(),
         )
     }

@@ -112,3 +112,71 @@ async fn no_event_carries_a_credential_or_created_secret() {
         });
     assert!(leaked.is_none(), "a created secret leaked: {leaked:?}");
 }
+
+/// Staging safety: a token the run did not create survives the run, and its presence in the
+/// list causes no false alarm (the snapshot and list checks look only at the run's tokens).
+#[tokio::test]
+async fn tokens_the_run_did_not_create_are_untouched_and_ignored() {
+    let server = reference_server::start_embedded(vec![]).await.unwrap();
+    let c = server.credentials.clone();
+    let http = reqwest::Client::new();
+    let created: serde_json::Value = http
+        .post(format!("{}/me/tokens", server.base_url))
+        .bearer_auth(&c.user)
+        .json(&serde_json::json!({"name": "someone-elses-token", "lifetime": "one-week"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let foreign_id = created["_id"].as_str().unwrap().to_owned();
+
+    let credentials = conformance::Credentials {
+        user: c.user.clone(),
+        other_user: Some(c.other_user.clone()),
+        forbidden: Some(c.forbidden.clone()),
+        expired: Some(c.expired.clone()),
+    };
+    let mut config = conformance::RunConfig::new(
+        &server.base_url,
+        "embedded",
+        abp_spec::Spec::embedded(),
+        credentials,
+    );
+    let snapshots = tempfile::tempdir().unwrap();
+    let committed = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("snapshots/embedded");
+    for entry in std::fs::read_dir(&committed).unwrap().flatten() {
+        std::fs::copy(entry.path(), snapshots.path().join(entry.file_name())).unwrap();
+    }
+    config.snapshot_dir = Some(snapshots.path().to_owned());
+    let mut collect = conformance::report::Collect::default();
+    let stats = conformance::run(config, &mut collect).await.unwrap();
+
+    let listed: serde_json::Value = http
+        .get(format!("{}/me/tokens", server.base_url))
+        .bearer_auth(&c.user)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    server.shutdown().await;
+    let ids: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t["_id"].as_str())
+        .collect();
+    assert_eq!(ids, [foreign_id.as_str()], "only the foreign token remains");
+    let failed: Vec<String> = collect
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Check(c) if !c.passed => Some(format!("{} {}", c.scenario, c.check)),
+            _ => None,
+        })
+        .collect();
+    assert!(stats.success(), "{failed:#?}");
+}
