@@ -214,6 +214,25 @@ pub struct Ctx<'a> {
 }
 
 impl<'a> Ctx<'a> {
+    fn new(
+        shared: &'a Shared,
+        scenario: &str,
+        reporter: &'a mut dyn Reporter,
+        stats: &'a mut RunStats,
+    ) -> Self {
+        Ctx {
+            shared,
+            scenario: scenario.to_owned(),
+            reporter,
+            exchanges: 0,
+            failed: false,
+            known: false,
+            to_clean: Vec::new(),
+            log: Vec::new(),
+            stats,
+        }
+    }
+
     pub fn ops(&self) -> &'a Ops {
         &self.shared.ops
     }
@@ -574,30 +593,12 @@ impl<'a> Ctx<'a> {
                 return None;
             }
         };
-        let request_headers = request
-            .headers()
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.as_str().to_owned(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
-            .collect();
+        let request_headers = crate::exchange::header_pairs(request.headers());
         let started = Instant::now();
         let response = match self.shared.anon.client().execute(request).await {
             Ok(r) => {
                 let status = r.status().as_u16();
-                let headers = r
-                    .headers()
-                    .iter()
-                    .map(|(k, v)| {
-                        (
-                            k.as_str().to_owned(),
-                            String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                        )
-                    })
-                    .collect();
+                let headers = crate::exchange::header_pairs(r.headers());
                 match r.bytes().await {
                     Ok(b) => Ok(RawResponse {
                         status,
@@ -801,17 +802,7 @@ async fn run_scenario(
         });
         return;
     }
-    let mut ctx = Ctx {
-        shared,
-        scenario: scenario.name.clone(),
-        reporter,
-        exchanges: 0,
-        failed: false,
-        known: false,
-        to_clean: Vec::new(),
-        log: Vec::new(),
-        stats,
-    };
+    let mut ctx = Ctx::new(shared, &scenario.name, reporter, stats);
     suites::execute(scenario, &mut ctx).await;
     ctx.clean_up().await;
     ctx.compare_snapshot(&scenario.summary);
@@ -840,17 +831,7 @@ async fn run_scenario(
 /// Deletes any token still carrying this run's prefix (say a create that answered an error
 /// yet stored the token). Only this run's names are touched.
 async fn sweep(shared: &Shared, reporter: &mut dyn Reporter, stats: &mut RunStats) {
-    let mut ctx = Ctx {
-        shared,
-        scenario: "cleanup".into(),
-        reporter,
-        exchanges: 0,
-        failed: false,
-        known: false,
-        to_clean: Vec::new(),
-        log: Vec::new(),
-        stats,
-    };
+    let mut ctx = Ctx::new(shared, "cleanup", reporter, stats);
     // Quiet: the sweep's own exchanges are not part of any scenario's verdict.
     let roles: Vec<Role> = [Role::User, Role::OtherUser]
         .into_iter()

@@ -50,6 +50,28 @@ pub enum Creds {
     OnlyUser,
 }
 
+/// All four roles of an embedded server's fixture.
+pub fn all_credentials(c: &reference_server::Credentials) -> Credentials {
+    Credentials {
+        user: c.user.clone(),
+        other_user: Some(c.other_user.clone()),
+        forbidden: Some(c.forbidden.clone()),
+        expired: Some(c.expired.clone()),
+    }
+}
+
+/// A copy of the committed embedded baseline: a mismatch may write .snap.new files, never
+/// into the tree.
+pub fn baseline_copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let committed = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("snapshots/embedded");
+    for entry in std::fs::read_dir(&committed).expect("committed snapshots exist") {
+        let entry = entry.expect("readable snapshot dir");
+        std::fs::copy(entry.path(), dir.path().join(entry.file_name())).expect("copy");
+    }
+    dir
+}
+
 pub async fn run_against(
     faults: Vec<Fault>,
     creds: Creds,
@@ -60,12 +82,7 @@ pub async fn run_against(
         .expect("embedded server starts");
     let c = &server.credentials;
     let credentials = match creds {
-        Creds::All => Credentials {
-            user: c.user.clone(),
-            other_user: Some(c.other_user.clone()),
-            forbidden: Some(c.forbidden.clone()),
-            expired: Some(c.expired.clone()),
-        },
+        Creds::All => all_credentials(c),
         Creds::OnlyUser => Credentials {
             user: c.user.clone(),
             ..Credentials::default()
@@ -77,13 +94,7 @@ pub async fn run_against(
         abp_spec::Spec::embedded(),
         credentials,
     );
-    // The committed baseline, copied: a mismatch may write .snap.new files, never into the tree.
-    let snapshots = tempfile::tempdir().expect("temp dir");
-    let committed = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("snapshots/embedded");
-    for entry in std::fs::read_dir(&committed).expect("committed snapshots exist") {
-        let entry = entry.expect("readable snapshot dir");
-        std::fs::copy(entry.path(), snapshots.path().join(entry.file_name())).expect("copy");
-    }
+    let snapshots = baseline_copy();
     config.snapshot_dir = Some(snapshots.path().to_owned());
     tweak(&mut config);
     let mut collect = Collect::default();

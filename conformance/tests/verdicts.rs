@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Creds, run_against};
+use common::{Creds, all_credentials, baseline_copy, run_against};
 use conformance::events::{Event, Verdict};
 
 #[tokio::test]
@@ -132,23 +132,13 @@ async fn tokens_the_run_did_not_create_are_untouched_and_ignored() {
         .unwrap();
     let foreign_id = created["_id"].as_str().unwrap().to_owned();
 
-    let credentials = conformance::Credentials {
-        user: c.user.clone(),
-        other_user: Some(c.other_user.clone()),
-        forbidden: Some(c.forbidden.clone()),
-        expired: Some(c.expired.clone()),
-    };
     let mut config = conformance::RunConfig::new(
         &server.base_url,
         "embedded",
         abp_spec::Spec::embedded(),
-        credentials,
+        all_credentials(&c),
     );
-    let snapshots = tempfile::tempdir().unwrap();
-    let committed = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("snapshots/embedded");
-    for entry in std::fs::read_dir(&committed).unwrap().flatten() {
-        std::fs::copy(entry.path(), snapshots.path().join(entry.file_name())).unwrap();
-    }
+    let snapshots = baseline_copy();
     config.snapshot_dir = Some(snapshots.path().to_owned());
     let mut collect = conformance::report::Collect::default();
     let stats = conformance::run(config, &mut collect).await.unwrap();
