@@ -111,6 +111,9 @@ pub struct RunConfig {
     pub known_failures: std::sync::Arc<crate::known::KnownFailures>,
     /// Fail the run when a documented status was never exercised.
     pub require_coverage: bool,
+    /// Set (by a signal handler) to stop after the current scenario; the run still deletes
+    /// what it created.
+    pub cancel: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl RunConfig {
@@ -128,6 +131,7 @@ impl RunConfig {
             snapshot_dir: None,
             known_failures: Default::default(),
             require_coverage: false,
+            cancel: Default::default(),
         }
     }
 }

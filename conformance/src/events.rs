@@ -105,12 +105,15 @@ pub struct RunStats {
     pub coverage_exercised: usize,
     /// With `--require-coverage`, a documented status never exercised fails the run.
     pub require_coverage: bool,
+    /// The run was interrupted before every scenario ran.
+    pub interrupted: bool,
     pub duration_ms: u64,
 }
 
 impl RunStats {
     pub fn success(&self) -> bool {
         self.failed == 0
+            && !self.interrupted
             && !(self.require_coverage && self.coverage_exercised < self.coverage_documented)
     }
 }

@@ -324,6 +324,23 @@ async fn run(args: RunArgs) -> Result<u8, Failure> {
         reporters.push(r);
     }
 
+    // First SIGINT/SIGTERM: finish the current scenario, delete what the run created, report.
+    // A second one exits at once.
+    let cancel = config.cancel.clone();
+    tokio::spawn(async move {
+        let mut signals = 0;
+        while interrupted().await {
+            signals += 1;
+            if signals > 1 {
+                eprintln!("error: interrupted twice: exiting without cleaning up");
+                std::process::exit(130);
+            }
+            eprintln!(
+                "interrupted: finishing the current scenario, then deleting this run's tokens (again to exit now)"
+            );
+            cancel.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+    });
     let outcome = conformance::run(config, &mut reporters).await;
     if let Some(server) = embedded {
         server.shutdown().await;
@@ -332,8 +349,32 @@ async fn run(args: RunArgs) -> Result<u8, Failure> {
         return Err(Failure(2, format!("cannot write a report: {e}")));
     }
     match outcome {
+        Ok(stats) if stats.interrupted => Ok(130),
         Ok(stats) => Ok(if stats.success() { 0 } else { 1 }),
         Err(e) => Err(Failure(e.exit_code(), e.to_string())),
+    }
+}
+
+/// Waits for SIGINT or SIGTERM (CI systems cancel jobs with either); `false` if signals
+/// cannot be watched.
+async fn interrupted() -> bool {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut int), Ok(mut term)) = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) else {
+            return false;
+        };
+        tokio::select! {
+            _ = int.recv() => true,
+            _ = term.recv() => true,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await.is_ok()
     }
 }
 

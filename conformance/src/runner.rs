@@ -692,7 +692,22 @@ pub async fn run(config: RunConfig, reporter: &mut dyn Reporter) -> Result<RunSt
         scenarios: scenarios.len(),
         started_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
     });
-    for scenario in &scenarios {
+    for (i, scenario) in scenarios.iter().enumerate() {
+        if shared
+            .config
+            .cancel
+            .load(std::sync::atomic::Ordering::SeqCst)
+        {
+            stats.interrupted = true;
+            reporter.event(&Event::Warning {
+                message: format!(
+                    "interrupted: {} of {} scenarios did not run; deleting this run's tokens",
+                    scenarios.len() - i,
+                    scenarios.len()
+                ),
+            });
+            break;
+        }
         run_scenario(&shared, scenario, reporter, &mut stats).await;
     }
     sweep(&shared, reporter, &mut stats).await;

@@ -130,3 +130,72 @@ fn list_shows_suites_scenarios_and_checks() {
         assert!(text.contains(needle), "missing {needle}: {text}");
     }
 }
+
+/// A cancelled CI job must not leave tokens on staging: on SIGTERM the run finishes the
+/// current scenario, deletes what it created, reports, and exits 130.
+#[test]
+fn sigterm_stops_the_run_and_deletes_what_it_created() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt
+        .block_on(reference_server::start_with(reference_server::Config {
+            fixtures: reference_server::Fixtures::random(),
+            latency: Some(Duration::from_millis(20)),
+            ..Default::default()
+        }))
+        .unwrap();
+    let c = server.credentials.clone();
+    let mut child = conformance()
+        .args([
+            "run",
+            "--base-url",
+            &server.base_url,
+            "--skip-check",
+            "snapshot",
+        ])
+        .env("ABP_TOKEN", &c.user)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until a few scenarios have finished (tokens exist, the handler is installed).
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(child.stdout.take().unwrap()));
+    let mut stdout = String::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        stdout.push_str(&line);
+        stdout.push('\n');
+        if line.starts_with("PASS  lifecycle/list-shows-masked-token") {
+            break;
+        }
+    }
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    for line in lines {
+        stdout.push_str(&line.unwrap());
+        stdout.push('\n');
+    }
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{stdout}\n{}",
+        stderr_of(&out)
+    );
+    assert!(stdout.contains("WARNING: interrupted"), "{stdout}");
+    let left: Vec<serde_json::Value> = rt.block_on(async {
+        reqwest::Client::new()
+            .get(format!("{}/me/tokens", server.base_url))
+            .bearer_auth(&c.user)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    });
+    rt.block_on(server.shutdown());
+    assert!(left.is_empty(), "tokens left behind: {left:?}");
+}
