@@ -4,6 +4,7 @@
 //! committed client is current. The generator crates are dependencies of this crate only.
 
 mod codegen;
+mod tidy;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;

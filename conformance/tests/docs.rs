@@ -1,0 +1,74 @@
+//! The README documents the JSON report's field names; this keeps that table true.
+
+mod common;
+
+use common::{Creds, run_against};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Backticked words of each `| `event` | fields |` row of the README's JSON table.
+fn documented() -> BTreeMap<String, BTreeSet<String>> {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+    let mut out = BTreeMap::new();
+    for line in readme.lines() {
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        // Rows of the table: "| `event_kind` | `field`, ... |" (the header says "fields").
+        if cells.len() < 4 || !cells[1].starts_with('`') || cells[2] == "fields" {
+            continue;
+        }
+        let event = cells[1].trim_matches('`').to_owned();
+        let fields: BTreeSet<String> = cells[2]
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_owned)
+            .collect();
+        out.insert(event, fields);
+    }
+    out
+}
+
+/// Every key of a JSON value, nested objects and arrays of objects included.
+fn keys(value: &serde_json::Value, out: &mut BTreeSet<String>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (k, v) in map {
+                out.insert(k.clone());
+                keys(v, out);
+            }
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|i| keys(i, out)),
+        _ => {}
+    }
+}
+
+#[tokio::test]
+async fn readme_json_table_names_every_field_of_every_event() {
+    let outcome = run_against(vec![reference_server::Fault::DeleteNoop], Creds::All, |c| {
+        c.scenario_glob = Some("lifecycle/*".into());
+    })
+    .await;
+    let docs = documented();
+    let mut seen = BTreeSet::new();
+    for event in &outcome.events {
+        let json = serde_json::to_value(event).unwrap();
+        let kind = json["event"].as_str().unwrap().to_owned();
+        let documented = docs
+            .get(&kind)
+            .unwrap_or_else(|| panic!("event `{kind}` is not in the README's JSON table"));
+        let mut fields = BTreeSet::new();
+        keys(&json, &mut fields);
+        fields.remove("event");
+        let undocumented: Vec<_> = fields.difference(documented).collect();
+        assert!(
+            undocumented.is_empty(),
+            "`{kind}` fields missing from the README: {undocumented:?}"
+        );
+        seen.insert(kind);
+    }
+    let expected: BTreeSet<String> = docs.keys().cloned().collect();
+    assert_eq!(
+        seen, expected,
+        "every documented event kind occurs in this run"
+    );
+}
