@@ -771,21 +771,41 @@ fn coverage(shared: &Shared) -> Vec<CoverageEntry> {
 /// rather than as a hundred failed checks.
 async fn preflight(shared: &Shared) -> Result<(), RunError> {
     let url = format!("{}{}", shared.config.base_url, shared.ops.list.path);
-    let result = shared.anon.client().get(&url).send().await;
-    match result {
-        Ok(_) => Ok(()),
-        Err(e) => {
-            let mut reason = e.to_string();
-            let mut source = std::error::Error::source(&e);
-            while let Some(s) = source {
-                reason = format!("{reason}: {s}");
-                source = s.source();
-            }
-            Err(RunError::Unreachable {
-                url: shared.config.base_url.clone(),
-                reason: shared.redactor.apply(&reason),
-            })
+    if let Err(e) = shared.anon.client().get(&url).send().await {
+        let mut reason = e.to_string();
+        let mut source = std::error::Error::source(&e);
+        while let Some(s) = source {
+            reason = format!("{reason}: {s}");
+            source = s.source();
         }
+        return Err(RunError::Unreachable {
+            url: shared.config.base_url.clone(),
+            reason: shared.redactor.apply(&reason),
+        });
+    }
+    // A wrong or expired ABP_TOKEN would fail every scenario; say so once instead.
+    let Some(user) = shared.typed.get(&Role::User) else {
+        return Ok(());
+    };
+    let status = user
+        .client()
+        .get(&url)
+        .send()
+        .await
+        .map(|r| r.status().as_u16())
+        .unwrap_or(0);
+    match status {
+        401 => Err(RunError::Config(format!(
+            "the target answered 401 to {} on GET {}: the credential is unknown, expired or malformed",
+            Role::User.env_var(),
+            shared.ops.list.path
+        ))),
+        403 => Err(RunError::Config(format!(
+            "the target answered 403 to {} on GET {}: that user may not manage tokens",
+            Role::User.env_var(),
+            shared.ops.list.path
+        ))),
+        _ => Ok(()),
     }
 }
 

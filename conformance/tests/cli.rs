@@ -199,3 +199,33 @@ fn sigterm_stops_the_run_and_deletes_what_it_created() {
     rt.block_on(server.shutdown());
     assert!(left.is_empty(), "tokens left behind: {left:?}");
 }
+
+#[test]
+fn a_rejected_abp_token_is_a_configuration_error_not_72_failures() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt
+        .block_on(reference_server::start_embedded(vec![]))
+        .unwrap();
+    for (credential, says) in [
+        (
+            "not-a-known-credential".to_owned(),
+            "answered 401 to ABP_TOKEN",
+        ),
+        (
+            server.credentials.forbidden.clone(),
+            "answered 403 to ABP_TOKEN",
+        ),
+    ] {
+        let out = conformance()
+            .args(["run", "--base-url", &server.base_url])
+            .env("ABP_TOKEN", &credential)
+            .output()
+            .unwrap();
+        let err = stderr_of(&out);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains(says), "{err}");
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+        assert!(!err.contains(&credential));
+    }
+    rt.block_on(server.shutdown());
+}

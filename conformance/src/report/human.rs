@@ -155,7 +155,7 @@ impl<W: Write> Reporter for Human<W> {
             }
             Event::Exchange(x) => self.exchanges.push(x.clone()),
             Event::Warning { message } => {
-                let tag = self.paint("WARNING", Verdict::Failed);
+                let tag = self.paint("WARNING", Verdict::Skipped);
                 self.line(&format!("{tag}: {message}"));
             }
             Event::Check(c) => {
