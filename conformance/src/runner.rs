@@ -103,6 +103,8 @@ fn http_client(config: &RunConfig, credential: Option<&str>) -> Result<reqwest::
     }
     reqwest::Client::builder()
         .default_headers(headers)
+        // A conformance verdict is about the answer the target gives, not one it points to.
+        .redirect(reqwest::redirect::Policy::none())
         .timeout(config.timeout)
         .connect_timeout(config.timeout.min(std::time::Duration::from_secs(5)))
         .build()
@@ -771,7 +773,22 @@ fn coverage(shared: &Shared) -> Vec<CoverageEntry> {
 /// rather than as a hundred failed checks.
 async fn preflight(shared: &Shared) -> Result<(), RunError> {
     let url = format!("{}{}", shared.config.base_url, shared.ops.list.path);
-    if let Err(e) = shared.anon.client().get(&url).send().await {
+    let first = shared.anon.client().get(&url).send().await;
+    if let Ok(r) = &first
+        && r.status().is_redirection()
+    {
+        let location = r
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .and_then(|l| l.to_str().ok())
+            .unwrap_or("nowhere");
+        return Err(RunError::Config(format!(
+            "the target redirects GET {} with {} to {location}: give the final URL as --base-url",
+            shared.ops.list.path,
+            r.status().as_u16()
+        )));
+    }
+    if let Err(e) = first {
         let mut reason = e.to_string();
         let mut source = std::error::Error::source(&e);
         while let Some(s) = source {

@@ -229,3 +229,97 @@ fn a_rejected_abp_token_is_a_configuration_error_not_72_failures() {
     }
     rt.block_on(server.shutdown());
 }
+
+#[test]
+fn a_redirecting_target_is_named_instead_of_followed() {
+    use wiremock::matchers::any;
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mock = rt.block_on(async {
+        let mock = MockServer::start().await;
+        Mock::given(any())
+            .respond_with(
+                ResponseTemplate::new(301)
+                    .insert_header("location", "https://elsewhere.example/api/v1/me/tokens"),
+            )
+            .mount(&mock)
+            .await;
+        mock
+    });
+    let out = conformance()
+        .args(["run", "--base-url", &format!("{}/api/v1", mock.uri())])
+        .env("ABP_TOKEN", "a-credential")
+        .output()
+        .unwrap();
+    let err = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("redirects GET /me/tokens with 301 to https://elsewhere.example"),
+        "{err}"
+    );
+    drop(mock);
+}
+
+fn mock_answering(
+    template: wiremock::ResponseTemplate,
+) -> (tokio::runtime::Runtime, wiremock::MockServer) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mock = rt.block_on(async {
+        let mock = wiremock::MockServer::start().await;
+        wiremock::Mock::given(wiremock::matchers::any())
+            .respond_with(template)
+            .mount(&mock)
+            .await;
+        mock
+    });
+    (rt, mock)
+}
+
+/// A server that answers nonsense gets a verdict, not a crash.
+#[test]
+fn a_server_answering_nonsense_fails_every_scenario_cleanly() {
+    let (_rt, mock) =
+        mock_answering(wiremock::ResponseTemplate::new(200).set_body_raw("hello", "text/plain"));
+    let out = conformance()
+        .args([
+            "run",
+            "--base-url",
+            &format!("{}/api/v1", mock.uri()),
+            "--target-name",
+            "nonsense",
+        ])
+        .args(["--skip-check", "snapshot"])
+        .env("ABP_TOKEN", "a-credential")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{}", stderr_of(&out));
+    assert!(stdout.contains("FAILED: 0 passed"), "{stdout}");
+    assert!(stdout.contains("✗ content_type"), "{stdout}");
+    assert!(stdout.contains("✗ scenario_step"), "{stdout}");
+}
+
+#[test]
+fn a_first_request_that_times_out_exits_3() {
+    let (_rt, mock) =
+        mock_answering(wiremock::ResponseTemplate::new(200).set_delay(Duration::from_secs(10)));
+    let started = Instant::now();
+    let out = conformance()
+        .args([
+            "run",
+            "--base-url",
+            &format!("{}/api/v1", mock.uri()),
+            "--timeout",
+            "1",
+        ])
+        .env("ABP_TOKEN", "a-credential")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr_of(&out));
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(
+        stderr_of(&out).contains("cannot reach"),
+        "{}",
+        stderr_of(&out)
+    );
+}
