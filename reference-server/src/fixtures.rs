@@ -255,6 +255,16 @@ mod tests {
         Fixtures::random().check().unwrap();
     }
 
+    /// The documented example file loads and has the four roles the suite needs.
+    #[test]
+    fn example_fixture_file_loads() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures.example.toml");
+        let f = Fixtures::load(&path).unwrap();
+        let c = f.credentials().expect("all four roles");
+        assert_eq!(c.user, "ann-local-credential");
+        assert_eq!(c.expired, "dee-expired-credential");
+    }
+
     #[test]
     fn toml_round_trip_and_errors() {
         let dir = tempfile::tempdir().unwrap();
