@@ -111,6 +111,8 @@ pub struct RunConfig {
     pub known_failures: std::sync::Arc<crate::known::KnownFailures>,
     /// Fail the run when a documented status was never exercised.
     pub require_coverage: bool,
+    /// At most this many requests per second (for rate-limited targets); `None`: no limit.
+    pub max_rps: Option<f64>,
     /// Set (by a signal handler) to stop after the current scenario; the run still deletes
     /// what it created.
     pub cancel: std::sync::Arc<std::sync::atomic::AtomicBool>,
@@ -132,6 +134,7 @@ impl RunConfig {
             known_failures: Default::default(),
             require_coverage: false,
             cancel: Default::default(),
+            max_rps: None,
         }
     }
 }

@@ -90,6 +90,9 @@ struct RunArgs {
     /// --list-faults` shows them). Shows what failures look like; only without a target.
     #[arg(long = "embedded-fault", value_name = "NAME", conflicts_with_all = ["base_url", "server"])]
     embedded_faults: Vec<reference_server::Fault>,
+    /// Send at most this many requests per second (for rate-limited staging servers).
+    #[arg(long, value_name = "N", value_parser = parse_rps)]
+    max_rps: Option<f64>,
     /// Per-request timeout, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=600))]
     timeout: u64,
@@ -185,6 +188,15 @@ fn parse_base_url(url: &str) -> Result<String, Failure> {
         ));
     }
     Ok(url.trim_end_matches('/').to_owned())
+}
+
+fn parse_rps(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(n) if n.is_finite() && n >= 0.01 => Ok(n),
+        _ => Err(format!(
+            "`{text}` is not a rate of at least 0.01 requests per second"
+        )),
+    }
 }
 
 /// Opens every `--report` file before the run, so a bad path fails fast and changes nothing
@@ -310,6 +322,7 @@ async fn run(args: RunArgs) -> Result<u8, Failure> {
     config.timeout = std::time::Duration::from_secs(args.timeout);
     config.known_failures = std::sync::Arc::new(known_failures);
     config.require_coverage = args.require_coverage;
+    config.max_rps = args.max_rps;
 
     let stdout = std::io::stdout();
     let tty = stdout.is_terminal();

@@ -87,6 +87,8 @@ pub struct Shared {
     observed: Arc<Mutex<Vec<abp_tokens_client::Exchange>>>,
     seen_ids: Mutex<HashSet<String>>,
     seen_secrets: Mutex<HashSet<String>>,
+    /// When the next request may be sent (`--max-rps`).
+    next_request: tokio::sync::Mutex<Instant>,
     /// (operationId, documented status) → (responses seen, all response checks passed).
     coverage: Mutex<BTreeMap<(String, u16), (usize, bool)>>,
 }
@@ -166,7 +168,20 @@ impl Shared {
             seen_ids: Mutex::new(HashSet::new()),
             seen_secrets: Mutex::new(HashSet::new()),
             coverage: Mutex::new(coverage),
+            next_request: tokio::sync::Mutex::new(Instant::now()),
         })
+    }
+}
+
+impl Shared {
+    /// Waits until the next request may go out under `--max-rps`; returns at once without it.
+    async fn pace(&self) {
+        let Some(rps) = self.config.max_rps else {
+            return;
+        };
+        let mut next = self.next_request.lock().await;
+        tokio::time::sleep_until((*next).into()).await;
+        *next = Instant::now() + std::time::Duration::from_secs_f64(1.0 / rps);
     }
 }
 
@@ -450,6 +465,7 @@ impl<'a> Ctx<'a> {
                 }
             };
         let client = self.typed(role)?;
+        self.shared.pace().await;
         let started = Instant::now();
         let result = client.create_my_token(&request).await;
         let raw = self.record_observed(op, &expected, role, started);
@@ -511,6 +527,7 @@ impl<'a> Ctx<'a> {
         let op = &self.shared.ops.list;
         let expected: Vec<u16> = op.success_status().into_iter().collect();
         let client = self.typed(role)?;
+        self.shared.pace().await;
         let started = Instant::now();
         let result = client.list_my_tokens().await;
         let raw = self.record_observed(op, &expected, role, started);
@@ -559,6 +576,7 @@ impl<'a> Ctx<'a> {
             self.step_failed(&format!("`{id}` is not an id the generated client accepts"));
             return None;
         };
+        self.shared.pace().await;
         let started = Instant::now();
         let _ = client.delete_my_token(&typed_id).await;
         let raw = self.record_observed(op, expected, role, started)?;
@@ -596,6 +614,7 @@ impl<'a> Ctx<'a> {
             }
         };
         let request_headers = crate::exchange::header_pairs(request.headers());
+        self.shared.pace().await;
         let started = Instant::now();
         let response = match self.shared.anon.client().execute(request).await {
             Ok(r) => {
@@ -773,6 +792,7 @@ fn coverage(shared: &Shared) -> Vec<CoverageEntry> {
 /// rather than as a hundred failed checks.
 async fn preflight(shared: &Shared) -> Result<(), RunError> {
     let url = format!("{}{}", shared.config.base_url, shared.ops.list.path);
+    shared.pace().await;
     let first = shared.anon.client().get(&url).send().await;
     if let Ok(r) = &first
         && r.status().is_redirection()
@@ -804,6 +824,7 @@ async fn preflight(shared: &Shared) -> Result<(), RunError> {
     let Some(user) = shared.typed.get(&Role::User) else {
         return Ok(());
     };
+    shared.pace().await;
     let status = user
         .client()
         .get(&url)
@@ -890,6 +911,7 @@ async fn sweep(shared: &Shared, reporter: &mut dyn Reporter, stats: &mut RunStat
         .filter(|r| shared.typed.contains_key(r))
         .collect();
     for role in roles {
+        shared.pace().await;
         let Ok(list) = shared.typed[&role].list_my_tokens().await else {
             continue;
         };

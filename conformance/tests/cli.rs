@@ -86,6 +86,9 @@ fn usage_errors_exit_2() {
         vec!["run", "--spec", "/no/such/spec.yaml"],
         vec!["run", "--bogus-flag"],
         vec!["run", "--timeout", "0"],
+        vec!["run", "--max-rps", "0"],
+        vec!["run", "--report", "pdf=out.pdf"],
+        vec!["run", "--report", "junit"],
     ] {
         let out = conformance()
             .args(&args)
@@ -321,5 +324,28 @@ fn a_first_request_that_times_out_exits_3() {
         stderr_of(&out).contains("cannot reach"),
         "{}",
         stderr_of(&out)
+    );
+}
+
+/// `--max-rps` spaces requests out (a lower bound only: a slow machine cannot make it flake).
+#[test]
+fn max_rps_spaces_requests_out() {
+    let started = Instant::now();
+    let out = conformance()
+        .args([
+            "run",
+            "--scenario",
+            "lifecycle/delete-removes-token",
+            "--max-rps",
+            "5",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    // Four requests plus the preflight's two: at least five gaps of 200 ms.
+    assert!(
+        started.elapsed() >= Duration::from_millis(1000),
+        "{:?}",
+        started.elapsed()
     );
 }
