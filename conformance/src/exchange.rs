@@ -66,19 +66,6 @@ impl From<abp_tokens_client::Exchange> for RawExchange {
     }
 }
 
-/// Header name/value pairs as text (values that are not UTF-8 are shown lossily).
-pub fn header_pairs(headers: &reqwest::header::HeaderMap) -> Vec<(String, String)> {
-    headers
-        .iter()
-        .map(|(k, v)| {
-            (
-                k.as_str().to_owned(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
-        })
-        .collect()
-}
-
 /// Bodies in events are cut here; a 64 KiB request body says how long it was instead.
 pub const BODY_EXCERPT_BYTES: usize = 2048;
 

@@ -613,13 +613,13 @@ impl<'a> Ctx<'a> {
                 return None;
             }
         };
-        let request_headers = crate::exchange::header_pairs(request.headers());
+        let request_headers = abp_tokens_client::header_pairs(request.headers());
         self.shared.pace().await;
         let started = Instant::now();
         let response = match self.shared.anon.client().execute(request).await {
             Ok(r) => {
                 let status = r.status().as_u16();
-                let headers = crate::exchange::header_pairs(r.headers());
+                let headers = abp_tokens_client::header_pairs(r.headers());
                 match r.bytes().await {
                     Ok(b) => Ok(RawResponse {
                         status,

@@ -12,4 +12,4 @@ mod generated;
 mod observer;
 
 pub use generated::*;
-pub use observer::{Exchange, Observer, RecordedResponse};
+pub use observer::{Exchange, Observer, RecordedResponse, header_pairs};

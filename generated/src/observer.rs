@@ -47,7 +47,8 @@ impl std::fmt::Debug for Observer {
     }
 }
 
-fn header_pairs(headers: &reqwest::header::HeaderMap) -> Vec<(String, String)> {
+/// Header name/value pairs as text (values that are not UTF-8 are shown lossily).
+pub fn header_pairs(headers: &reqwest::header::HeaderMap) -> Vec<(String, String)> {
     headers
         .iter()
         .map(|(k, v)| {
