@@ -658,6 +658,7 @@ impl<'a> Ctx<'a> {
         }
         let normalizer = crate::snapshot::Normalizer {
             spec: &self.shared.config.spec,
+            validators: &self.shared.validators,
             prefix: &self.shared.prefix,
             redactor: &self.shared.redactor,
         };

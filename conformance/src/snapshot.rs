@@ -23,6 +23,7 @@ const LONG_STRING: usize = 256;
 
 pub struct Normalizer<'a> {
     pub spec: &'a Spec,
+    pub validators: &'a crate::checks::schema::Validators,
     pub prefix: &'a str,
     pub redactor: &'a Redactor,
 }
@@ -90,9 +91,9 @@ impl Normalizer<'_> {
             match param {
                 Some(p)
                     if self
-                        .spec
-                        .validator(&p.schema, &p.pointer)
-                        .is_ok_and(|v| v.is_valid(&json!(a))) =>
+                        .validators
+                        .get(&p.pointer)
+                        .is_some_and(|v| v.is_valid(&json!(a))) =>
                 {
                     out.push("[id]".to_owned())
                 }

@@ -4,7 +4,8 @@ use super::{Failure, Outcome, ResponseCx};
 use abp_spec::{SchemaValidator, Spec, SpecError};
 use std::collections::HashMap;
 
-/// Every response schema of the spec, compiled once per run.
+/// Every response and parameter schema of the spec, compiled once per run, by the JSON
+/// pointer of the schema (responses) or of the parameter.
 pub struct Validators {
     by_location: HashMap<String, SchemaValidator>,
 }
@@ -15,6 +16,13 @@ impl Validators {
     pub fn compile(spec: &Spec) -> Result<Self, SpecError> {
         let mut by_location = HashMap::new();
         for op in spec.operations() {
+            for param in &op.params {
+                if let std::collections::hash_map::Entry::Vacant(slot) =
+                    by_location.entry(param.pointer.clone())
+                {
+                    slot.insert(spec.validator(&param.schema, &param.pointer)?);
+                }
+            }
             for response in &op.responses {
                 for (media, schema) in &response.content {
                     let Some(schema) = schema else { continue };
