@@ -313,8 +313,16 @@ async fn run(args: RunArgs) -> Result<u8, Failure> {
         std::fs::create_dir_all(&snapshot_dir)
             .map_err(|e| Failure(2, format!("cannot create {}: {e}", snapshot_dir.display())))?;
     }
+    // A full recording also retires the baselines of scenarios that no longer exist.
+    let prune = (args.update_snapshots
+        && args.suite.is_empty()
+        && args.scenario.is_none()
+        && checks.is_enabled(conformance::checks::SNAPSHOT))
+    .then(|| suites::all(&spec).map(|all| all.into_iter().map(|s| s.name).collect::<Vec<_>>()))
+    .transpose()
+    .map_err(|e| Failure(2, e.to_string()))?;
     let mut config = RunConfig::new(&base_url, &target_name, spec, credentials);
-    config.snapshot_dir = Some(snapshot_dir);
+    config.snapshot_dir = Some(snapshot_dir.clone());
     config.suites = args.suite;
     config.scenario_glob = args.scenario;
     config.checks = checks;
@@ -360,6 +368,18 @@ async fn run(args: RunArgs) -> Result<u8, Failure> {
     }
     if let Err(e) = reporters.finish() {
         return Err(Failure(2, format!("cannot write a report: {e}")));
+    }
+    if let (Some(names), Ok(stats)) = (&prune, &outcome)
+        && !stats.interrupted
+    {
+        let removed = conformance::snapshot::prune(&snapshot_dir, names)
+            .map_err(|e| Failure(2, format!("cannot prune {}: {e}", snapshot_dir.display())))?;
+        for path in removed {
+            println!(
+                "removed the snapshot of a scenario that no longer exists: {}",
+                path.display()
+            );
+        }
     }
     match outcome {
         Ok(stats) if stats.interrupted => Ok(130),

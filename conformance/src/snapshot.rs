@@ -308,6 +308,26 @@ fn first_changed_line(diff: &str) -> String {
         .unwrap_or_else(|| "a different document".into())
 }
 
+/// Deletes approved snapshots of scenarios that no longer exist (after a full recording), so
+/// a renamed or removed scenario does not leave a baseline nobody checks. Returns what went.
+pub fn prune(dir: &Path, scenarios: &[String]) -> std::io::Result<Vec<PathBuf>> {
+    let keep: std::collections::BTreeSet<String> = scenarios.iter().map(|s| file_name(s)).collect();
+    let mut removed = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if name.ends_with(".snap") && !keep.contains(&name) {
+            std::fs::remove_file(&path)?;
+            removed.push(path);
+        }
+    }
+    removed.sort();
+    Ok(removed)
+}
+
 /// Where snapshots live by default: next to this crate in a checkout (so the committed
 /// baseline is found from any working directory), else under the current directory.
 pub fn default_root() -> PathBuf {

@@ -349,3 +349,20 @@ fn max_rps_spaces_requests_out() {
         started.elapsed()
     );
 }
+
+#[test]
+fn serve_exposes_the_reference_server_flags() {
+    let out = conformance()
+        .args(["serve", "--list-faults"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.lines().count() >= 15, "{text}");
+    assert!(text.contains("delete-noop"), "{text}");
+    let out = conformance()
+        .args(["serve", "--fault", "no-such-fault"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -147,3 +147,31 @@ fn committed_embedded_baseline_is_byte_stable_across_runs() {
     }
     assert_eq!(files(&dir.path().join("embedded")).len(), names.len());
 }
+
+#[test]
+fn a_full_recording_retires_snapshots_of_scenarios_that_no_longer_exist() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("embedded");
+    std::fs::create_dir_all(&target).unwrap();
+    std::fs::write(
+        target.join("lifecycle__renamed-long-ago.snap"),
+        "---\n---\n[]\n",
+    )
+    .unwrap();
+    std::fs::write(target.join("notes.txt"), "kept").unwrap();
+    // A partial recording keeps it: it cannot know which scenarios exist.
+    let (code, _) = run_one(dir.path(), &[], &["--update-snapshots"]);
+    assert_eq!(code, Some(0));
+    assert!(target.join("lifecycle__renamed-long-ago.snap").exists());
+
+    let out = Command::new(env!("CARGO_BIN_EXE_conformance"))
+        .args(["run", "--update-snapshots", "--snapshot-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("renamed-long-ago"));
+    assert!(!target.join("lifecycle__renamed-long-ago.snap").exists());
+    assert!(target.join("notes.txt").exists());
+    assert!(target.join("lifecycle__delete-unknown-id.snap").exists());
+}
