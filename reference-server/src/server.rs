@@ -76,7 +76,12 @@ fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     // Another subscriber (e.g. the conformance runner's) may already be installed; keep it.
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
+    // Colour only on a terminal: logs redirected to a file stay plain text.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(ansi)
+        .try_init();
 }
 
 /// `http://localhost:PORT/api/v1` for loopback and wildcard addresses, else the address itself.
