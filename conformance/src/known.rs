@@ -107,8 +107,9 @@ impl KnownFailures {
         }
     }
 
-    /// What a person must act on, given the scenarios that ran.
-    pub fn warnings(&self, ran: &BTreeSet<String>) -> Vec<String> {
+    /// What a person must act on, given the scenarios that ran and every scenario the spec
+    /// yields (to tell a typo from a scenario that was merely not selected).
+    pub fn warnings(&self, ran: &BTreeSet<String>, existing: &BTreeSet<String>) -> Vec<String> {
         let hit = self.hit.lock().unwrap_or_else(|p| p.into_inner());
         let mut out = Vec::new();
         for (i, e) in self.entries.iter().enumerate() {
@@ -122,9 +123,7 @@ impl KnownFailures {
                     "known failure {} / {} now passes: remove it from the known-failures file ({})",
                     e.scenario, e.check, e.reason
                 ));
-            } else if !ran.contains(&e.scenario)
-                && !crate::suites::is_known_scenario_name(&e.scenario)
-            {
+            } else if !ran.contains(&e.scenario) && !existing.contains(&e.scenario) {
                 out.push(format!(
                     "known failure names no scenario: `{}` (`conformance list` shows them)",
                     e.scenario
@@ -168,7 +167,7 @@ expires = 2026-01-01
         assert_eq!(k.lookup("validation/missing-name", "content_type"), None);
         assert_eq!(k.lookup("auth/list/basic-scheme", "content_type"), None);
         let ran: BTreeSet<String> = ["validation/missing-name".to_owned()].into();
-        let w = k.warnings(&ran);
+        let w = k.warnings(&ran, &ran);
         assert_eq!(w.len(), 1, "{w:?}");
         assert!(w[0].contains("expired on 2026-01-01"), "{w:?}");
     }
@@ -177,8 +176,20 @@ expires = 2026-01-01
     fn a_listed_failure_that_no_longer_happens_is_reported() {
         let k = KnownFailures::parse(FILE, day("2025-01-01")).unwrap();
         let ran: BTreeSet<String> = ["validation/missing-name".to_owned()].into();
-        let w = k.warnings(&ran);
+        let w = k.warnings(&ran, &ran);
         assert!(w.iter().any(|w| w.contains("now passes")), "{w:?}");
+    }
+
+    #[test]
+    fn an_entry_naming_no_scenario_of_the_spec_is_reported() {
+        let k = KnownFailures::parse(FILE, day("2025-01-01")).unwrap();
+        let existing: BTreeSet<String> = ["auth/list/basic-scheme".to_owned()].into();
+        let w = k.warnings(&BTreeSet::new(), &existing);
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(
+            w[0].contains("names no scenario: `validation/missing-name`"),
+            "{w:?}"
+        );
     }
 
     #[test]

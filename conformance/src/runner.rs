@@ -736,7 +736,11 @@ pub async fn run(config: RunConfig, reporter: &mut dyn Reporter) -> Result<RunSt
     stats.scenarios = scenarios.len();
 
     let ran = scenarios.iter().map(|s| s.name.clone()).collect();
-    for message in shared.config.known_failures.warnings(&ran) {
+    let existing = suites::all(&shared.config.spec)?
+        .into_iter()
+        .map(|s| s.name)
+        .collect();
+    for message in shared.config.known_failures.warnings(&ran, &existing) {
         reporter.event(&Event::Warning { message });
     }
     let coverage = coverage(&shared);

@@ -72,11 +72,6 @@ pub fn all(spec: &Spec) -> Result<Vec<Scenario>, RunError> {
     Ok(out)
 }
 
-/// Whether a name could be a scenario of the embedded spec (for warnings about typos).
-pub fn is_known_scenario_name(name: &str) -> bool {
-    all(&Spec::embedded()).is_ok_and(|all| all.iter().any(|s| s.name == name))
-}
-
 /// The scenarios selected by `--suite` and `--scenario`.
 pub fn select(config: &RunConfig) -> Result<Vec<Scenario>, RunError> {
     let mut suites = Vec::new();
