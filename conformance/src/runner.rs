@@ -909,8 +909,8 @@ async fn run_scenario(
 /// Deletes any token still carrying this run's prefix (say a create that answered an error
 /// yet stored the token). Only this run's names are touched.
 async fn sweep(shared: &Shared, reporter: &mut dyn Reporter, stats: &mut RunStats) {
-    let mut ctx = Ctx::new(shared, "cleanup", reporter, stats);
-    // Quiet: the sweep's own exchanges are not part of any scenario's verdict.
+    let mut ctx = Ctx::new(shared, "cleanup/sweep", reporter, stats);
+    // The listing is quiet: only deletions the sweep makes are reported (as `cleanup/sweep`).
     let roles: Vec<Role> = [Role::User, Role::OtherUser]
         .into_iter()
         .filter(|r| shared.typed.contains_key(r))
@@ -931,9 +931,5 @@ async fn sweep(shared: &Shared, reporter: &mut dyn Reporter, stats: &mut RunStat
             }
         }
     }
-    if ctx.to_clean.is_empty() {
-        return;
-    }
-    ctx.scenario = "cleanup/sweep".into();
     ctx.clean_up().await;
 }
