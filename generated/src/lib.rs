@@ -12,4 +12,7 @@ mod generated;
 mod observer;
 
 pub use generated::*;
-pub use observer::{Exchange, Observer, RecordedResponse, header_pairs};
+pub use observer::{
+    Exchange, Observer, RecordedResponse, SendFuture, Transport, TransportError,
+    TransportErrorKind, header_pairs, send_recorded,
+};

@@ -1,20 +1,29 @@
-//! The `ClientHooks` implementation: execute, record, rebuild.
+//! Recording: one function sends a request and returns its own exchange record, and the
+//! `ClientHooks` implementation routes every typed call through it (or through a caller's
+//! transport that uses it), so typed and raw requests are recorded by the same code.
 
 use crate::generated::Client;
 use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// One request and what came back, as bytes on the wire.
 #[derive(Debug, Clone)]
 pub struct Exchange {
-    pub operation_id: &'static str,
+    /// The spec's operationId (empty when the caller did not name one).
+    pub operation_id: String,
     pub method: String,
     pub url: String,
+    /// Every header that went out, including those added by the `Observer`.
     pub request_headers: Vec<(String, String)>,
     /// `None` when the request had no body (or a streamed one).
     pub request_body: Option<Vec<u8>>,
-    /// The response, or the transport error's text.
-    pub response: Result<RecordedResponse, String>,
+    /// The response, or why there was none.
+    pub response: Result<RecordedResponse, TransportError>,
+    /// From sending the request to the last byte of the body.
+    pub duration: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -24,26 +33,104 @@ pub struct RecordedResponse {
     pub body: Vec<u8>,
 }
 
-type Callback = dyn Fn(Exchange) + Send + Sync;
+impl RecordedResponse {
+    /// The first header with this name (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
 
-/// The client's inner value: an optional callback that sees every exchange.
-/// `Observer::default()` observes nothing.
-#[derive(Clone, Default)]
-pub struct Observer(Option<Arc<Callback>>);
+    /// The media type of `Content-Type`, lower-cased, without parameters.
+    pub fn media_type(&self) -> Option<String> {
+        self.header("content-type").map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+    }
 
-impl Observer {
-    pub fn new(callback: impl Fn(Exchange) + Send + Sync + 'static) -> Self {
-        Observer(Some(Arc::new(callback)))
+    pub fn json(&self) -> Option<serde_json::Value> {
+        serde_json::from_slice(&self.body).ok()
+    }
+
+    pub fn body_text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
     }
 }
 
-impl std::fmt::Debug for Observer {
+/// What kind of failure left a request without a response. Retry policies depend on it: only
+/// [`TransportErrorKind::Connect`] proves that the request never reached the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransportErrorKind {
+    /// No connection was established (refused, DNS, TLS handshake): nothing was sent.
+    Connect,
+    /// No answer within the timeout; the server may have acted on the request.
+    Timeout,
+    /// The connection broke after the request was sent (reset, closed without an answer,
+    /// a truncated body); the server may have acted on the request.
+    Broken,
+}
+
+/// Why a request got no response, as a sentence for people (no Rust `Debug` output).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransportError {
+    pub kind: TransportErrorKind,
+    pub message: String,
+}
+
+impl std::fmt::Display for TransportError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(if self.0.is_some() {
-            "Observer(callback)"
+        f.write_str(&self.message)
+    }
+}
+
+impl TransportError {
+    /// Classifies a reqwest error and describes it with its whole cause chain, most specific
+    /// last ("connection refused" rather than only "error sending request").
+    pub fn from_reqwest(e: &reqwest::Error, timeout: Option<Duration>) -> Self {
+        let kind = if e.is_timeout() {
+            TransportErrorKind::Timeout
+        } else if e.is_connect() {
+            TransportErrorKind::Connect
         } else {
-            "Observer(none)"
-        })
+            TransportErrorKind::Broken
+        };
+        let message = match (kind, timeout) {
+            (TransportErrorKind::Timeout, Some(t)) => {
+                format!("timed out after {} s", fmt_seconds(t))
+            }
+            (TransportErrorKind::Timeout, None) => "timed out".to_owned(),
+            _ => {
+                let mut parts: Vec<String> = Vec::new();
+                let mut source: Option<&dyn std::error::Error> = Some(e);
+                while let Some(s) = source {
+                    // reqwest's own text repeats the URL; the exchange already names it.
+                    let text = s.to_string().replace(&format!(" ({})", url_of(e)), "");
+                    if !parts.iter().any(|p| p.contains(&text)) {
+                        parts.push(text);
+                    }
+                    source = s.source();
+                }
+                parts.join(": ")
+            }
+        };
+        TransportError { kind, message }
+    }
+}
+
+fn url_of(e: &reqwest::Error) -> String {
+    e.url().map(|u| u.to_string()).unwrap_or_default()
+}
+
+fn fmt_seconds(d: Duration) -> String {
+    if d.subsec_millis() == 0 {
+        d.as_secs().to_string()
+    } else {
+        format!("{:.1}", d.as_secs_f64())
     }
 }
 
@@ -60,60 +147,146 @@ pub fn header_pairs(headers: &reqwest::header::HeaderMap) -> Vec<(String, String
         .collect()
 }
 
+/// Sends one request and returns its exchange record with the response. The response (when
+/// there is one) is rebuilt from the recorded bytes, so a typed layer decodes exactly what
+/// was recorded. `timeout` is only used to word a timeout ("timed out after 15 s").
+pub async fn send_recorded(
+    http: &reqwest::Client,
+    request: reqwest::Request,
+    operation_id: &str,
+    timeout: Option<Duration>,
+) -> (Exchange, reqwest::Result<reqwest::Response>) {
+    let mut exchange = Exchange {
+        operation_id: operation_id.to_owned(),
+        method: request.method().to_string(),
+        url: request.url().to_string(),
+        request_headers: header_pairs(request.headers()),
+        request_body: request
+            .body()
+            .and_then(|b| b.as_bytes())
+            .map(<[u8]>::to_vec),
+        response: Err(TransportError {
+            kind: TransportErrorKind::Broken,
+            message: String::new(),
+        }),
+        duration: Duration::ZERO,
+    };
+    let started = Instant::now();
+    let response = match http.execute(request).await {
+        Ok(r) => r,
+        Err(e) => {
+            exchange.duration = started.elapsed();
+            exchange.response = Err(TransportError::from_reqwest(&e, timeout));
+            return (exchange, Err(e));
+        }
+    };
+    let status = response.status();
+    let version = response.version();
+    let headers = response.headers().clone();
+    let body = match response.bytes().await {
+        Ok(b) => b,
+        Err(e) => {
+            exchange.duration = started.elapsed();
+            exchange.response = Err(TransportError::from_reqwest(&e, timeout));
+            return (exchange, Err(e));
+        }
+    };
+    exchange.duration = started.elapsed();
+    exchange.response = Ok(RecordedResponse {
+        status: status.as_u16(),
+        headers: header_pairs(&headers),
+        body: body.to_vec(),
+    });
+    let mut rebuilt = http::Response::new(body);
+    *rebuilt.status_mut() = status;
+    *rebuilt.version_mut() = version;
+    *rebuilt.headers_mut() = headers;
+    (exchange, Ok(reqwest::Response::from(rebuilt)))
+}
+
+/// The future a [`Transport`] returns.
+pub type SendFuture = Pin<Box<dyn Future<Output = reqwest::Result<reqwest::Response>> + Send>>;
+
+/// A caller's way of sending a typed call's request: pacing, retries and recording happen
+/// there (usually around [`send_recorded`]). It receives the reqwest client, the request
+/// (with the `Observer`'s headers already added) and the operationId.
+pub type Transport =
+    dyn Fn(reqwest::Client, reqwest::Request, &'static str) -> SendFuture + Send + Sync;
+
+/// The client's inner value: headers added to every typed request (where a recording sees
+/// them, unlike reqwest's default headers) and an optional transport that sends it.
+/// `Observer::default()` adds nothing and sends directly.
+#[derive(Clone, Default)]
+pub struct Observer {
+    headers: reqwest::header::HeaderMap,
+    transport: Option<Arc<Transport>>,
+}
+
+impl Observer {
+    /// Records every typed call: `callback` receives each exchange (made by
+    /// [`send_recorded`]) before the typed layer decodes the response.
+    pub fn new(callback: impl Fn(Exchange) + Send + Sync + 'static) -> Self {
+        let callback = Arc::new(callback);
+        Observer::default().with_transport(Arc::new(move |http, request, operation_id| {
+            let callback = callback.clone();
+            Box::pin(async move {
+                let timeout = request.timeout().copied();
+                let (exchange, response) =
+                    send_recorded(&http, request, operation_id, timeout).await;
+                callback(exchange);
+                response
+            })
+        }))
+    }
+
+    /// Sends every typed request through `transport` instead of directly.
+    pub fn with_transport(mut self, transport: Arc<Transport>) -> Self {
+        self.transport = Some(transport);
+        self
+    }
+
+    /// Adds a header to every typed request (e.g. `Authorization`, marked sensitive).
+    pub fn with_header(
+        mut self,
+        name: reqwest::header::HeaderName,
+        value: reqwest::header::HeaderValue,
+    ) -> Self {
+        self.headers.insert(name, value);
+        self
+    }
+}
+
+impl std::fmt::Debug for Observer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Header values may be credentials: name the headers only.
+        let names: Vec<&str> = self.headers.keys().map(|k| k.as_str()).collect();
+        f.debug_struct("Observer")
+            .field("headers", &names)
+            .field("transport", &self.transport.is_some())
+            .finish()
+    }
+}
+
 impl ClientHooks<Observer> for Client {
+    async fn pre<E>(
+        &self,
+        request: &mut reqwest::Request,
+        _info: &OperationInfo,
+    ) -> Result<(), progenitor_client::Error<E>> {
+        for (name, value) in &self.inner().headers {
+            request.headers_mut().insert(name, value.clone());
+        }
+        Ok(())
+    }
+
     async fn exec(
         &self,
         request: reqwest::Request,
         info: &OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
-        let Some(callback) = &self.inner().0 else {
-            return self.client().execute(request).await;
-        };
-        let method = request.method().to_string();
-        let url = request.url().to_string();
-        let request_headers = header_pairs(request.headers());
-        let request_body = request
-            .body()
-            .and_then(|b| b.as_bytes())
-            .map(<[u8]>::to_vec);
-        let mut exchange = Exchange {
-            operation_id: info.operation_id,
-            method,
-            url,
-            request_headers,
-            request_body,
-            response: Err(String::new()),
-        };
-        let response = match self.client().execute(request).await {
-            Ok(r) => r,
-            Err(e) => {
-                exchange.response = Err(e.to_string());
-                callback(exchange);
-                return Err(e);
-            }
-        };
-        let status = response.status();
-        let version = response.version();
-        let headers = response.headers().clone();
-        let body = match response.bytes().await {
-            Ok(b) => b,
-            Err(e) => {
-                exchange.response = Err(e.to_string());
-                callback(exchange);
-                return Err(e);
-            }
-        };
-        exchange.response = Ok(RecordedResponse {
-            status: status.as_u16(),
-            headers: header_pairs(&headers),
-            body: body.to_vec(),
-        });
-        callback(exchange);
-        // Rebuild the response so the typed layer decodes exactly the bytes we recorded.
-        let mut rebuilt = http::Response::new(body);
-        *rebuilt.status_mut() = status;
-        *rebuilt.version_mut() = version;
-        *rebuilt.headers_mut() = headers;
-        Ok(reqwest::Response::from(rebuilt))
+        match &self.inner().transport {
+            Some(transport) => transport(self.client().clone(), request, info.operation_id).await,
+            None => self.client().execute(request).await,
+        }
     }
 }

@@ -96,6 +96,35 @@ impl Operation {
             .filter_map(|r| r.status.parse().ok())
             .collect()
     }
+
+    /// The parameters that are part of the path, in declaration order.
+    pub fn path_params(&self) -> impl Iterator<Item = &Param> {
+        self.params.iter().filter(|p| p.location == "path")
+    }
+
+    /// The path with every path parameter (`{name}`) replaced by `value`, percent-encoded
+    /// so that any text stays one path segment.
+    pub fn path_with(&self, value: &str) -> String {
+        let encoded = encode_segment(value);
+        let mut path = self.path.clone();
+        for p in self.path_params() {
+            path = path.replace(&format!("{{{}}}", p.name), &encoded);
+        }
+        path
+    }
+}
+
+/// Percent-encodes everything but RFC 3986 unreserved characters.
+fn encode_segment(text: &str) -> String {
+    let mut out = String::new();
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 /// A value of the lifetime enum with its duration (from the schema's `x-durations`).
@@ -255,6 +284,20 @@ impl Spec {
             ));
         }
         Ok(out)
+    }
+
+    /// The header of the spec's `apiKey` security scheme (`in: header`), if it has one.
+    pub fn api_key_header(&self) -> Option<String> {
+        self.doc
+            .pointer("/components/securitySchemes")
+            .and_then(Value::as_object)?
+            .values()
+            .find(|s| {
+                s.get("type").and_then(Value::as_str) == Some("apiKey")
+                    && s.get("in").and_then(Value::as_str) == Some("header")
+            })
+            .and_then(|s| s.get("name").and_then(Value::as_str))
+            .map(str::to_owned)
     }
 
     /// The `servers` list; each server's name is its `description`.
