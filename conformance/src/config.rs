@@ -1,91 +1,14 @@
 //! What a run needs to know: the target, the credentials, and the selection.
 
 use crate::checks::Selection;
+pub use crate::roles::{Credentials, Role};
 use abp_spec::Spec;
 use chrono::TimeDelta;
 use std::time::Duration;
 
-/// The four kinds of caller a scenario can act as. Each maps to one environment variable.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// A user allowed to manage their own tokens.
-    User,
-    /// A second such user (isolation scenarios).
-    OtherUser,
-    /// A valid user without the privilege to manage tokens (expects 403).
-    Forbidden,
-    /// An expired credential (expects 401).
-    Expired,
-}
-
-impl Role {
-    pub const ALL: [Role; 4] = [Role::User, Role::OtherUser, Role::Forbidden, Role::Expired];
-
-    /// The environment variable that supplies this role's bearer credential.
-    pub fn env_var(self) -> &'static str {
-        match self {
-            Role::User => "ABP_TOKEN",
-            Role::OtherUser => "ABP_OTHER_USER_TOKEN",
-            Role::Forbidden => "ABP_FORBIDDEN_TOKEN",
-            Role::Expired => "ABP_EXPIRED_TOKEN",
-        }
-    }
-}
-
-/// Bearer credentials by role. Never printed: the redactor replaces every one of them.
-#[derive(Clone, Default)]
-pub struct Credentials {
-    pub user: String,
-    pub other_user: Option<String>,
-    pub forbidden: Option<String>,
-    pub expired: Option<String>,
-}
-
-impl std::fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // Say which are present, never what they are.
-        f.debug_struct("Credentials")
-            .field("user", &"<redacted>")
-            .field(
-                "other_user",
-                &self.other_user.as_ref().map(|_| "<redacted>"),
-            )
-            .field("forbidden", &self.forbidden.as_ref().map(|_| "<redacted>"))
-            .field("expired", &self.expired.as_ref().map(|_| "<redacted>"))
-            .finish()
-    }
-}
-
-impl Credentials {
-    pub fn get(&self, role: Role) -> Option<&str> {
-        match role {
-            Role::User => Some(self.user.as_str()),
-            Role::OtherUser => self.other_user.as_deref(),
-            Role::Forbidden => self.forbidden.as_deref(),
-            Role::Expired => self.expired.as_deref(),
-        }
-        .filter(|c| !c.is_empty())
-    }
-
-    /// Reads the four variables; empty values count as unset. `ABP_TOKEN` may be missing
-    /// here; the caller decides whether that is an error (it is for remote targets).
-    pub fn from_env() -> (Option<String>, Credentials) {
-        let read = |role: Role| {
-            std::env::var(role.env_var())
-                .ok()
-                .filter(|v| !v.trim().is_empty())
-        };
-        let user = read(Role::User);
-        let creds = Credentials {
-            user: user.clone().unwrap_or_default(),
-            other_user: read(Role::OtherUser),
-            forbidden: read(Role::Forbidden),
-            expired: read(Role::Expired),
-        };
-        (user, creds)
-    }
-}
+/// Scenarios in flight at once by default: a remote target's round trips overlap, and
+/// eight requests at a time is gentle for any server that serves more than one user.
+pub const DEFAULT_JOBS: usize = 8;
 
 /// Everything a run needs. Built by the CLI, or directly by tests.
 #[derive(Debug, Clone)]
@@ -113,8 +36,14 @@ pub struct RunConfig {
     pub require_coverage: bool,
     /// At most this many requests per second (for rate-limited targets); `None`: no limit.
     pub max_rps: Option<f64>,
-    /// Set (by a signal handler) to stop after the current scenario; the run still deletes
-    /// what it created.
+    /// How many scenarios run at once.
+    pub jobs: usize,
+    /// How 429/503 answers and transport failures are retried.
+    pub retry: crate::transport::RetryPolicy,
+    /// Extra certificate authorities to trust (a staging server with a private CA).
+    pub ca_certs: Vec<reqwest::Certificate>,
+    /// Set (by a signal handler) to start no more scenarios; those in flight finish and the
+    /// run still deletes what it created.
     pub cancel: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
@@ -135,6 +64,9 @@ impl RunConfig {
             require_coverage: false,
             cancel: Default::default(),
             max_rps: None,
+            jobs: DEFAULT_JOBS,
+            retry: Default::default(),
+            ca_certs: Vec::new(),
         }
     }
 }

@@ -3,6 +3,7 @@
 //! Field names are part of the JSON report's contract (README, "JSON report").
 
 use crate::exchange::ExchangeRecord;
+use crate::redact::Redactor;
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -23,6 +24,19 @@ pub enum Event {
         summary: String,
     },
     Exchange(ExchangeRecord),
+    /// A request was sent again: a 429/503 waited out, or a transport failure on a request
+    /// that may be repeated. The retried attempt is not judged; the next exchange is.
+    Retry {
+        scenario: String,
+        /// The index the exchange that follows will have.
+        exchange: usize,
+        method: String,
+        path: String,
+        /// The retried attempt's status; `None` when it got no response.
+        status: Option<u16>,
+        reason: String,
+        wait_ms: u64,
+    },
     Check(CheckRecord),
     ScenarioFinished {
         scenario: String,
@@ -43,6 +57,37 @@ pub enum Event {
         /// Every documented status of every operation, and whether the run exercised it.
         coverage: Vec<CoverageEntry>,
     },
+}
+
+impl Event {
+    /// Applies the redactor again to the texts that carry what a server said. A scenario's
+    /// events are built while it runs; a secret another scenario learns later (a leaky list
+    /// shows a token whose create answer was still on its way) is removed here, before any
+    /// reporter sees the event.
+    pub fn redact(&mut self, redactor: &Redactor) {
+        let again = |t: &mut String| *t = redactor.apply(t);
+        match self {
+            Event::Exchange(x) => {
+                for t in [&mut x.response_body, &mut x.request_body, &mut x.error]
+                    .into_iter()
+                    .flatten()
+                {
+                    again(t);
+                }
+                again(&mut x.url);
+                again(&mut x.path);
+            }
+            Event::Check(c) => {
+                for t in [&mut c.message, &mut c.expected, &mut c.actual]
+                    .into_iter()
+                    .flatten()
+                {
+                    again(t);
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 /// One (operation, documented status) pair.
@@ -66,6 +111,16 @@ pub enum Verdict {
     Skipped,
     /// Failed only in ways listed in the known-failures file: reported, not gating.
     KnownFailure,
+    /// The run was interrupted before the scenario started.
+    NotRun,
+}
+
+/// Live progress, in the order things happen (unlike events, which come in scenario order).
+/// Only for showing what is in flight; nothing may be concluded from it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Progress {
+    Started { scenario: String },
+    Finished { scenario: String, verdict: Verdict },
 }
 
 /// One check's verdict on one exchange (response checks) or on a scenario step.
@@ -95,7 +150,12 @@ pub struct RunStats {
     pub passed: usize,
     pub failed: usize,
     pub skipped: usize,
+    /// Requests sent, retries included.
     pub requests: usize,
+    /// Requests sent again after a 429/503 or a transport failure.
+    pub retries: usize,
+    /// Requests the target would not serve within the retry policy (still 429/503).
+    pub rate_limited: usize,
     pub checks_run: usize,
     pub checks_failed: usize,
     /// Failures listed in the known-failures file (not counted in `checks_failed`).
@@ -107,6 +167,8 @@ pub struct RunStats {
     pub require_coverage: bool,
     /// The run was interrupted before every scenario ran.
     pub interrupted: bool,
+    /// Scenarios that did not run because of the interruption.
+    pub not_run: usize,
     pub duration_ms: u64,
 }
 

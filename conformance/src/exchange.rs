@@ -3,67 +3,33 @@
 use crate::redact::Redactor;
 use serde::Serialize;
 
-/// What the runner saw on the wire. Holds secrets; never leaves the runner.
-#[derive(Debug, Clone)]
-pub struct RawExchange {
-    pub method: String,
-    pub url: String,
-    pub request_headers: Vec<(String, String)>,
-    pub request_body: Option<Vec<u8>>,
-    pub response: Result<RawResponse, String>,
-    pub duration_ms: u64,
-}
+/// What the runner saw on the wire, recorded by the client crate's `send_recorded`. Holds
+/// secrets; never leaves the runner.
+pub use abp_tokens_client::{Exchange as RawExchange, RecordedResponse as RawResponse};
 
-#[derive(Debug, Clone)]
-pub struct RawResponse {
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-}
-
-impl RawResponse {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// The media type of `Content-Type`, lower-cased, without parameters.
-    pub fn media_type(&self) -> Option<String> {
-        self.header("content-type").map(|v| {
-            v.split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase()
-        })
-    }
-
-    pub fn json(&self) -> Option<serde_json::Value> {
-        serde_json::from_slice(&self.body).ok()
-    }
-
-    pub fn body_text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-}
-
-impl From<abp_tokens_client::Exchange> for RawExchange {
-    fn from(e: abp_tokens_client::Exchange) -> Self {
-        RawExchange {
-            method: e.method,
-            url: e.url,
-            request_headers: e.request_headers,
-            request_body: e.request_body,
-            response: e.response.map(|r| RawResponse {
-                status: r.status,
-                headers: r.headers,
-                body: r.body,
-            }),
-            duration_ms: 0,
+/// A failed typed call, in words for people: which status, and for a body the typed layer
+/// could not decode, the field and what was expected (never Rust `Debug` output).
+pub fn describe_client_error<E: std::fmt::Debug>(
+    e: &abp_tokens_client::Error<E>,
+    redactor: &Redactor,
+) -> String {
+    use abp_tokens_client::Error;
+    let text = match e {
+        Error::ErrorResponse(rv) => format!("the documented error status {}", rv.status().as_u16()),
+        Error::UnexpectedResponse(r) => format!(
+            "status {}, which the spec does not document for this operation",
+            r.status().as_u16()
+        ),
+        Error::InvalidResponsePayload(_, err) => {
+            format!("the body does not match the spec's schema: {err}")
         }
-    }
+        Error::CommunicationError(err) | Error::ResponseBodyError(err) => {
+            abp_tokens_client::TransportError::from_reqwest(err, None).message
+        }
+        Error::InvalidRequest(m) | Error::Custom(m) => m.clone(),
+        other => other.to_string(),
+    };
+    redactor.apply(&text)
 }
 
 /// Bodies in events are cut here; a 64 KiB request body says how long it was instead.
@@ -128,7 +94,7 @@ impl ExchangeRecord {
                 r.body.len(),
                 None,
             ),
-            Err(e) => (None, None, None, 0, Some(redactor.apply(e))),
+            Err(e) => (None, None, None, 0, Some(redactor.apply(&e.message))),
         };
         let curl = curl_line(
             &raw.method,
@@ -152,7 +118,7 @@ impl ExchangeRecord {
             response_body,
             response_body_bytes,
             error,
-            duration_ms: raw.duration_ms,
+            duration_ms: raw.duration.as_millis() as u64,
             curl,
         }
     }
@@ -174,7 +140,7 @@ fn excerpt(bytes: &[u8], redactor: &Redactor) -> String {
 /// Placeholders become shell variables in a replay line.
 fn placeholders_to_variables(text: &str) -> String {
     let mut out = text.to_owned();
-    for role in crate::config::Role::ALL {
+    for role in crate::roles::Role::ALL {
         let var = role.env_var();
         out = out.replace(
             &format!("[tampered {var}]"),
@@ -242,6 +208,7 @@ mod tests {
         redactor.add("s3cr3t-credential", "[ABP_TOKEN]");
         redactor.add("uat_created", crate::redact::CREATED_SECRET);
         let raw = RawExchange {
+            operation_id: "createMyToken".into(),
             method: "POST".into(),
             url: "http://h/api/v1/me/tokens".into(),
             request_headers: vec![
@@ -255,7 +222,7 @@ mod tests {
                 headers: vec![("content-type".into(), "application/json".into())],
                 body: br#"{"token":"uat_created"}"#.to_vec(),
             }),
-            duration_ms: 3,
+            duration: std::time::Duration::from_millis(3),
         };
         let rec = ExchangeRecord::new(&raw, "s", 0, "createMyToken", "http://h/api/v1", &redactor);
         assert_eq!(rec.path, "/me/tokens");

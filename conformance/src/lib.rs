@@ -6,17 +6,24 @@
 //! generated from the spec), [`runner`] (executes scenarios, emits [`events::Event`]s),
 //! [`report`] (consumes events; never influences a verdict).
 
+pub mod api;
 pub mod checks;
 pub mod config;
+pub mod context;
+pub mod error;
 pub mod events;
 pub mod exchange;
 pub mod known;
 pub mod redact;
 pub mod report;
+pub mod roles;
 pub mod runner;
 pub mod snapshot;
 pub mod suites;
+pub mod tally;
+pub mod transport;
 
 pub use config::{Credentials, RunConfig};
+pub use error::RunError;
 pub use events::{Event, RunStats};
-pub use runner::{RunError, run};
+pub use runner::run;

@@ -28,7 +28,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the scenario suites (against the embedded reference server unless a target is given).
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// List suites, scenarios and checks, one line each.
     List(ListArgs),
     /// Run the reference server in the foreground.
@@ -93,6 +93,21 @@ struct RunArgs {
     /// Send at most this many requests per second (for rate-limited staging servers).
     #[arg(long, value_name = "N", value_parser = parse_rps)]
     max_rps: Option<f64>,
+    /// Scenarios to run at once. Against a remote server a run's time is round trips, and
+    /// concurrent scenarios overlap them; each scenario judges only its own tokens, so the
+    /// verdict does not depend on it. 1 runs them one by one, in order.
+    #[arg(long, short = 'j', value_name = "N", default_value_t = conformance::config::DEFAULT_JOBS, value_parser = clap::builder::ValueParser::new(clap::builder::TypedValueParser::map(clap::value_parser!(u16).range(1..=256), usize::from)))]
+    jobs: usize,
+    /// Retries per request after a 429/503 or a dropped connection (0: never retry).
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u32).range(0..=20))]
+    max_retries: u32,
+    /// The longest wait for one retry, in seconds; a Retry-After beyond it ends the request.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    max_retry_wait: u64,
+    /// Trust this certificate authority (PEM) too, for a staging server with a private CA.
+    /// There is no option to skip certificate checks.
+    #[arg(long, value_name = "PATH")]
+    ca_cert: Vec<PathBuf>,
     /// Per-request timeout, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=600))]
     timeout: u64,
@@ -130,7 +145,7 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Run(args) => run(args).await,
+            Command::Run(args) => run(*args).await,
             Command::List(args) => list(args),
             Command::Serve(args) => reference_server::serve(args)
                 .await
@@ -188,6 +203,29 @@ fn parse_base_url(url: &str) -> Result<String, Failure> {
         ));
     }
     Ok(url.trim_end_matches('/').to_owned())
+}
+
+/// Reads every `--ca-cert` file; a missing or malformed one is a usage error.
+fn load_ca_certs(paths: &[PathBuf]) -> Result<Vec<reqwest::Certificate>, Failure> {
+    let mut out = Vec::new();
+    for path in paths {
+        let pem = std::fs::read(path)
+            .map_err(|e| Failure(2, format!("cannot read --ca-cert {}: {e}", path.display())))?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+            Failure(
+                2,
+                format!("--ca-cert {} is not a PEM certificate: {e}", path.display()),
+            )
+        })?;
+        if certs.is_empty() {
+            return Err(Failure(
+                2,
+                format!("--ca-cert {} holds no PEM certificate", path.display()),
+            ));
+        }
+        out.extend(certs);
+    }
+    Ok(out)
 }
 
 fn parse_rps(text: &str) -> Result<f64, String> {
@@ -331,6 +369,12 @@ async fn run(args: RunArgs) -> Result<u8, Failure> {
     config.known_failures = std::sync::Arc::new(known_failures);
     config.require_coverage = args.require_coverage;
     config.max_rps = args.max_rps;
+    config.jobs = args.jobs;
+    config.retry = conformance::transport::RetryPolicy {
+        max_retries: args.max_retries,
+        max_wait: std::time::Duration::from_secs(args.max_retry_wait),
+    };
+    config.ca_certs = load_ca_certs(&args.ca_cert)?;
 
     let stdout = std::io::stdout();
     let tty = stdout.is_terminal();

@@ -46,6 +46,8 @@ fn keys(value: &serde_json::Value, out: &mut BTreeSet<String>) {
 async fn readme_json_table_names_every_field_of_every_event() {
     let outcome = run_against(vec![reference_server::Fault::DeleteNoop], Creds::All, |c| {
         c.scenario_glob = Some("lifecycle/*".into());
+        // A filtered run warns about coverage only when asked to gate on it.
+        c.require_coverage = true;
     })
     .await;
     let docs = documented();
@@ -66,7 +68,8 @@ async fn readme_json_table_names_every_field_of_every_event() {
         );
         seen.insert(kind);
     }
-    let expected: BTreeSet<String> = docs.keys().cloned().collect();
+    // A retry needs a busy or flaky target; tests/staging.rs checks that event's fields.
+    let expected: BTreeSet<String> = docs.keys().filter(|k| *k != "retry").cloned().collect();
     assert_eq!(
         seen, expected,
         "every documented event kind occurs in this run"

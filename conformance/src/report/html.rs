@@ -95,6 +95,7 @@ impl<W: Write> Reporter for Html<W> {
                 }
             }
             Event::Warning { message } => self.warnings.push(message.clone()),
+            Event::Retry { .. } => {}
             Event::RunFinished { stats, coverage } => {
                 self.stats = *stats;
                 self.coverage = coverage.clone();
@@ -365,6 +366,7 @@ impl<W: Write> Html<W> {
                 Verdict::Failed => ("fail", "failed"),
                 Verdict::Skipped => ("skip", "skipped"),
                 Verdict::KnownFailure => ("known", "known failure"),
+                Verdict::NotRun => ("skip", "not run (interrupted)"),
             };
             let title = row.reason.as_deref().map(esc).unwrap_or_default();
             let _ = write!(

@@ -2,7 +2,7 @@
 //! line, a progress bar on a TTY, and a summary.
 
 use super::Reporter;
-use crate::events::{CheckRecord, Event, Verdict};
+use crate::events::{CheckRecord, Event, Progress, Verdict};
 use crate::exchange::ExchangeRecord;
 use owo_colors::OwoColorize;
 use std::io::Write;
@@ -14,6 +14,8 @@ pub struct Human<W: Write> {
     /// Exchanges and failed checks of the scenario in progress.
     exchanges: Vec<ExchangeRecord>,
     failures: Vec<CheckRecord>,
+    /// Scenarios running right now, in the order they started (for the progress bar).
+    in_flight: Vec<String>,
 }
 
 impl<W: Write> Human<W> {
@@ -35,6 +37,7 @@ impl<W: Write> Human<W> {
             }),
             exchanges: Vec::new(),
             failures: Vec::new(),
+            in_flight: Vec::new(),
         }
     }
 
@@ -56,7 +59,7 @@ impl<W: Write> Human<W> {
         match verdict {
             Verdict::Passed => text.green().to_string(),
             Verdict::Failed => text.red().bold().to_string(),
-            Verdict::Skipped | Verdict::KnownFailure => text.yellow().to_string(),
+            Verdict::Skipped | Verdict::KnownFailure | Verdict::NotRun => text.yellow().to_string(),
         }
     }
 
@@ -129,6 +132,26 @@ fn one_line(text: &str, max: usize) -> String {
 }
 
 impl<W: Write> Reporter for Human<W> {
+    fn progress(&mut self, progress: &Progress) {
+        let Some(bar) = &self.progress else {
+            return;
+        };
+        match progress {
+            Progress::Started { scenario } => self.in_flight.push(scenario.clone()),
+            Progress::Finished { scenario, .. } => {
+                self.in_flight.retain(|s| s != scenario);
+                bar.inc(1);
+            }
+        }
+        let shown: Vec<&str> = self.in_flight.iter().take(3).map(String::as_str).collect();
+        let more = self.in_flight.len().saturating_sub(shown.len());
+        let mut message = shown.join(", ");
+        if more > 0 {
+            message.push_str(&format!(" and {more} more"));
+        }
+        bar.set_message(message);
+    }
+
     fn event(&mut self, event: &Event) {
         match event {
             Event::RunStarted {
@@ -146,14 +169,13 @@ impl<W: Write> Reporter for Human<W> {
                     "conformance: {scenarios} scenarios against {target} ({base_url}), spec \"{spec_title}\" {spec_version}"
                 ));
             }
-            Event::ScenarioStarted { scenario, .. } => {
+            Event::ScenarioStarted { .. } => {
                 self.exchanges.clear();
                 self.failures.clear();
-                if let Some(bar) = &self.progress {
-                    bar.set_message(scenario.clone());
-                }
             }
             Event::Exchange(x) => self.exchanges.push(x.clone()),
+            // Counted in the summary; a retried attempt is not a verdict.
+            Event::Retry { .. } => {}
             Event::Warning { message } => {
                 let tag = self.paint("WARNING", Verdict::Skipped);
                 self.line(&format!("{tag}: {message}"));
@@ -171,14 +193,12 @@ impl<W: Write> Reporter for Human<W> {
                 requests,
                 ..
             } => {
-                if let Some(bar) = &self.progress {
-                    bar.inc(1);
-                }
                 let tag = match verdict {
                     Verdict::Passed => "PASS",
                     Verdict::Failed => "FAIL",
                     Verdict::Skipped => "SKIP",
                     Verdict::KnownFailure => "KNOWN",
+                    Verdict::NotRun => "NOT RUN",
                 };
                 let detail = match reason {
                     Some(r) => r.clone(),
@@ -199,14 +219,36 @@ impl<W: Write> Reporter for Human<W> {
                 } else {
                     Verdict::Failed
                 };
-                let word = self.paint(if stats.success() { "PASSED" } else { "FAILED" }, verdict);
+                let word = if stats.interrupted {
+                    "INTERRUPTED"
+                } else if stats.success() {
+                    "PASSED"
+                } else {
+                    "FAILED"
+                };
+                let word = self.paint(word, verdict);
                 let known = if stats.known_failures > 0 {
                     format!(", {} known", stats.known_failures)
                 } else {
                     String::new()
                 };
+                let not_run = if stats.not_run > 0 {
+                    format!(", {} not run", stats.not_run)
+                } else {
+                    String::new()
+                };
+                let mut requests = format!("{} requests", stats.requests);
+                if stats.retries > 0 {
+                    requests.push_str(&format!(" ({} retried)", stats.retries));
+                }
+                if stats.rate_limited > 0 {
+                    requests.push_str(&format!(
+                        ", {} refused by the target's rate limit",
+                        stats.rate_limited
+                    ));
+                }
                 self.line(&format!(
-                    "\n{word}: {} passed, {} failed, {} skipped · {} checks ({} failed{known}) · coverage {}/{} documented statuses · {} requests · {:.1} s",
+                    "\n{word}: {} passed, {} failed, {} skipped{not_run} · {} checks ({} failed{known}) · coverage {}/{} documented statuses · {requests} · {:.1} s",
                     stats.passed,
                     stats.failed,
                     stats.skipped,
@@ -214,7 +256,6 @@ impl<W: Write> Reporter for Human<W> {
                     stats.checks_failed,
                     stats.coverage_exercised,
                     stats.coverage_documented,
-                    stats.requests,
                     stats.duration_ms as f64 / 1000.0
                 ));
             }

@@ -89,7 +89,7 @@ impl<W: Write> Reporter for Junit<W> {
                     self.failures.push(c.clone());
                 }
             }
-            Event::Warning { .. } => {}
+            Event::Warning { .. } | Event::Retry { .. } => {}
             Event::ScenarioFinished {
                 scenario,
                 suite,
@@ -102,6 +102,13 @@ impl<W: Write> Reporter for Junit<W> {
                     Verdict::Passed | Verdict::KnownFailure => TestCaseStatus::success(),
                     Verdict::Skipped => {
                         let mut s = TestCaseStatus::skipped();
+                        s.set_message(reason.clone().unwrap_or_default());
+                        s
+                    }
+                    // An error, not a skip: a publisher must not show an interrupted run green.
+                    Verdict::NotRun => {
+                        let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
+                        s.set_type("interrupted");
                         s.set_message(reason.clone().unwrap_or_default());
                         s
                     }

@@ -5,10 +5,13 @@ pub mod human;
 pub mod json;
 pub mod junit;
 
-use crate::events::Event;
+use crate::events::{Event, Progress};
 
 pub trait Reporter {
     fn event(&mut self, event: &Event);
+
+    /// What is in flight right now; only live displays care.
+    fn progress(&mut self, _progress: &Progress) {}
 
     /// Called once after the last event; reporters that write a file write it here.
     fn finish(&mut self) -> std::io::Result<()> {
@@ -32,6 +35,12 @@ impl Reporter for Fanout {
     fn event(&mut self, event: &Event) {
         for r in &mut self.reporters {
             r.event(event);
+        }
+    }
+
+    fn progress(&mut self, progress: &Progress) {
+        for r in &mut self.reporters {
+            r.progress(progress);
         }
     }
 
@@ -61,6 +70,10 @@ impl Reporter for Collect {
 impl<R: Reporter + ?Sized> Reporter for &mut R {
     fn event(&mut self, event: &Event) {
         (**self).event(event);
+    }
+
+    fn progress(&mut self, progress: &Progress) {
+        (**self).progress(progress);
     }
 
     fn finish(&mut self) -> std::io::Result<()> {

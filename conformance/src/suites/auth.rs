@@ -3,10 +3,12 @@
 //! the valid credential with a lower-case scheme succeeds (schemes are case-insensitive).
 
 use super::{Kind, Scenario, Suite, valid_create_body};
+use crate::api::{Api, OpKind};
 use crate::checks::{self, Failure};
-use crate::config::Role;
-use crate::runner::{CREATE, Ctx, DELETE, LIST, RunError};
-use abp_spec::Spec;
+use crate::context::Ctx;
+use crate::error::RunError;
+use crate::roles::{Role, random_hex, tamper};
+use crate::transport::Auth;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Variant {
@@ -73,77 +75,79 @@ impl Variant {
 
 #[derive(Debug, Clone)]
 pub struct Case {
-    pub operation: &'static str,
+    pub op: OpKind,
     pub variant: Variant,
 }
 
-pub fn scenarios(spec: &Spec) -> Result<Vec<Scenario>, RunError> {
+pub fn scenarios(api: &Api) -> Result<Vec<Scenario>, RunError> {
     let mut out = Vec::new();
-    for (operation, label) in [(LIST, "list"), (CREATE, "create"), (DELETE, "delete")] {
-        let op = spec
-            .operation(operation)
-            .ok_or_else(|| RunError::Config(format!("the spec has no {operation}")))?;
+    for kind in OpKind::ALL {
+        let op = api.get(kind);
         for variant in Variant::ALL {
             out.push(Scenario {
-                name: format!("auth/{label}/{}", variant.label()),
+                name: format!("auth/{}/{}", kind.label(), variant.label()),
                 suite: Suite::Auth,
                 summary: format!("{} {}: {}", op.method, op.path, variant.summary()),
                 needs: variant.needs(),
-                kind: Kind::Auth(Case { operation, variant }),
+                kind: Kind::Auth(Case { op: kind, variant }),
             });
         }
     }
     Ok(out)
 }
 
-/// The Authorization header to send, or `None` to send none.
-fn authorization(ctx: &Ctx<'_>, variant: Variant) -> Option<String> {
+/// The credential to send: none, a role's bearer credential, or an explicit header.
+fn authorization(ctx: &Ctx<'_>, variant: Variant) -> Auth {
     let user = ctx.credential(Role::User).unwrap_or_default();
+    let header = |value: String, owner: Option<Role>| Auth::Header {
+        name: reqwest::header::AUTHORIZATION.as_str().to_owned(),
+        value,
+        owner,
+    };
     match variant {
-        Variant::NoAuthorization => None,
-        Variant::EmptyAuthorization => Some(String::new()),
-        Variant::BearerWithoutCredential => Some("Bearer".into()),
-        Variant::BasicScheme => Some("Basic Y29uZm9ybWFuY2U6bm90LWEtcGFzc3dvcmQ=".into()),
-        Variant::UnknownCredential => Some(format!(
-            "Bearer conformance-unknown-{}",
-            crate::runner::random_hex(16)
-        )),
-        Variant::TamperedCredential => Some(format!("Bearer {}", crate::runner::tamper(user))),
-        Variant::LowercaseScheme => Some(format!("bearer {user}")),
-        Variant::ExpiredCredential => ctx.credential(Role::Expired).map(|c| format!("Bearer {c}")),
-        Variant::ForbiddenCredential => ctx
-            .credential(Role::Forbidden)
-            .map(|c| format!("Bearer {c}")),
+        Variant::NoAuthorization => Auth::None,
+        Variant::EmptyAuthorization => header(String::new(), None),
+        Variant::BearerWithoutCredential => header("Bearer".into(), None),
+        Variant::BasicScheme => header("Basic Y29uZm9ybWFuY2U6bm90LWEtcGFzc3dvcmQ=".into(), None),
+        Variant::UnknownCredential => header(
+            format!("Bearer conformance-unknown-{}", random_hex(16)),
+            None,
+        ),
+        Variant::TamperedCredential => header(format!("Bearer {}", tamper(user)), None),
+        // The user's own credential: anything it creates is the user's to delete.
+        Variant::LowercaseScheme => header(format!("bearer {user}"), Some(Role::User)),
+        Variant::ExpiredCredential => Auth::Role(Role::Expired),
+        Variant::ForbiddenCredential => Auth::Role(Role::Forbidden),
     }
 }
 
 pub async fn run(case: &Case, ctx: &mut Ctx<'_>) {
-    let op = ctx.ops().by_id(case.operation).clone();
+    let op = ctx.api().get(case.op).clone();
     let expected: Vec<u16> = match case.variant {
         Variant::LowercaseScheme => op.success_status().into_iter().collect(),
         Variant::ForbiddenCredential => vec![403],
         _ => vec![401],
     };
     let must_reject = case.variant != Variant::LowercaseScheme;
+    let auth = authorization(ctx, case.variant);
     let mut headers = Vec::new();
-    if let Some(value) = authorization(ctx, case.variant) {
-        headers.push(("authorization", value));
-    }
-    match case.operation {
-        LIST => {
-            ctx.raw(&op, &op.path, &headers, None, &expected).await;
+    match case.op {
+        OpKind::List => {
+            ctx.raw(case.op, &op.path, auth, &headers, None, &expected)
+                .await;
         }
-        CREATE => {
+        OpKind::Create => {
             let Some(before) = ctx.list_ids(Role::User).await else {
                 return;
             };
-            let body = match valid_create_body(&ctx.shared.config.spec, &ctx.token_name("auth")) {
-                Ok(b) => b,
-                Err(e) => {
-                    ctx.step_failed(&e.to_string());
-                    return;
-                }
-            };
+            let body =
+                match valid_create_body(&ctx.shared.config.spec, &op, &ctx.token_name("auth")) {
+                    Ok(b) => b,
+                    Err(e) => {
+                        ctx.step_failed(&e.to_string());
+                        return;
+                    }
+                };
             let content_type = op
                 .body
                 .as_ref()
@@ -152,7 +156,7 @@ pub async fn run(case: &Case, ctx: &mut Ctx<'_>) {
             headers.push(("content-type", content_type));
             let bytes = serde_json::to_vec(&body).unwrap_or_default();
             if ctx
-                .raw(&op, &op.path, &headers, Some(bytes), &expected)
+                .raw(case.op, &op.path, auth, &headers, Some(bytes), &expected)
                 .await
                 .is_none()
             {
@@ -174,24 +178,27 @@ pub async fn run(case: &Case, ctx: &mut Ctx<'_>) {
                 ctx.check(checks::REJECTION_CHANGES_NOTHING, result);
             }
         }
-        _ => {
+        OpKind::Delete => {
             // Aim the request at a token of our own, so a server that wrongly accepts the
             // credential deletes only what this run created.
-            let body =
-                match valid_create_body(&ctx.shared.config.spec, &ctx.token_name("auth-delete")) {
-                    Ok(b) => b,
-                    Err(e) => {
-                        ctx.step_failed(&e.to_string());
-                        return;
-                    }
-                };
+            let body = match valid_create_body(
+                &ctx.shared.config.spec,
+                &ctx.api().create,
+                &ctx.token_name("auth-delete"),
+            ) {
+                Ok(b) => b,
+                Err(e) => {
+                    ctx.step_failed(&e.to_string());
+                    return;
+                }
+            };
             let Some(created) = ctx.create(Role::User, &body).await else {
                 return;
             };
             let id = created.id.to_string();
-            let path = op.path.replace("{tokenId}", &id);
+            let path = op.path_with(&id);
             if ctx
-                .raw(&op, &path, &headers, None, &expected)
+                .raw(case.op, &path, auth, &headers, None, &expected)
                 .await
                 .is_none()
             {

@@ -2,9 +2,12 @@
 //! created secret, delete, and isolation between two users.
 
 use super::{Kind, Scenario, Suite, valid_create_body};
+use crate::api::{Api, OpKind};
 use crate::checks::{self, Failure};
-use crate::config::Role;
-use crate::runner::{Created, Ctx, RunError};
+use crate::context::{Created, Ctx};
+use crate::error::RunError;
+use crate::roles::{Role, random_hex};
+use crate::transport::Auth;
 use abp_spec::Spec;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::{Value, json};
@@ -21,7 +24,7 @@ pub enum Case {
     OtherUserIsolation,
 }
 
-pub fn scenarios(spec: &Spec) -> Result<Vec<Scenario>, RunError> {
+pub fn scenarios(spec: &Spec, api: &Api) -> Result<Vec<Scenario>, RunError> {
     let lifetimes = spec
         .lifetimes()
         .map_err(|e| RunError::Config(e.to_string()))?
@@ -69,7 +72,10 @@ pub fn scenarios(spec: &Spec) -> Result<Vec<Scenario>, RunError> {
         ),
         s(
             "access-token-authenticates",
-            "the created secret authenticates in x-access-token until the token is deleted".into(),
+            format!(
+                "the created secret authenticates in {} until the token is deleted",
+                api.access_token_header
+            ),
             vec![],
             Case::AccessTokenAuthenticates,
         ),
@@ -95,7 +101,11 @@ pub async fn run(case: &Case, ctx: &mut Ctx<'_>) {
 }
 
 fn body(ctx: &mut Ctx<'_>, label: &str) -> Option<Value> {
-    match valid_create_body(&ctx.shared.config.spec, &ctx.token_name(label)) {
+    match valid_create_body(
+        &ctx.shared.config.spec,
+        &ctx.api().create,
+        &ctx.token_name(label),
+    ) {
         Ok(b) => Some(b),
         Err(e) => {
             ctx.step_failed(&e.to_string());
@@ -255,11 +265,11 @@ async fn listed_masked(ctx: &mut Ctx<'_>) {
 }
 
 fn success(ctx: &Ctx<'_>) -> Vec<u16> {
-    ctx.ops().delete.success_status().into_iter().collect()
+    ctx.api().delete.success_status().into_iter().collect()
 }
 
 fn unknown(ctx: &Ctx<'_>) -> Vec<u16> {
-    ctx.ops().delete.unknown_id_status.into_iter().collect()
+    ctx.api().delete.unknown_id_status.into_iter().collect()
 }
 
 async fn delete_removes(ctx: &mut Ctx<'_>) {
@@ -293,7 +303,7 @@ async fn delete_removes(ctx: &mut Ctx<'_>) {
 
 async fn unknown_id_delete(ctx: &mut Ctx<'_>) {
     // A fresh random id: 24 hex characters, which the spec's ObjectId pattern accepts.
-    let id = crate::runner::random_hex(12);
+    let id = random_hex(12);
     let gone = unknown(ctx);
     ctx.delete(Role::User, &id, &gone).await;
 }
@@ -305,7 +315,14 @@ async fn access_token(ctx: &mut Ctx<'_>) {
     let Some(created) = ctx.create(Role::User, &sent).await else {
         return;
     };
-    let list = ctx.ops().list.clone();
+    let list = ctx.api().list.clone();
+    let header_name = ctx.api().access_token_header.clone();
+    let scheme = ctx.api().access_token_pointer.clone();
+    let with_secret = || Auth::Header {
+        name: header_name.clone(),
+        value: created.secret.clone(),
+        owner: Some(Role::User),
+    };
     // Any documented status but 401 shows the secret authenticated (403 is fine: the token
     // may lack the privilege to manage tokens).
     let authenticated: Vec<u16> = list
@@ -313,20 +330,26 @@ async fn access_token(ctx: &mut Ctx<'_>) {
         .into_iter()
         .filter(|s| *s != 401)
         .collect();
-    let header = [("x-access-token", created.secret.clone())];
     let Some(before) = ctx
-        .raw(&list, &list.path, &header, None, &authenticated)
+        .raw(
+            OpKind::List,
+            &list.path,
+            with_secret(),
+            &[],
+            None,
+            &authenticated,
+        )
         .await
     else {
         return;
     };
     let result = if before.status == 401 {
-        Err(
-            Failure::new("the created secret does not authenticate in x-access-token")
-                .expected("any status but 401")
-                .actual("401")
-                .at("#/components/securitySchemes/accessToken"),
-        )
+        Err(Failure::new(format!(
+            "the created secret does not authenticate in {header_name}"
+        ))
+        .expected("any status but 401")
+        .actual("401")
+        .at(scheme.clone()))
     } else {
         Ok(())
     };
@@ -339,18 +362,21 @@ async fn access_token(ctx: &mut Ctx<'_>) {
     {
         return;
     }
-    let Some(after) = ctx.raw(&list, &list.path, &header, None, &[401]).await else {
+    let Some(after) = ctx
+        .raw(OpKind::List, &list.path, with_secret(), &[], None, &[401])
+        .await
+    else {
         return;
     };
     let result = if after.status == 401 {
         Ok(())
     } else {
-        Err(
-            Failure::new("a deleted token's secret still authenticates in x-access-token")
-                .expected("401")
-                .actual(after.status.to_string())
-                .at("#/components/securitySchemes/accessToken"),
-        )
+        Err(Failure::new(format!(
+            "a deleted token's secret still authenticates in {header_name}"
+        ))
+        .expected("401")
+        .actual(after.status.to_string())
+        .at(scheme))
     };
     ctx.check(checks::ACCESS_TOKEN_REVOKED, result);
 }

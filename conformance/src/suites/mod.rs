@@ -5,9 +5,12 @@ pub mod auth;
 pub mod lifecycle;
 pub mod validation;
 
-use crate::config::{Role, RunConfig};
-use crate::runner::{Ctx, RunError};
-use abp_spec::Spec;
+use crate::api::Api;
+use crate::config::RunConfig;
+use crate::context::Ctx;
+use crate::error::RunError;
+use crate::roles::Role;
+use abp_spec::{Operation, Spec};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Suite {
@@ -66,9 +69,10 @@ pub struct Scenario {
 
 /// Every scenario the spec yields, in run order.
 pub fn all(spec: &Spec) -> Result<Vec<Scenario>, RunError> {
-    let mut out = lifecycle::scenarios(spec)?;
-    out.extend(validation::scenarios(spec)?);
-    out.extend(auth::scenarios(spec)?);
+    let api = Api::from_spec(spec)?;
+    let mut out = lifecycle::scenarios(spec, &api)?;
+    out.extend(validation::scenarios(spec, &api)?);
+    out.extend(auth::scenarios(&api)?);
     Ok(out)
 }
 
@@ -113,11 +117,17 @@ pub async fn execute(scenario: &Scenario, ctx: &mut Ctx<'_>) {
 
 /// A request body that the spec says is valid: every property from its example (or a
 /// plain value of its type), the name replaced by `name`.
-pub fn valid_create_body(spec: &Spec, name: &str) -> Result<serde_json::Value, RunError> {
-    let op = spec
-        .operation(crate::runner::CREATE)
-        .and_then(|o| o.body)
-        .ok_or_else(|| RunError::Config("the create operation has no request body".into()))?;
+pub fn valid_create_body(
+    spec: &Spec,
+    create: &Operation,
+    name: &str,
+) -> Result<serde_json::Value, RunError> {
+    let op = create.body.as_ref().ok_or_else(|| {
+        RunError::Config(format!(
+            "the create operation {} has no request body",
+            create.id
+        ))
+    })?;
     let (schema, _) = spec.resolve(&op.schema, op.pointer.clone());
     let mut body = serde_json::Map::new();
     for (prop, sub) in schema

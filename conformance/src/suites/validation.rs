@@ -5,14 +5,18 @@
 //! (413 accepted for an oversized body) and leave the list unchanged.
 
 use super::{Kind, Scenario, Suite, valid_create_body};
+use crate::api::{Api, OpKind};
 use crate::checks::{self, Failure};
-use crate::config::Role;
-use crate::runner::{CREATE, Ctx, DELETE, RunError};
+use crate::context::Ctx;
+use crate::error::RunError;
+use crate::roles::Role;
+use crate::transport::Auth;
 use abp_spec::Spec;
 use serde_json::{Value, json};
 
-/// Stands in for the run-prefixed token name until the run knows its prefix.
-const NAME_SLOT: &str = "\u{0}run-name";
+/// Stands in for the scenario's prefixed token name until the run knows its prefix. Plain
+/// ASCII that JSON does not escape, so it survives serialization and is replaced in the bytes.
+const NAME_SLOT: &str = "{{run-name}}";
 
 #[derive(Debug, Clone)]
 pub enum Case {
@@ -21,6 +25,9 @@ pub enum Case {
         body: Vec<u8>,
         content_type: Option<String>,
         accept: Vec<u16>,
+        /// The name, when the case is about its length: the prefixed name padded to this
+        /// many characters (so even an over-long name a server wrongly keeps is sweepable).
+        name_chars: Option<usize>,
     },
     /// A delete of this (malformed) id.
     TokenId {
@@ -43,25 +50,33 @@ fn samples() -> [(&'static str, Value); 7] {
     ]
 }
 
+/// The body field that holds the token name: the one the valid body filled with the slot.
+fn name_field(body: &serde_json::Map<String, Value>) -> Option<&str> {
+    body.iter()
+        .find(|(_, v)| v.as_str() == Some(NAME_SLOT))
+        .map(|(k, _)| k.as_str())
+}
+
 fn type_allows(schema_type: &str, sample: &str) -> bool {
     schema_type == sample || (schema_type == "number" && sample == "integer")
 }
 
-pub fn scenarios(spec: &Spec) -> Result<Vec<Scenario>, RunError> {
-    let config_err = |m: &str| RunError::Config(m.to_owned());
-    let create = spec
-        .operation(CREATE)
-        .ok_or_else(|| config_err("the spec has no createMyToken"))?;
-    let request = create
-        .body
-        .clone()
-        .ok_or_else(|| config_err("createMyToken has no request body"))?;
+pub fn scenarios(spec: &Spec, api: &Api) -> Result<Vec<Scenario>, RunError> {
+    let create = &api.create;
+    let request = create.body.clone().ok_or_else(|| {
+        RunError::Config(format!(
+            "the create operation {} has no request body",
+            create.id
+        ))
+    })?;
     let bad_request: Vec<u16> = create.response(400).map(|_| 400).into_iter().collect();
     let (schema, _) = spec.resolve(&request.schema, request.pointer.clone());
-    let base = valid_create_body(spec, NAME_SLOT)?;
+    let base = valid_create_body(spec, create, NAME_SLOT)?;
     let base_map = base.as_object().cloned().unwrap_or_default();
 
     let mut out = Vec::new();
+    // The over-long name case: its scenario and the length to pad the prefixed name to.
+    let mut long_name: Option<(String, usize)> = None;
     let mut push = |label: String,
                     summary: String,
                     body: Vec<u8>,
@@ -76,6 +91,7 @@ pub fn scenarios(spec: &Spec) -> Result<Vec<Scenario>, RunError> {
                 body,
                 content_type: content_type.map(str::to_owned),
                 accept,
+                name_chars: None,
             }),
         });
     };
@@ -197,7 +213,13 @@ pub fn scenarios(spec: &Spec) -> Result<Vec<Scenario>, RunError> {
             }
             if let Some(max) = prop.get("maxLength").and_then(Value::as_u64) {
                 let mut body = base_map.clone();
-                body.insert(field.clone(), json!("x".repeat(max as usize + 1)));
+                let name_chars =
+                    (Some(field.as_str()) == name_field(&base_map)).then_some(max as usize + 1);
+                let value = match name_chars {
+                    Some(_) => json!(NAME_SLOT),
+                    None => json!("x".repeat(max as usize + 1)),
+                };
+                body.insert(field.clone(), value);
                 push(
                     format!("{field}-longer-than-{max}"),
                     format!("create with `{field}` longer than maxLength {max}"),
@@ -205,6 +227,9 @@ pub fn scenarios(spec: &Spec) -> Result<Vec<Scenario>, RunError> {
                     ct,
                     bad_request.clone(),
                 );
+                if let Some(n) = name_chars {
+                    long_name = Some((format!("validation/{field}-longer-than-{max}"), n));
+                }
             }
         }
     }
@@ -253,8 +278,16 @@ pub fn scenarios(spec: &Spec) -> Result<Vec<Scenario>, RunError> {
         );
     }
 
+    if let Some((scenario, chars)) = long_name {
+        for s in out.iter_mut().filter(|s| s.name == scenario) {
+            if let Kind::Validation(Case::Body { name_chars, .. }) = &mut s.kind {
+                *name_chars = Some(chars);
+            }
+        }
+    }
+
     // Path parameters: mutate the example until it breaks the schema.
-    if let Some(delete) = spec.operation(DELETE) {
+    if let Some(delete) = Some(&api.delete) {
         let accept: Vec<u16> = delete.response(400).map(|_| 400).into_iter().collect();
         for param in delete.params.iter().filter(|p| p.location == "path") {
             let (pschema, _) = spec.resolve(&param.schema, param.pointer.clone());
@@ -310,27 +343,30 @@ pub async fn run(case: &Case, ctx: &mut Ctx<'_>) {
     let Some(before) = ctx.list_ids(Role::User).await else {
         return;
     };
-    let Some(credential) = ctx.credential(Role::User) else {
-        return;
-    };
-    let auth = ("authorization", format!("Bearer {credential}"));
+    let auth = Auth::Role(Role::User);
     match case {
         Case::Body {
             body,
             content_type,
             accept,
+            name_chars,
         } => {
-            let name = ctx.token_name("validation");
+            let mut name = ctx.token_name("validation");
+            if let Some(n) = name_chars {
+                while name.chars().count() < *n {
+                    name.push('x');
+                }
+            }
             let body = String::from_utf8_lossy(body)
                 .replace(NAME_SLOT, &name)
                 .into_bytes();
-            let mut headers = vec![auth];
+            let mut headers = Vec::new();
             if let Some(ct) = content_type {
                 headers.push(("content-type", ct.clone()));
             }
-            let op = ctx.ops().create.clone();
+            let path = ctx.api().create.path.clone();
             if ctx
-                .raw(&op, &op.path, &headers, Some(body), accept)
+                .raw(OpKind::Create, &path, auth, &headers, Some(body), accept)
                 .await
                 .is_none()
             {
@@ -338,9 +374,13 @@ pub async fn run(case: &Case, ctx: &mut Ctx<'_>) {
             }
         }
         Case::TokenId { param, id, accept } => {
-            let op = ctx.ops().delete.clone();
-            let path = op.path.replace(&format!("{{{param}}}"), id);
-            if ctx.raw(&op, &path, &[auth], None, accept).await.is_none() {
+            // Sent as it is: the point is a value that breaks the parameter's schema.
+            let path = ctx.api().delete.path.replace(&format!("{{{param}}}"), id);
+            if ctx
+                .raw(OpKind::Delete, &path, auth, &[], None, accept)
+                .await
+                .is_none()
+            {
                 return;
             }
         }

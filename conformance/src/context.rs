@@ -1,0 +1,545 @@
+//! One scenario's view of the run. [`Shared`] is what every scenario of a run shares (the
+//! configuration, the spec's facts, the transport, the redactor, coverage); [`Ctx`] is one
+//! scenario's own state: its calls and their exchange records, its checks, the tokens it
+//! created and must delete. A `Ctx` buffers its events; the runner emits them in scenario
+//! order, so output does not depend on which concurrent scenario finished first.
+//!
+//! Safety rules a run against staging relies on:
+//! - every token this run creates is named with the scenario's prefix (which starts with the
+//!   run's), deleted at the end of its scenario by the role that created it, and nothing
+//!   else is ever deleted;
+//! - every secret (credentials, derived credentials, created secrets) is registered with the
+//!   redactor before anything that could contain it is emitted.
+
+use crate::api::{Api, OpKind};
+use crate::checks::{self, Failure, ResponseCx, schema::Validators, unique::SeenTokens};
+use crate::config::RunConfig;
+use crate::error::RunError;
+use crate::events::Event;
+use crate::exchange::{ExchangeRecord, RawExchange, RawResponse};
+use crate::redact::{CREATED_SECRET, Redactor};
+use crate::roles::{Role, random_hex, tamper};
+use crate::tally::{At, Coverage, Tally};
+use crate::transport::{Auth, RetryPolicy, Sent, Transport};
+use abp_spec::Lifetime;
+use abp_tokens_client::types;
+use std::sync::Arc;
+
+/// Every token a run creates is named `conformance-<run id>-…`; `conformance cleanup` looks
+/// for exactly this shape (a 16-hex-digit run id after it), which a person's name will not have.
+pub const RUN_NAME_PREFIX: &str = "conformance-";
+
+/// State shared by every scenario of one run.
+pub struct Shared {
+    pub config: RunConfig,
+    pub api: Api,
+    pub lifetimes: Vec<Lifetime>,
+    pub validators: Validators,
+    pub redactor: Redactor,
+    /// Names of tokens this run creates start with this.
+    pub prefix: String,
+    pub run_id: String,
+    pub transport: Arc<Transport>,
+    pub seen: SeenTokens,
+    pub coverage: Coverage,
+}
+
+impl Shared {
+    pub fn new(config: RunConfig) -> Result<Shared, RunError> {
+        let api = Api::from_spec(&config.spec)?;
+        let lifetimes = config
+            .spec
+            .lifetimes()
+            .map_err(|e| RunError::Config(e.to_string()))?;
+        let validators =
+            Validators::compile(&config.spec).map_err(|e| RunError::Config(e.to_string()))?;
+        let redactor = Redactor::default();
+        for role in Role::ALL {
+            if let Some(c) = config.credentials.get(role) {
+                redactor.add(c, &format!("[{}]", role.env_var()));
+                redactor.add(&tamper(c), &format!("[tampered {}]", role.env_var()));
+            }
+        }
+        let transport = Transport::new(
+            redactor.clone(),
+            api.secret_fields.clone(),
+            &config.base_url,
+            config.credentials.clone(),
+            config.spec.version(),
+            config.timeout,
+            config.max_rps,
+            config.retry,
+            &config.ca_certs,
+        )?;
+        let run_id = random_hex(8);
+        Ok(Shared {
+            prefix: format!("{}{run_id}-", RUN_NAME_PREFIX),
+            run_id,
+            coverage: Coverage::new(&api),
+            api,
+            lifetimes,
+            validators,
+            redactor,
+            transport,
+            seen: SeenTokens::default(),
+            config,
+        })
+    }
+
+    pub fn retry_policy(&self) -> RetryPolicy {
+        self.config.retry
+    }
+}
+
+/// A token as a scenario knows it after a create.
+#[derive(Debug, Clone)]
+pub struct Created {
+    pub id: types::ObjectId,
+    pub secret: String,
+    pub token: types::UserAccessToken,
+    /// This machine's clock when the 201 arrived.
+    pub received_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// One scenario's context: its calls, checks, events and the tokens it must clean up.
+pub struct Ctx<'a> {
+    pub shared: &'a Shared,
+    pub scenario: String,
+    /// Names of tokens this scenario creates start with this (the run prefix and more).
+    pub prefix: String,
+    /// The scenario's events, in the order they happened.
+    pub(crate) events: Vec<Event>,
+    pub(crate) tally: Tally,
+    exchanges: usize,
+    /// Tokens to delete when the scenario ends: (role that created it, id).
+    pub(crate) to_clean: Vec<(Role, String)>,
+    /// Every exchange of the scenario, raw, with its operation (for the snapshot).
+    pub(crate) log: Vec<(OpKind, RawExchange)>,
+}
+
+impl<'a> Ctx<'a> {
+    /// `seq` makes the scenario's token names its own, so a concurrent scenario's tokens are
+    /// never mistaken for this one's.
+    pub fn new(shared: &'a Shared, scenario: &str, seq: usize) -> Self {
+        Ctx {
+            shared,
+            scenario: scenario.to_owned(),
+            prefix: format!("{}{seq:03}-", shared.prefix),
+            events: Vec::new(),
+            tally: Tally::default(),
+            exchanges: 0,
+            to_clean: Vec::new(),
+            log: Vec::new(),
+        }
+    }
+
+    pub fn api(&self) -> &'a Api {
+        &self.shared.api
+    }
+
+    pub fn credential(&self, role: Role) -> Option<&'a str> {
+        self.shared.config.credentials.get(role)
+    }
+
+    /// A name for a token this scenario creates: its prefix plus a label.
+    pub fn token_name(&self, label: &str) -> String {
+        format!("{}{label}", self.prefix)
+    }
+
+    /// How many requests the scenario has made so far.
+    pub fn requests(&self) -> usize {
+        self.exchanges
+    }
+
+    fn emit(&mut self, event: Event) {
+        self.events.push(event);
+    }
+
+    /// Records a scenario-level check. A disabled check is neither evaluated nor reported.
+    pub fn check(&mut self, name: &'static str, result: Result<(), Failure>) {
+        if !self.shared.config.checks.is_enabled(name) {
+            return;
+        }
+        self.emit_check(name, result, At::default());
+    }
+
+    /// Records that a step could not be carried out; the scenario stops there.
+    pub fn step_failed(&mut self, what: &str) {
+        let failure = Failure::new(format!("cannot continue: {what}"));
+        self.emit_check(checks::SCENARIO_STEP, Err(failure), At::default());
+    }
+
+    pub(crate) fn emit_check(&mut self, name: &str, result: Result<(), Failure>, at: At<'_>) {
+        let record = self.tally.check(
+            &self.scenario,
+            name,
+            result,
+            at,
+            &self.shared.config.known_failures,
+            &self.shared.redactor,
+        );
+        self.emit(Event::Check(record));
+    }
+
+    /// Emits what was sent (retries first, as events of their own), runs every enabled
+    /// response check on the final exchange, and applies the safety rules (a created token is
+    /// scheduled for deletion and its secret is redacted from then on).
+    fn record(
+        &mut self,
+        sent: Sent,
+        kind: OpKind,
+        expected: &[u16],
+        owner: Option<Role>,
+    ) -> Option<RawResponse> {
+        let op = self.shared.api.get(kind);
+        for retry in &sent.retries {
+            self.tally.stats.retries += 1;
+            let record = ExchangeRecord::new(
+                &retry.attempt,
+                &self.scenario,
+                self.exchanges,
+                &op.id,
+                self.shared.transport.base_url(),
+                &self.shared.redactor,
+            );
+            self.emit(Event::Retry {
+                scenario: self.scenario.clone(),
+                exchange: self.exchanges,
+                method: record.method,
+                path: record.path,
+                status: record.status,
+                reason: self.shared.redactor.apply(&retry.reason),
+                wait_ms: retry.wait.as_millis() as u64,
+            });
+        }
+        // A DELETE whose first attempt got no answer may have been carried out: the retry
+        // then meets the documented unknown-id status, which is the right answer.
+        let mut expected = expected.to_vec();
+        if kind == OpKind::Delete && sent.retries.iter().any(|r| r.attempt.response.is_err()) {
+            expected.extend(op.unknown_id_status);
+        }
+        let expected = expected.as_slice();
+        let raw = sent.exchange;
+        let index = self.exchanges;
+        self.exchanges += 1;
+        self.tally.stats.requests += 1 + sent.retries.len();
+        let created = match &raw.response {
+            Ok(r) if kind == OpKind::Create && (200..300).contains(&r.status) => r.json(),
+            _ => None,
+        };
+        // The leak check must not see this response's own new secret (a create response
+        // shows it); the transport registered it with the redactor as soon as it arrived.
+        let own: Vec<&str> = created
+            .iter()
+            .flat_map(|body| {
+                self.shared
+                    .api
+                    .secret_fields
+                    .iter()
+                    .filter_map(|f| body.get(f).and_then(|v| v.as_str()))
+            })
+            .collect();
+        let earlier_secrets: Vec<(String, String)> = self
+            .shared
+            .redactor
+            .entries()
+            .into_iter()
+            .filter(|(s, _)| !own.contains(&s.as_str()))
+            .collect();
+        for secret in &own {
+            self.shared.redactor.add(secret, CREATED_SECRET);
+        }
+        if let Some(id) = created
+            .as_ref()
+            .and_then(|body| body.get("_id"))
+            .and_then(|t| t.as_str())
+        {
+            self.to_clean
+                .push((owner.unwrap_or(Role::User), id.to_owned()));
+        }
+        let record = ExchangeRecord::new(
+            &raw,
+            &self.scenario,
+            index,
+            &op.id,
+            self.shared.transport.base_url(),
+            &self.shared.redactor,
+        );
+        self.emit(Event::Exchange(record));
+        self.log.push((kind, raw.clone()));
+        let response = match &raw.response {
+            Ok(r) => r,
+            Err(e) => {
+                self.step_failed(&format!(
+                    "{} {} got no response: {}",
+                    raw.method,
+                    op.path,
+                    self.shared.redactor.apply(&e.message)
+                ));
+                return None;
+            }
+        };
+        if let Some(why) = &sent.gave_up {
+            // Not a verdict on conformance: the target would not serve the request.
+            self.tally.stats.rate_limited += 1;
+            self.emit_check(
+                checks::TARGET_AVAILABLE,
+                Err(Failure::new(why.clone())
+                    .expected("an answer within the retry policy (--max-retries, --max-retry-wait)")
+                    .actual(response.status.to_string())),
+                At {
+                    exchange: Some(index),
+                    operation: Some(&op.id),
+                    status: Some(response.status),
+                },
+            );
+            return None;
+        }
+        let cx = ResponseCx {
+            op,
+            response,
+            expected,
+            validators: &self.shared.validators,
+            secrets: &earlier_secrets,
+        };
+        let mut all_passed = true;
+        let mut results = Vec::new();
+        for (name, check) in checks::RESPONSE_CHECKS {
+            if !self.shared.config.checks.is_enabled(name) {
+                continue;
+            }
+            if let Some(result) = check(&cx) {
+                all_passed &= result.is_ok();
+                results.push((*name, result));
+            }
+        }
+        let status = response.status;
+        for (name, result) in results {
+            self.emit_check(
+                name,
+                result,
+                At {
+                    exchange: Some(index),
+                    operation: Some(&op.id),
+                    status: Some(status),
+                },
+            );
+        }
+        self.shared.coverage.record(kind, status, all_passed);
+        raw.response.ok()
+    }
+
+    /// Records every request a typed call made; returns the last response.
+    fn record_typed(
+        &mut self,
+        sent: Vec<Sent>,
+        kind: OpKind,
+        expected: &[u16],
+        role: Role,
+    ) -> Option<RawResponse> {
+        let mut last = None;
+        for s in sent {
+            last = self.record(s, kind, expected, Some(role));
+        }
+        last
+    }
+
+    fn missing(&mut self, role: Role) {
+        self.step_failed(&format!("{} is not set", role.env_var()));
+    }
+
+    /// Creates a token through the generated client. `None` when the step failed (already
+    /// reported); the scenario should stop.
+    pub async fn create(&mut self, role: Role, body: &serde_json::Value) -> Option<Created> {
+        let expected: Vec<u16> = self.api().create.success_status().into_iter().collect();
+        let request: types::CreateUserAccessTokenRequest =
+            match serde_json::from_value(body.clone()) {
+                Ok(r) => r,
+                Err(e) => {
+                    self.step_failed(&format!(
+                        "the generated client cannot express this create body: {e}"
+                    ));
+                    return None;
+                }
+            };
+        let transport = self.shared.transport.clone();
+        let Some((result, sent)) = transport
+            .typed(role, |c| async move { c.create_my_token(&request).await })
+            .await
+        else {
+            self.missing(role);
+            return None;
+        };
+        let raw = self.record_typed(sent, OpKind::Create, &expected, role);
+        let received_at = chrono::Utc::now();
+        let token = match result {
+            Ok(v) => v.into_inner(),
+            Err(e) => {
+                if let Some(r) = raw {
+                    let why = crate::exchange::describe_client_error(&e, &self.shared.redactor);
+                    self.step_failed(&format!("create answered {}: {why}", r.status));
+                }
+                return None;
+            }
+        };
+        let created = Created {
+            id: token.id.clone(),
+            secret: token.token.to_string(),
+            token,
+            received_at,
+        };
+        let unique = self
+            .shared
+            .seen
+            .check_new(created.id.as_str(), &created.secret);
+        self.check(checks::IDS_AND_SECRETS_UNIQUE, unique);
+        Some(created)
+    }
+
+    /// Lists the role's tokens through the generated client. Falls back to the raw body's
+    /// items when the typed client cannot decode it (the schema check reports why).
+    pub async fn list(&mut self, role: Role) -> Option<Vec<serde_json::Value>> {
+        let expected: Vec<u16> = self.api().list.success_status().into_iter().collect();
+        let transport = self.shared.transport.clone();
+        let Some((result, sent)) = transport
+            .typed(role, |c| async move { c.list_my_tokens().await })
+            .await
+        else {
+            self.missing(role);
+            return None;
+        };
+        let raw = self.record_typed(sent, OpKind::List, &expected, role)?;
+        let items = Some(&raw)
+            .filter(|r| (200..300).contains(&r.status))
+            .and_then(RawResponse::json)
+            .and_then(|v| v.as_array().cloned());
+        if items.is_none() {
+            let why = match result {
+                Ok(_) => "the list body is not a JSON array".to_owned(),
+                Err(e) => crate::exchange::describe_client_error(&e, &self.shared.redactor),
+            };
+            self.step_failed(&format!("list answered {}: {why}", raw.status));
+        }
+        items
+    }
+
+    /// The ids in the role's list that this scenario answers for: tokens named with the
+    /// scenario's prefix, and tokens a response of this scenario said it created. Other
+    /// tokens are ignored, so a shared staging account, a concurrent scenario or a second
+    /// run at the same time cannot cause false alarms.
+    pub async fn list_ids(&mut self, role: Role) -> Option<Vec<String>> {
+        let items = self.list(role).await?;
+        Some(
+            items
+                .iter()
+                .filter_map(|item| {
+                    let id = item.get("_id").and_then(|v| v.as_str())?;
+                    let named_ours = item
+                        .get("name")
+                        .and_then(|v| v.as_str())
+                        .is_some_and(|n| n.starts_with(self.prefix.as_str()));
+                    let created_here = self.to_clean.iter().any(|(_, i)| i == id);
+                    (named_ours || created_here).then(|| id.to_owned())
+                })
+                .collect(),
+        )
+    }
+
+    /// Deletes through the generated client; returns the status (or `None` on no response).
+    pub async fn delete(&mut self, role: Role, id: &str, expected: &[u16]) -> Option<u16> {
+        let Ok(typed_id) = id.parse::<types::ObjectId>() else {
+            self.step_failed(&format!("`{id}` is not an id the generated client accepts"));
+            return None;
+        };
+        let transport = self.shared.transport.clone();
+        let Some((_, sent)) = transport
+            .typed(role, |c| async move { c.delete_my_token(&typed_id).await })
+            .await
+        else {
+            self.missing(role);
+            return None;
+        };
+        let raw = self.record_typed(sent, OpKind::Delete, expected, role)?;
+        if (200..300).contains(&raw.status) {
+            self.to_clean.retain(|(_, i)| i != id);
+        } else if Some(raw.status) == self.api().delete.unknown_id_status {
+            // The owner is told the token does not exist (say a retried DELETE whose first
+            // attempt went through): nothing is left to clean up. Another user's 404 says
+            // nothing about whether the token exists.
+            self.to_clean.retain(|(r, i)| !(i == id && *r == role));
+        }
+        Some(raw.status)
+    }
+
+    /// Sends a request the typed client cannot express (a bad body, a bad credential, a
+    /// secret in the access-token header). `path` is relative to the base URL.
+    pub async fn raw(
+        &mut self,
+        kind: OpKind,
+        path: &str,
+        auth: Auth,
+        headers: &[(&str, String)],
+        body: Option<Vec<u8>>,
+        expected: &[u16],
+    ) -> Option<RawResponse> {
+        let op = self.shared.api.get(kind);
+        let transport = self.shared.transport.clone();
+        let sent = match transport
+            .raw(&op.method, path, &auth, headers, body, &op.id)
+            .await
+        {
+            Ok(s) => s,
+            Err(why) => {
+                self.step_failed(&why);
+                return None;
+            }
+        };
+        self.record(sent, kind, expected, auth.owner())
+    }
+
+    /// The snapshot gate: the scenario's normalized exchanges against the approved baseline.
+    pub(crate) fn compare_snapshot(&mut self, summary: &str) {
+        let Some(dir) = self.shared.config.snapshot_dir.clone() else {
+            return;
+        };
+        if !self.shared.config.checks.is_enabled(checks::SNAPSHOT) {
+            return;
+        }
+        let normalizer = crate::snapshot::Normalizer {
+            spec: &self.shared.config.spec,
+            validators: &self.shared.validators,
+            prefix: &self.prefix,
+            redactor: &self.shared.redactor,
+        };
+        let document: Vec<serde_json::Value> = self
+            .log
+            .iter()
+            .map(|(kind, raw)| {
+                normalizer.exchange(
+                    self.shared.api.get(*kind),
+                    raw,
+                    self.shared.transport.base_url(),
+                )
+            })
+            .collect();
+        let result = crate::snapshot::check(
+            &dir,
+            &self.scenario,
+            summary,
+            &serde_json::Value::Array(document),
+        );
+        self.emit_check(checks::SNAPSHOT, result, At::default());
+    }
+
+    /// Deletes what the scenario created and did not delete itself.
+    pub(crate) async fn clean_up(&mut self) {
+        let pending = std::mem::take(&mut self.to_clean);
+        let delete = &self.shared.api.delete;
+        let mut accepted: Vec<u16> = delete.success_status().into_iter().collect();
+        accepted.extend(delete.unknown_id_status);
+        for (role, id) in pending {
+            // Only the role that created a token deletes it: never anyone else's.
+            self.delete(role, &id, &accepted).await;
+        }
+    }
+}

@@ -1,0 +1,550 @@
+//! How every request of a run is sent: typed calls (the generated client) and raw requests
+//! go through [`Transport::send`], which paces, retries what may be retried, and returns each
+//! request's own exchange records. There is no shared buffer: concurrent scenarios cannot see
+//! each other's exchanges.
+//!
+//! Retries follow what a busy or flaky staging needs and what HTTP allows:
+//! - a `429` or `503` is waited out (its `Retry-After`, seconds or an HTTP date, else a
+//!   backoff) and sent again, and the pace of the whole run slows down after a `429`;
+//! - a transport failure is retried when the request is idempotent (GET, DELETE), or when the
+//!   connection was never established (then nothing reached the server, so even a POST is safe);
+//! - both are bounded (`--max-retries`, `--max-retry-wait`); every retry is reported.
+
+use crate::error::RunError;
+use crate::redact::{CREATED_SECRET, Redactor};
+use crate::roles::{Credentials, Role};
+use abp_tokens_client::{
+    Client, Exchange, Observer, RecordedResponse, TransportErrorKind, send_recorded,
+};
+use reqwest::header::{AUTHORIZATION, HeaderName, HeaderValue};
+use std::collections::VecDeque;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Who a raw request claims to be. Stated by the caller, never guessed from header values.
+#[derive(Debug, Clone)]
+pub enum Auth {
+    /// No credential at all.
+    None,
+    /// `Authorization: Bearer <the role's credential>`.
+    Role(Role),
+    /// Any header (a malformed `Authorization`, a created secret in the access-token header).
+    /// `owner` is the user a token created by this request would belong to, if any.
+    Header {
+        name: String,
+        value: String,
+        owner: Option<Role>,
+    },
+}
+
+impl Auth {
+    /// The user who owns what this request creates (and so must delete it).
+    pub fn owner(&self) -> Option<Role> {
+        match self {
+            Auth::None => None,
+            Auth::Role(r) => Some(*r),
+            Auth::Header { owner, .. } => *owner,
+        }
+    }
+}
+
+/// Bounds on waiting out rate limits and retrying transport failures.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    /// Retries per request (0 turns retrying off).
+    pub max_retries: u32,
+    /// The longest single wait; a `Retry-After` beyond it is not waited out.
+    pub max_wait: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_retries: 4,
+            max_wait: Duration::from_secs(30),
+        }
+    }
+}
+
+/// One retry: why, and how long the runner waited before it.
+#[derive(Debug, Clone)]
+pub struct Retry {
+    /// The attempt that was retried, as sent and received.
+    pub attempt: Exchange,
+    pub reason: String,
+    pub wait: Duration,
+}
+
+/// What sending one request produced.
+#[derive(Debug, Clone)]
+pub struct Sent {
+    /// The last attempt: the one a verdict is about.
+    pub exchange: Exchange,
+    /// Earlier attempts that were retried, in order.
+    pub retries: Vec<Retry>,
+    /// Set when the last attempt is a 429/503 that the policy gave up waiting out: the
+    /// target is rate-limited or unavailable, which says nothing about conformance.
+    pub gave_up: Option<String>,
+}
+
+/// Request pacing shared by every scenario of the run: `--max-rps`, slowed down after a 429.
+#[derive(Debug)]
+struct Pacer {
+    state: tokio::sync::Mutex<PacerState>,
+}
+
+#[derive(Debug)]
+struct PacerState {
+    /// Time between requests; `None` sends as fast as the scenarios ask.
+    interval: Option<Duration>,
+    next: Instant,
+    /// Send times within the last second, to know the rate a 429 answered.
+    recent: VecDeque<Instant>,
+}
+
+impl Pacer {
+    fn new(max_rps: Option<f64>) -> Self {
+        Pacer {
+            state: tokio::sync::Mutex::new(PacerState {
+                interval: max_rps.map(|r| Duration::from_secs_f64(1.0 / r)),
+                next: Instant::now(),
+                recent: VecDeque::new(),
+            }),
+        }
+    }
+
+    async fn wait_turn(&self) {
+        let mut s = self.state.lock().await;
+        if let Some(interval) = s.interval {
+            tokio::time::sleep_until(s.next.into()).await;
+            s.next = Instant::now() + interval;
+        }
+        let now = Instant::now();
+        s.recent.push_back(now);
+        while s
+            .recent
+            .front()
+            .is_some_and(|t| now.duration_since(*t) > Duration::from_secs(1))
+        {
+            s.recent.pop_front();
+        }
+    }
+
+    /// After a 429: send at most three quarters of the rate that provoked it, from now on.
+    async fn slow_down(&self) -> f64 {
+        let mut s = self.state.lock().await;
+        let current = match s.interval {
+            Some(i) => 1.0 / i.as_secs_f64(),
+            None => s.recent.len().max(1) as f64,
+        };
+        let slower = (current * 0.75).max(0.2);
+        s.interval = Some(Duration::from_secs_f64(1.0 / slower));
+        slower
+    }
+}
+
+/// Sends the run's requests. Cheap to share: scenarios hold it by reference.
+pub struct Transport {
+    http: reqwest::Client,
+    base_url: String,
+    credentials: Credentials,
+    api_version: String,
+    timeout: Duration,
+    retry: RetryPolicy,
+    pacer: Pacer,
+    /// Set by the first 429 so the run says once that it slowed down.
+    slowed: Mutex<Option<f64>>,
+    redactor: Redactor,
+    secret_fields: Vec<String>,
+    posts: Mutex<PostLedger>,
+}
+
+/// Creates (POSTs) by the order they were sent, and which have not been answered yet. A
+/// concurrent scenario's list may show a token whose create answer is still on its way; its
+/// events are held back until every create sent before it ended has been answered and its
+/// secret registered with the redactor (see [`Transport::posts_settled`]).
+#[derive(Debug, Default)]
+struct PostLedger {
+    next: u64,
+    open: std::collections::BTreeSet<u64>,
+}
+
+impl Transport {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        redactor: Redactor,
+        secret_fields: Vec<String>,
+        base_url: &str,
+        credentials: Credentials,
+        api_version: &str,
+        timeout: Duration,
+        max_rps: Option<f64>,
+        retry: RetryPolicy,
+        ca_certs: &[reqwest::Certificate],
+    ) -> Result<Arc<Transport>, RunError> {
+        let mut builder = reqwest::Client::builder()
+            // A conformance verdict is about the answer the target gives, not one it points to.
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(5)));
+        for cert in ca_certs {
+            builder = builder.add_root_certificate(cert.clone());
+        }
+        let http = builder
+            .build()
+            .map_err(|e| RunError::Config(format!("cannot build the HTTP client: {e}")))?;
+        Ok(Arc::new(Transport {
+            http,
+            base_url: base_url.to_owned(),
+            credentials,
+            api_version: api_version.to_owned(),
+            timeout,
+            retry,
+            pacer: Pacer::new(max_rps),
+            slowed: Mutex::new(None),
+            redactor,
+            secret_fields,
+            posts: Mutex::default(),
+        }))
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The rate the run slowed down to after a 429, if it did.
+    pub fn slowed_to(&self) -> Option<f64> {
+        *self.slowed.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// How many creates have been sent so far: a watermark for [`Transport::posts_settled`].
+    pub fn posts_started(&self) -> u64 {
+        self.posts.lock().unwrap_or_else(|p| p.into_inner()).next
+    }
+
+    /// Whether every create sent before the watermark has been answered (or given up on).
+    pub fn posts_settled(&self, watermark: u64) -> bool {
+        let ledger = self.posts.lock().unwrap_or_else(|p| p.into_inner());
+        ledger.open.first().is_none_or(|first| *first >= watermark)
+    }
+
+    /// Registers the secrets of a create's answer before anything else sees the answer.
+    fn register_secrets(&self, exchange: &Exchange) {
+        let Ok(r) = &exchange.response else { return };
+        let Some(serde_json::Value::Object(body)) = r.json() else {
+            return;
+        };
+        for field in &self.secret_fields {
+            if let Some(secret) = body.get(field).and_then(|v| v.as_str()) {
+                self.redactor.add(secret, CREATED_SECRET);
+            }
+        }
+    }
+
+    fn bearer(&self, role: Role) -> Option<HeaderValue> {
+        let credential = self.credentials.get(role)?;
+        let mut value = HeaderValue::from_str(&format!("Bearer {credential}")).ok()?;
+        value.set_sensitive(true);
+        Some(value)
+    }
+
+    /// Makes a typed call as `role` and returns its result with what was sent. `None` when
+    /// the role has no credential (or one that cannot be a header).
+    pub async fn typed<T, F, Fut>(self: &Arc<Self>, role: Role, call: F) -> Option<(T, Vec<Sent>)>
+    where
+        F: FnOnce(Client) -> Fut,
+        Fut: Future<Output = T>,
+    {
+        let bearer = self.bearer(role)?;
+        // This call's own record: a fresh slot per call, so nothing is shared.
+        let slot: Arc<Mutex<Vec<Sent>>> = Arc::default();
+        let sink = slot.clone();
+        let this = self.clone();
+        let observer = Observer::default()
+            .with_header(AUTHORIZATION, bearer)
+            .with_transport(Arc::new(move |_http, request, operation_id| {
+                let this = this.clone();
+                let sink = sink.clone();
+                Box::pin(async move {
+                    let (sent, response) = this.send(request, operation_id).await;
+                    sink.lock().unwrap_or_else(|p| p.into_inner()).push(sent);
+                    response
+                })
+            }));
+        let client = Client::new_with_client(&self.base_url, self.http.clone(), observer);
+        let result = call(client).await;
+        let sent = std::mem::take(&mut *slot.lock().unwrap_or_else(|p| p.into_inner()));
+        Some((result, sent))
+    }
+
+    /// Sends a request the typed client cannot express. `path` is relative to the base URL.
+    pub async fn raw(
+        &self,
+        method: &str,
+        path: &str,
+        auth: &Auth,
+        headers: &[(&str, String)],
+        body: Option<Vec<u8>>,
+        operation_id: &str,
+    ) -> Result<Sent, String> {
+        let request = self.build(method, path, auth, headers, body)?;
+        Ok(self.send(request, operation_id).await.0)
+    }
+
+    /// Like [`Transport::raw`] but never retried: the first contact with a target, where a
+    /// refused connection must be reported at once rather than waited out.
+    pub async fn probe(
+        &self,
+        method: &str,
+        path: &str,
+        auth: &Auth,
+        operation_id: &str,
+    ) -> Result<Sent, String> {
+        let request = self.build(method, path, auth, &[], None)?;
+        let no_retries = RetryPolicy {
+            max_retries: 0,
+            ..self.retry
+        };
+        Ok(self.send_with(request, operation_id, no_retries).await.0)
+    }
+
+    fn build(
+        &self,
+        method: &str,
+        path: &str,
+        auth: &Auth,
+        headers: &[(&str, String)],
+        body: Option<Vec<u8>>,
+    ) -> Result<reqwest::Request, String> {
+        let url = format!("{}{path}", self.base_url);
+        let method = reqwest::Method::from_bytes(method.as_bytes())
+            .map_err(|_| format!("`{method}` is not an HTTP method"))?;
+        let mut builder = self
+            .http
+            .request(method, &url)
+            .header("api-version", self.api_version.as_str());
+        match auth {
+            Auth::None => {}
+            Auth::Role(role) => {
+                let value = self
+                    .bearer(*role)
+                    .ok_or_else(|| format!("{} is not set", role.env_var()))?;
+                builder = builder.header(AUTHORIZATION, value);
+            }
+            Auth::Header { name, value, .. } => {
+                let name = HeaderName::from_bytes(name.as_bytes())
+                    .map_err(|_| format!("`{name}` is not a header name"))?;
+                let mut value = HeaderValue::from_str(value)
+                    .map_err(|_| format!("the {name} value cannot be sent as a header"))?;
+                value.set_sensitive(true);
+                builder = builder.header(name, value);
+            }
+        }
+        for (k, v) in headers {
+            builder = builder.header(*k, v.as_str());
+        }
+        if let Some(b) = body {
+            builder = builder.body(b);
+        }
+        builder
+            .build()
+            .map_err(|e| format!("cannot build the request: {e}"))
+    }
+
+    /// The one way a request leaves the runner: paced, recorded, retried within the policy.
+    pub async fn send(
+        &self,
+        request: reqwest::Request,
+        operation_id: &str,
+    ) -> (Sent, reqwest::Result<reqwest::Response>) {
+        self.send_with(request, operation_id, self.retry).await
+    }
+
+    async fn send_with(
+        &self,
+        request: reqwest::Request,
+        operation_id: &str,
+        policy: RetryPolicy,
+    ) -> (Sent, reqwest::Result<reqwest::Response>) {
+        let idempotent = matches!(
+            *request.method(),
+            reqwest::Method::GET | reqwest::Method::DELETE | reqwest::Method::HEAD
+        );
+        let post = (*request.method() == reqwest::Method::POST).then(|| {
+            let mut ledger = self.posts.lock().unwrap_or_else(|p| p.into_inner());
+            let seq = ledger.next;
+            ledger.next += 1;
+            ledger.open.insert(seq);
+            seq
+        });
+        let (sent, response) = self
+            .attempts(request, operation_id, policy, idempotent)
+            .await;
+        if let Some(seq) = post {
+            for e in sent
+                .retries
+                .iter()
+                .map(|r| &r.attempt)
+                .chain([&sent.exchange])
+            {
+                self.register_secrets(e);
+            }
+            self.posts
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .open
+                .remove(&seq);
+        }
+        (sent, response)
+    }
+
+    async fn attempts(
+        &self,
+        request: reqwest::Request,
+        operation_id: &str,
+        policy: RetryPolicy,
+        idempotent: bool,
+    ) -> (Sent, reqwest::Result<reqwest::Response>) {
+        let mut retries = Vec::new();
+        let mut request = Some(request);
+        loop {
+            let Some(current) = request.take() else {
+                unreachable!("a request is kept for every attempt")
+            };
+            let spare = current.try_clone();
+            self.pacer.wait_turn().await;
+            let (exchange, response) =
+                send_recorded(&self.http, current, operation_id, Some(self.timeout)).await;
+            let attempts = retries.len() as u32;
+            let decision = self.decide(&exchange, idempotent, attempts, policy).await;
+            match (decision, spare) {
+                (Decision::Retry { wait, reason }, Some(spare)) => {
+                    retries.push(Retry {
+                        attempt: exchange,
+                        reason,
+                        wait,
+                    });
+                    tokio::time::sleep(wait).await;
+                    request = Some(spare);
+                }
+                (Decision::GiveUp(why), _) => {
+                    let sent = Sent {
+                        exchange,
+                        retries,
+                        gave_up: Some(why),
+                    };
+                    return (sent, response);
+                }
+                _ => {
+                    let sent = Sent {
+                        exchange,
+                        retries,
+                        gave_up: None,
+                    };
+                    return (sent, response);
+                }
+            }
+        }
+    }
+
+    async fn decide(
+        &self,
+        exchange: &Exchange,
+        idempotent: bool,
+        attempts: u32,
+        policy: RetryPolicy,
+    ) -> Decision {
+        let backoff = Duration::from_millis(250 * 2u64.pow(attempts.min(6)));
+        match &exchange.response {
+            Ok(r) if r.status == 429 || r.status == 503 => {
+                if r.status == 429 {
+                    let rate = self.pacer.slow_down().await;
+                    self.slowed
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .get_or_insert(rate);
+                }
+                let wait = retry_after(r).unwrap_or(backoff);
+                let what = if r.status == 429 {
+                    "rate-limited (429)"
+                } else {
+                    "unavailable (503)"
+                };
+                if attempts >= policy.max_retries {
+                    Decision::GiveUp(format!(
+                        "the target is {what}: it still answered {} after {attempts} retries",
+                        r.status
+                    ))
+                } else if wait > policy.max_wait {
+                    Decision::GiveUp(format!(
+                        "the target is {what}: it asked to wait {} s (Retry-After), more than --max-retry-wait {} s",
+                        wait.as_secs(),
+                        policy.max_wait.as_secs()
+                    ))
+                } else {
+                    Decision::Retry {
+                        wait,
+                        reason: format!("{} with Retry-After {} s", r.status, wait.as_secs_f64()),
+                    }
+                }
+            }
+            Err(e) if attempts < policy.max_retries => {
+                let safe = idempotent || e.kind == TransportErrorKind::Connect;
+                if safe {
+                    Decision::Retry {
+                        wait: backoff,
+                        reason: format!("no response: {}", e.message),
+                    }
+                } else {
+                    Decision::Done
+                }
+            }
+            _ => Decision::Done,
+        }
+    }
+}
+
+enum Decision {
+    Done,
+    Retry { wait: Duration, reason: String },
+    GiveUp(String),
+}
+
+/// `Retry-After` as a wait: delay-seconds or an HTTP date (RFC 9110 §10.2.3).
+fn retry_after(r: &RecordedResponse) -> Option<Duration> {
+    let value = r.header("retry-after")?.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let date = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+    let wait = date.with_timezone(&chrono::Utc) - chrono::Utc::now();
+    Some(wait.to_std().unwrap_or(Duration::ZERO))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn response(retry_after: &str) -> RecordedResponse {
+        RecordedResponse {
+            status: 429,
+            headers: vec![("Retry-After".into(), retry_after.into())],
+            body: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_and_http_dates() {
+        assert_eq!(retry_after(&response("3")), Some(Duration::from_secs(3)));
+        let soon = chrono::Utc::now() + chrono::TimeDelta::seconds(5);
+        let wait = retry_after(&response(&soon.to_rfc2822())).unwrap();
+        assert!(
+            wait <= Duration::from_secs(5) && wait >= Duration::from_secs(3),
+            "{wait:?}"
+        );
+        let past = "Wed, 21 Oct 2015 07:28:00 GMT";
+        assert_eq!(retry_after(&response(past)), Some(Duration::ZERO));
+        assert_eq!(retry_after(&response("soon")), None);
+    }
+}
