@@ -4,7 +4,9 @@
 //! - no stubs or debugging leftovers (`todo!`, `unimplemented!`, `dbg!`);
 //! - the generated client carries the header that names the command that made it;
 //! - committed snapshots hold no credential or secret (they are shared and reviewed);
-//! - every fault of the reference server's catalog appears in the README's mutation table.
+//! - every fault of the reference server's catalog appears in the README's mutation table;
+//! - every JSON pointer the runner's sources cite resolves in the embedded spec;
+//! - the runner's modules import only modules below them (ARCHITECTURE.md, "conformance").
 
 #[cfg(test)]
 mod tests {
@@ -124,6 +126,113 @@ mod tests {
         assert!(
             missing.is_empty(),
             "README's mutation table lacks {missing:?}"
+        );
+    }
+
+    /// The runner's modules, bottom up. A module may import only modules listed before it.
+    const CONFORMANCE_LAYERS: &[&str] = &[
+        "error",
+        "roles",
+        "redact",
+        "api",
+        "exchange",
+        "transport",
+        "checks",
+        "known",
+        "config",
+        "events",
+        "tally",
+        "report",
+        "snapshot",
+        "context",
+        "preflight",
+        "suites",
+        "runner",
+    ];
+
+    /// The file's code before its unit tests (tests may reach anywhere).
+    fn code_without_tests(text: &str) -> &str {
+        text.split("#[cfg(test)]").next().unwrap_or("")
+    }
+
+    #[test]
+    fn conformance_modules_import_only_lower_layers() {
+        let src = workspace_root().join("conformance/src");
+        let mut violations = Vec::new();
+        let mut modules_seen = std::collections::BTreeSet::new();
+        for path in files(&src, ".rs") {
+            let relative = path.strip_prefix(&src).unwrap();
+            let first = relative.components().next().unwrap();
+            let module = first
+                .as_os_str()
+                .to_string_lossy()
+                .trim_end_matches(".rs")
+                .to_owned();
+            if module == "lib" || module == "main" {
+                continue;
+            }
+            modules_seen.insert(module.clone());
+            let Some(own) = CONFORMANCE_LAYERS.iter().position(|m| *m == module) else {
+                violations.push(format!(
+                    "{}: module `{module}` has no layer",
+                    relative.display()
+                ));
+                continue;
+            };
+            let text = std::fs::read_to_string(&path).unwrap();
+            for (at, _) in code_without_tests(&text).match_indices("crate::") {
+                let rest = &text[at + "crate::".len()..];
+                let name: String = rest
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                if name == module || name.is_empty() {
+                    continue;
+                }
+                match CONFORMANCE_LAYERS.iter().position(|m| *m == name) {
+                    Some(layer) if layer < own => {}
+                    _ => violations.push(format!(
+                        "{}: `{module}` imports `crate::{name}`, which is not below it",
+                        relative.display()
+                    )),
+                }
+            }
+        }
+        violations.sort();
+        violations.dedup();
+        assert!(violations.is_empty(), "{violations:#?}");
+        let listed: std::collections::BTreeSet<String> =
+            CONFORMANCE_LAYERS.iter().map(|m| m.to_string()).collect();
+        assert_eq!(
+            modules_seen, listed,
+            "the layer list names exactly the modules that exist"
+        );
+    }
+
+    #[test]
+    fn json_pointers_in_the_runner_resolve_in_the_spec() {
+        let spec = abp_spec::Spec::embedded();
+        let mut broken = Vec::new();
+        for dir in ["conformance/src", "reference-server/src"] {
+            for path in files(&workspace_root().join(dir), ".rs") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                for (i, line) in text.lines().enumerate() {
+                    for literal in line.split('"').skip(1).step_by(2) {
+                        // Whole pointers only; a pointer built with format! is checked where
+                        // it is used.
+                        if literal.starts_with("#/")
+                            && !literal.contains('{')
+                            && spec.lookup(literal).is_none()
+                        {
+                            broken.push(format!("{}:{}: {literal}", path.display(), i + 1));
+                        }
+                    }
+                }
+            }
+        }
+        assert!(
+            broken.is_empty(),
+            "pointers that do not resolve: {broken:#?}"
         );
     }
 }

@@ -1,0 +1,87 @@
+//! Concurrency must not cost determinism or verdicts: the full suite with 16 scenarios in
+//! flight passes every time against a correct server, and the report (what was checked, in
+//! which order, with which verdict) is the same as with one scenario at a time.
+
+mod common;
+
+use common::{Creds, run_against};
+use conformance::events::Event;
+
+/// The order-relevant content of a run: every event's kind and scenario, each check's name
+/// and verdict, each exchange's operation and status. Timings, ids and ports are left out.
+fn shape(events: &[Event]) -> Vec<String> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::RunStarted { scenarios, .. } => Some(format!("run {scenarios}")),
+            Event::ScenarioStarted { scenario, .. } => Some(format!("start {scenario}")),
+            Event::Exchange(x) => Some(format!(
+                "  {} #{} {} {} → {:?}",
+                x.scenario, x.index, x.method, x.operation, x.status
+            )),
+            Event::Check(c) => Some(format!(
+                "  {} {} {}",
+                c.scenario,
+                c.check,
+                if c.passed { "ok" } else { "FAILED" }
+            )),
+            Event::ScenarioFinished {
+                scenario, verdict, ..
+            } => Some(format!("end {scenario} {verdict:?}")),
+            Event::Warning { message } => Some(format!("warning {message}")),
+            Event::Retry { .. } | Event::RunFinished { .. } => None,
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sixteen_jobs_pass_twenty_times_with_the_report_of_one_job() {
+    let sequential = run_against(vec![], Creds::All, |c| c.jobs = 1).await;
+    assert!(
+        sequential.stats.success(),
+        "{:?}",
+        sequential.failed_checks()
+    );
+    let expected = shape(&sequential.events);
+    for round in 0..20 {
+        let concurrent = run_against(vec![], Creds::All, |c| c.jobs = 16).await;
+        assert!(
+            concurrent.stats.success(),
+            "round {round}: {:?}",
+            concurrent.failed_checks()
+        );
+        assert_eq!(concurrent.stats.requests, sequential.stats.requests);
+        let got = shape(&concurrent.events);
+        if got != expected {
+            let (old, new) = (expected.join("\n"), got.join("\n"));
+            let diff = similar::TextDiff::from_lines(&old, &new);
+            panic!(
+                "round {round}: the report differs from the --jobs 1 one:\n{}",
+                diff.unified_diff().context_radius(2)
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_fault_found_with_one_job_is_found_with_sixteen() {
+    use reference_server::Fault;
+    for fault in [
+        Fault::DeleteNoop,
+        Fault::ReusedSecret,
+        Fault::ListShowsOtherUsers,
+    ] {
+        let one = run_against(vec![fault], Creds::All, |c| c.jobs = 1).await;
+        let many = run_against(vec![fault], Creds::All, |c| c.jobs = 16).await;
+        assert!(!one.stats.success(), "{fault}: detected with one job");
+        // Concurrency may show more of a bug (a reused secret still authenticates after
+        // "its" token is deleted, because a concurrent scenario's token has it too), never less.
+        let many_failed = many.failed_checks();
+        for check in one.failed_checks() {
+            assert!(
+                many_failed.contains(&check),
+                "{fault}: {check} fails with one job but not with 16 ({many_failed:?})"
+            );
+        }
+    }
+}
