@@ -2,7 +2,9 @@
 //!
 //! `regenerate` turns the committed spec into the committed client; `--check` proves the
 //! committed client is current. The generator crates are dependencies of this crate only.
+//! `bench` prints how close a run against a remote-like server comes to its floor.
 
+mod bench;
 mod codegen;
 mod tidy;
 
@@ -31,6 +33,16 @@ enum Task {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Time full runs against the reference server with added latency (release build), and
+    /// Schemathesis against the same server; prints figures (README "Performance").
+    Bench {
+        /// Milliseconds the server waits before each answer: a remote staging's round trip.
+        #[arg(long, default_value_t = 50)]
+        latency_ms: u64,
+        /// Skip the Schemathesis comparison (it needs python3 and PyPI).
+        #[arg(long)]
+        no_schemathesis: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -47,6 +59,17 @@ fn main() -> ExitCode {
             };
             codegen::regenerate(&spec, &out, mode)
         }
+        Task::Bench {
+            latency_ms,
+            no_schemathesis,
+        } => bench::run(
+            &codegen::workspace_root(),
+            &bench::Options {
+                latency_ms,
+                schemathesis: !no_schemathesis,
+            },
+        )
+        .map(|()| String::new()),
     };
     match result {
         Ok(report) => {
