@@ -522,13 +522,43 @@ impl<'a> Ctx<'a> {
                 )
             })
             .collect();
-        let result = crate::snapshot::check(
+        // A recording approves what the server answered: never a scenario whose spec checks
+        // failed, unless told to.
+        let config = &self.shared.config;
+        if config.update_snapshots && self.tally.failed && !config.force_record {
+            self.emit_check(
+                checks::SNAPSHOT,
+                Err(Failure::new(
+                    "not recorded: this scenario's spec checks failed, and a failing answer is not approved as a baseline (--force records it anyway)",
+                )),
+                At::default(),
+            );
+            return;
+        }
+        use crate::snapshot::Compared;
+        match crate::snapshot::check(
             &dir,
             &self.scenario,
             summary,
             &serde_json::Value::Array(document),
-        );
-        self.emit_check(checks::SNAPSHOT, result, At::default());
+        ) {
+            Compared::Matched => self.emit_check(checks::SNAPSHOT, Ok(()), At::default()),
+            Compared::Recorded { new } => {
+                if new {
+                    self.tally.stats.snapshots_new += 1;
+                } else {
+                    self.tally.stats.snapshots_updated += 1;
+                }
+                self.emit_check(checks::SNAPSHOT, Ok(()), At::default());
+            }
+            Compared::Differs(f) => self.emit_check(checks::SNAPSHOT, Err(f), At::default()),
+            // First contact with a target outside CI: nothing to compare with yet. The
+            // exchanges are pending for review and the verdict rests on the spec checks.
+            Compared::Missing(_) if !crate::snapshot::is_ci() && !config.update_snapshots => {
+                self.tally.stats.no_baseline += 1;
+            }
+            Compared::Missing(f) => self.emit_check(checks::SNAPSHOT, Err(f), At::default()),
+        }
     }
 
     /// Deletes what the scenario created and did not delete itself.

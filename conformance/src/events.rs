@@ -169,6 +169,11 @@ pub struct RunStats {
     pub interrupted: bool,
     /// Scenarios that did not run because of the interruption.
     pub not_run: usize,
+    /// Scenarios with no approved snapshot for the target (first contact, outside CI).
+    pub no_baseline: usize,
+    /// Baselines written by `--update-snapshots`: new ones, and changed ones.
+    pub snapshots_new: usize,
+    pub snapshots_updated: usize,
     pub duration_ms: u64,
 }
 

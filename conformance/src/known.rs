@@ -52,12 +52,16 @@ impl KnownFailures {
     pub fn load(path: &Path, today: NaiveDate) -> Result<Self, String> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("cannot read known-failures file {}: {e}", path.display()))?;
-        Self::parse(&text, today).map_err(|e| format!("{}: {e}", path.display()))
+        Self::parse(&text, today).map_err(|e| {
+            let sep = if e.contains('\n') { "\n" } else { " " };
+            format!("{}:{sep}{e}", path.display())
+        })
     }
 
     pub fn parse(text: &str, today: NaiveDate) -> Result<Self, String> {
         let file: File =
-            toml::from_str(text).map_err(|e| e.to_string().trim().replace('\n', " "))?;
+            // toml's message shows the line with a caret under the mistake: keep its lines.
+            toml::from_str(text).map_err(|e| e.to_string().trim_end().to_owned())?;
         let mut entries = Vec::new();
         for (i, raw) in file.failure.into_iter().enumerate() {
             if crate::checks::info(&raw.check).is_none() {

@@ -71,12 +71,16 @@ struct RunArgs {
     #[arg(long, value_name = "DIR")]
     snapshot_dir: Option<PathBuf>,
     /// The snapshot directory's name for this target (default: embedded, the --server name,
-    /// or the URL's host).
+    /// or the URL's host, port and path stem).
     #[arg(long, value_name = "NAME")]
     target_name: Option<String>,
-    /// Record the exchanges of this run as the target's new approved baseline.
+    /// Record the exchanges of this run as the target's new approved baseline. Scenarios
+    /// whose spec checks fail are not recorded (see --force).
     #[arg(long)]
     update_snapshots: bool,
+    /// With --update-snapshots: record scenarios whose spec checks failed too.
+    #[arg(long, requires = "update_snapshots")]
+    force: bool,
     /// Write a report (repeatable): junit=PATH, json=PATH (events as JSON lines), html=PATH.
     #[arg(long = "report", value_name = "FORMAT=PATH")]
     reports: Vec<String>,
@@ -205,6 +209,27 @@ fn parse_base_url(url: &str) -> Result<String, Failure> {
     Ok(url.trim_end_matches('/').to_owned())
 }
 
+/// This invocation with `--update-snapshots`, for the first-contact message. Arguments only:
+/// credentials come from the environment and never appear here.
+fn record_command() -> String {
+    let mut words = vec!["conformance".to_owned()];
+    for arg in std::env::args().skip(1) {
+        if arg == "--update-snapshots" {
+            continue;
+        }
+        let plain = arg
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@,+".contains(c));
+        words.push(if plain {
+            arg
+        } else {
+            format!("'{}'", arg.replace('\'', "'\\''"))
+        });
+    }
+    words.push("--update-snapshots".into());
+    words.join(" ")
+}
+
 /// Reads every `--ca-cert` file; a missing or malformed one is a usage error.
 fn load_ca_certs(paths: &[PathBuf]) -> Result<Vec<reqwest::Certificate>, Failure> {
     let mut out = Vec::new();
@@ -285,11 +310,8 @@ async fn run(args: RunArgs) -> Result<u8, Failure> {
     let remote = match (&args.target.base_url, &args.target.server) {
         (Some(url), _) => {
             let url = parse_base_url(url)?;
-            let host = reqwest::Url::parse(&url)
-                .ok()
-                .and_then(|u| u.host_str().map(str::to_owned))
-                .unwrap_or_else(|| "remote".into());
-            Some((url, host))
+            let name = conformance::snapshot::url_target_name(&url);
+            Some((url, name))
         }
         (None, Some(name)) => {
             let servers = spec.servers();
@@ -360,6 +382,10 @@ async fn run(args: RunArgs) -> Result<u8, Failure> {
     .transpose()
     .map_err(|e| Failure(2, e.to_string()))?;
     let mut config = RunConfig::new(&base_url, &target_name, spec, credentials);
+    config.verify_roles = embedded.is_none();
+    config.update_snapshots = args.update_snapshots;
+    config.force_record = args.force;
+    config.record_command = Some(record_command());
     config.snapshot_dir = Some(snapshot_dir.clone());
     config.suites = args.suite;
     config.scenario_glob = args.scenario;
@@ -419,9 +445,13 @@ async fn run(args: RunArgs) -> Result<u8, Failure> {
         let removed = conformance::snapshot::prune(&snapshot_dir, names)
             .map_err(|e| Failure(2, format!("cannot prune {}: {e}", snapshot_dir.display())))?;
         for path in removed {
-            println!(
-                "removed the snapshot of a scenario that no longer exists: {}",
-                path.display()
+            let _ = std::io::Write::write_all(
+                &mut std::io::stdout(),
+                format!(
+                    "removed the snapshot of a scenario that no longer exists: {}\n",
+                    path.display()
+                )
+                .as_bytes(),
             );
         }
     }
@@ -456,18 +486,20 @@ async fn interrupted() -> bool {
 }
 
 fn list(args: ListArgs) -> Result<u8, Failure> {
+    use std::fmt::Write as _;
     let spec = load_spec(args.spec.as_ref())?;
     let scenarios = suites::all(&spec).map_err(|e| Failure(2, e.to_string()))?;
-    println!("suites:");
+    let mut out = String::from("suites:\n");
     for suite in suites::Suite::ALL {
         let n = scenarios.iter().filter(|s| s.suite == suite).count();
-        println!(
+        let _ = writeln!(
+            out,
             "  {:<12} {n:>3} scenarios  {}",
             suite.as_str(),
             suite.description()
         );
     }
-    println!("\nscenarios:");
+    out.push_str("\nscenarios:\n");
     let width = scenarios.iter().map(|s| s.name.len()).max().unwrap_or(0);
     for s in &scenarios {
         let needs = if s.needs.is_empty() {
@@ -476,15 +508,21 @@ fn list(args: ListArgs) -> Result<u8, Failure> {
             let vars: Vec<_> = s.needs.iter().map(|r| r.env_var()).collect();
             format!("  [needs {}]", vars.join(", "))
         };
-        println!("  {:<width$}  {}{needs}", s.name, s.summary);
+        let _ = writeln!(out, "  {:<width$}  {}{needs}", s.name, s.summary);
     }
-    println!("\nchecks:");
+    out.push_str("\nchecks:\n");
     for c in checks::ALL {
         let scope = match c.scope {
             checks::Scope::Response => "every response",
             checks::Scope::Scenario => "scenario",
         };
-        println!("  {:<28} {:<15} {}", c.name, scope, c.description);
+        let _ = writeln!(out, "  {:<28} {:<15} {}", c.name, scope, c.description);
     }
-    Ok(0)
+    // A reader that stops early (`| head`) closes the pipe: that is not an error.
+    let mut stdout = std::io::stdout().lock();
+    match std::io::Write::write_all(&mut stdout, out.as_bytes()) {
+        Ok(()) => Ok(0),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(0),
+        Err(e) => Err(Failure(2, format!("cannot write to stdout: {e}"))),
+    }
 }

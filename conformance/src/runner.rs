@@ -13,7 +13,6 @@ use crate::report::Reporter;
 use crate::roles::Role;
 use crate::suites::{self, Scenario};
 use crate::tally;
-use crate::transport::Auth;
 use futures_util::StreamExt as _;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
@@ -33,7 +32,7 @@ pub async fn run(config: RunConfig, reporter: &mut dyn Reporter) -> Result<RunSt
     let started = Instant::now();
     let scenarios = suites::select(&config)?;
     let shared = Shared::new(config)?;
-    preflight(&shared).await?;
+    crate::preflight::preflight(&shared).await?;
     let mut stats = RunStats::default();
     reporter.event(&Event::RunStarted {
         run_id: shared.run_id.clone(),
@@ -132,6 +131,41 @@ pub async fn run(config: RunConfig, reporter: &mut dyn Reporter) -> Result<RunSt
         reporter.event(event);
     }
     stats.scenarios = scenarios.len();
+    if stats.no_baseline > 0 {
+        let dir = shared
+            .config
+            .snapshot_dir
+            .as_ref()
+            .map(|d| d.display().to_string())
+            .unwrap_or_default();
+        let record = shared
+            .config
+            .record_command
+            .clone()
+            .unwrap_or_else(|| "the same command with --update-snapshots".into());
+        reporter.event(&Event::Warning {
+            message: format!(
+                "{} of {} scenarios have no approved snapshot for target `{}` yet, so snapshots did not gate this run; their exchanges are pending review in {dir} (.snap.new). Approve this run's answers as the baseline with: {record}",
+                stats.no_baseline,
+                scenarios.len(),
+                shared.config.target_name
+            ),
+        });
+    }
+    if stats.snapshots_new + stats.snapshots_updated > 0 {
+        let dir = shared
+            .config
+            .snapshot_dir
+            .as_ref()
+            .map(|d| d.display().to_string())
+            .unwrap_or_default();
+        reporter.event(&Event::Warning {
+            message: format!(
+                "recorded {} new and {} changed approved snapshots in {dir}; review and commit them",
+                stats.snapshots_new, stats.snapshots_updated
+            ),
+        });
+    }
     if let Some(rate) = shared.transport.slowed_to() {
         reporter.event(&Event::Warning {
             message: format!(
@@ -194,60 +228,6 @@ fn weight(scenario: &Scenario, shared: &Shared) -> usize {
             _ => 4,
         },
         Kind::Validation(_) => 3,
-    }
-}
-
-/// One request before anything else, so an unreachable target is reported as such (exit 3)
-/// rather than as a hundred failed checks.
-async fn preflight(shared: &Shared) -> Result<(), RunError> {
-    let list = &shared.api.list;
-    let transport = &shared.transport;
-    let first = transport
-        .probe(&list.method, &list.path, &Auth::None, &list.id)
-        .await
-        .map_err(RunError::Config)?;
-    let response = match &first.exchange.response {
-        Ok(r) => r,
-        Err(e) => {
-            return Err(RunError::Unreachable {
-                url: shared.config.base_url.clone(),
-                reason: shared.redactor.apply(&e.message),
-            });
-        }
-    };
-    if (300..400).contains(&response.status) {
-        let location = response.header("location").unwrap_or("nowhere");
-        return Err(RunError::Config(format!(
-            "the target redirects GET {} with {} to {location}: give the final URL as --base-url",
-            list.path, response.status
-        )));
-    }
-    // A wrong or expired ABP_TOKEN would fail every scenario; say so once instead.
-    if shared.config.credentials.get(Role::User).is_none() {
-        return Ok(());
-    }
-    let user = transport
-        .probe(&list.method, &list.path, &Auth::Role(Role::User), &list.id)
-        .await
-        .map_err(RunError::Config)?;
-    let status = user
-        .exchange
-        .response
-        .as_ref()
-        .map(|r| r.status)
-        .unwrap_or(0);
-    match status {
-        401 => Err(RunError::Config(format!(
-            "the target answered 401 to {} on GET {}: the credential is unknown, expired or malformed",
-            Role::User.env_var(),
-            list.path
-        ))),
-        403 => Err(RunError::Config(format!(
-            "the target answered 403 to {} on GET {}: that user may not manage tokens",
-            Role::User.env_var(),
-            list.path
-        ))),
-        _ => Ok(()),
     }
 }
 
@@ -350,13 +330,16 @@ fn finished_event(
 /// yet stored the token). Only this run's names are touched.
 async fn sweep(shared: &Shared) -> Outcome {
     let mut ctx = Ctx::new(shared, "cleanup/sweep", 0);
-    for role in [Role::User, Role::OtherUser] {
-        // The listing is quiet: only deletions the sweep makes are reported.
-        let Some((Ok(list), _)) = shared
+    // The listings are quiet (only deletions are reported) and go out at once.
+    let roles = [Role::User, Role::OtherUser];
+    let lists = futures_util::future::join_all(roles.map(|role| {
+        shared
             .transport
             .typed(role, |c| async move { c.list_my_tokens().await })
-            .await
-        else {
+    }))
+    .await;
+    for (role, list) in roles.into_iter().zip(lists) {
+        let Some((Ok(list), _)) = list else {
             continue;
         };
         for token in list.into_inner() {

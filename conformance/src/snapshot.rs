@@ -206,7 +206,7 @@ pub fn describe_update_mode() -> &'static str {
 }
 
 /// insta's own rule for "running in CI".
-fn is_ci() -> bool {
+pub fn is_ci() -> bool {
     match std::env::var("CI").as_deref() {
         Ok("false") | Ok("0") | Ok("") => false,
         Ok(_) => true,
@@ -244,8 +244,21 @@ pub fn file_name(scenario: &str) -> String {
     format!("{}.snap", scenario.replace('/', "__"))
 }
 
+/// How a scenario's exchanges compared with its baseline.
+#[derive(Debug)]
+pub enum Compared {
+    Matched,
+    /// Written as the approved baseline (`--update-snapshots`); `new`: there was none.
+    Recorded {
+        new: bool,
+    },
+    Differs(Failure),
+    /// There is no approved baseline; outside CI the exchanges were written as `.snap.new`.
+    Missing(Failure),
+}
+
 /// Compares the scenario's document with `<dir>/<scenario>.snap`.
-pub fn check(dir: &Path, scenario: &str, summary: &str, document: &Value) -> Result<(), Failure> {
+pub fn check(dir: &Path, scenario: &str, summary: &str, document: &Value) -> Compared {
     let name = scenario.replace('/', "__");
     // insta resolves a relative path against the asserting source file; never give it one.
     let dir = &std::path::absolute(dir).unwrap_or_else(|_| dir.to_owned());
@@ -258,20 +271,26 @@ pub fn check(dir: &Path, scenario: &str, summary: &str, document: &Value) -> Res
     settings.set_description(summary);
     settings.set_comparator(Box::new(capture.clone()));
 
+    let path = dir.join(file_name(scenario));
     let outcome = {
         let _guard = ASSERT_LOCK.lock().unwrap_or_else(|p| p.into_inner());
+        let before = std::fs::read(&path).ok();
         let hook = std::panic::take_hook();
         std::panic::set_hook(Box::new(|_| {}));
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             settings.bind(|| insta::assert_yaml_snapshot!(name.as_str(), document));
         }));
         std::panic::set_hook(hook);
-        outcome
+        let after = std::fs::read(&path).ok();
+        outcome.map(|()| match (before, after) {
+            (None, Some(_)) => Compared::Recorded { new: true },
+            (Some(a), Some(b)) if a != b => Compared::Recorded { new: false },
+            _ => Compared::Matched,
+        })
     };
-    let path = dir.join(file_name(scenario));
     let compared = capture.0.lock().unwrap_or_else(|p| p.into_inner()).take();
     match (outcome, compared) {
-        (Ok(()), _) => Ok(()),
+        (Ok(result), _) => result,
         (Err(_), Some((old, new))) => {
             let diff = similar::TextDiff::from_lines(&old, &new)
                 .unified_diff()
@@ -285,19 +304,23 @@ pub fn check(dir: &Path, scenario: &str, summary: &str, document: &Value) -> Res
                         || (l.starts_with('-') && !l.starts_with("---"))
                 })
                 .count();
-            Err(Failure::new(format!(
-                "the exchanges differ from the approved snapshot ({changed} lines; {})\n{diff}",
+            Compared::Differs(
+                Failure::new(format!(
+                    "the exchanges differ from the approved snapshot ({changed} lines; {})\n{diff}",
+                    describe_update_mode()
+                ))
+                .expected(format!("the approved snapshot {}", path.display()))
+                .actual(first_changed_line(&diff)),
+            )
+        }
+        (Err(_), None) => Compared::Missing(
+            Failure::new(format!(
+                "no approved snapshot; record one with `conformance run --update-snapshots` ({})",
                 describe_update_mode()
             ))
-            .expected(format!("the approved snapshot {}", path.display()))
-            .actual(first_changed_line(&diff)))
-        }
-        (Err(_), None) => Err(Failure::new(format!(
-            "no approved snapshot; record one with `conformance run --update-snapshots` ({})",
-            describe_update_mode()
-        ))
-        .expected(format!("an approved snapshot {}", path.display()))
-        .actual("none")),
+            .expected(format!("an approved snapshot {}", path.display()))
+            .actual("none"),
+        ),
     }
 }
 
@@ -328,14 +351,35 @@ pub fn prune(dir: &Path, scenarios: &[String]) -> std::io::Result<Vec<PathBuf>> 
     Ok(removed)
 }
 
-/// Where snapshots live by default: next to this crate in a checkout (so the committed
-/// baseline is found from any working directory), else under the current directory.
+/// Where snapshots live by default, found from the current directory (never from a path
+/// compiled into the binary): `conformance/snapshots` of the enclosing git work tree, else
+/// `conformance/snapshots` under the current directory.
 pub fn default_root() -> PathBuf {
-    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    if manifest_dir.join("Cargo.toml").is_file() {
-        manifest_dir.join("snapshots")
-    } else {
-        PathBuf::from("conformance").join("snapshots")
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let work_tree = cwd.ancestors().find(|d| d.join(".git").exists());
+    work_tree
+        .unwrap_or(&cwd)
+        .join("conformance")
+        .join("snapshots")
+}
+
+/// The baseline directory name of a target given by URL: host, port and path stem, so two
+/// servers on one host (other ports, other stems) never share a baseline.
+pub fn url_target_name(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(u) => {
+            let mut name = u.host_str().unwrap_or("remote").to_owned();
+            if let Some(port) = u.port_or_known_default() {
+                name.push_str(&format!("_{port}"));
+            }
+            let stem = u.path().trim_matches('/');
+            if !stem.is_empty() {
+                name.push('_');
+                name.push_str(stem);
+            }
+            target_dir_name(&name)
+        }
+        Err(_) => target_dir_name(url),
     }
 }
 

@@ -92,6 +92,9 @@ pub fn absorb(total: &mut RunStats, part: &RunStats) {
     total.known_failures += part.known_failures;
     total.retries += part.retries;
     total.rate_limited += part.rate_limited;
+    total.no_baseline += part.no_baseline;
+    total.snapshots_new += part.snapshots_new;
+    total.snapshots_updated += part.snapshots_updated;
 }
 
 /// (operation, documented status) → (responses seen, all response checks passed). Shared by

@@ -147,6 +147,8 @@ fn sigterm_stops_the_run_and_deletes_what_it_created() {
         }))
         .unwrap();
     let c = server.credentials.clone();
+    let reports = tempfile::tempdir().unwrap();
+    let junit = reports.path().join("junit.xml");
     let mut child = conformance()
         .args([
             "run",
@@ -154,6 +156,10 @@ fn sigterm_stops_the_run_and_deletes_what_it_created() {
             &server.base_url,
             "--skip-check",
             "snapshot",
+            "--jobs",
+            "2",
+            "--report",
+            &format!("junit={}", junit.display()),
         ])
         .env("ABP_TOKEN", &c.user)
         .stdout(std::process::Stdio::piped())
@@ -188,6 +194,13 @@ fn sigterm_stops_the_run_and_deletes_what_it_created() {
         stderr_of(&out)
     );
     assert!(stdout.contains("WARNING: interrupted"), "{stdout}");
+    assert!(stdout.contains("\nINTERRUPTED: "), "{stdout}");
+    // A JUnit publisher must not show an interrupted run green: scenarios that did not run
+    // are errors that say why.
+    let junit = std::fs::read_to_string(&junit).unwrap();
+    assert!(junit.contains("type=\"interrupted\""), "{junit}");
+    let totals = junit.lines().find(|l| l.contains("<testsuites")).unwrap();
+    assert!(!totals.contains("errors=\"0\""), "{junit}");
     let left: Vec<serde_json::Value> = rt.block_on(async {
         reqwest::Client::new()
             .get(format!("{}/me/tokens", server.base_url))
@@ -212,11 +225,11 @@ fn a_rejected_abp_token_is_a_configuration_error_not_72_failures() {
     for (credential, says) in [
         (
             "not-a-known-credential".to_owned(),
-            "answered 401 to ABP_TOKEN",
+            "answered 401: the credential is unknown",
         ),
         (
             server.credentials.forbidden.clone(),
-            "answered 403 to ABP_TOKEN",
+            "answered 403: that user may not manage tokens",
         ),
     ] {
         let out = conformance()
@@ -226,7 +239,7 @@ fn a_rejected_abp_token_is_a_configuration_error_not_72_failures() {
             .unwrap();
         let err = stderr_of(&out);
         assert_eq!(out.status.code(), Some(2), "{err}");
-        assert!(err.contains(says), "{err}");
+        assert!(err.contains("ABP_TOKEN: ") && err.contains(says), "{err}");
         assert_eq!(err.trim().lines().count(), 1, "{err}");
         assert!(!err.contains(&credential));
     }

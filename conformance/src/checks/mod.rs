@@ -249,6 +249,9 @@ impl Selection {
         for name in skip {
             enabled.remove(lookup(name)?);
         }
+        if enabled.is_empty() {
+            return Err("the --check and --skip-check options leave no check to run".to_owned());
+        }
         Ok(Selection { enabled })
     }
 

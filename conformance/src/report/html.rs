@@ -154,7 +154,13 @@ impl<W: Write> Html<W> {
         let s = &self.stats;
         let ok = s.success();
         let mut h = String::new();
-        let verdict = if ok { "PASSED" } else { "FAILED" };
+        let verdict = if s.interrupted {
+            "INTERRUPTED"
+        } else if ok {
+            "PASSED"
+        } else {
+            "FAILED"
+        };
         let target = self
             .header
             .first()
@@ -167,8 +173,16 @@ impl<W: Write> Html<W> {
         );
         let _ = write!(
             h,
-            "<header class=\"{}\"><h1 id=\"verdict\">{verdict}</h1><p class=\"summary\">{} passed · {} failed · {} skipped{} · {} checks ({} failed) · coverage {}/{} documented statuses · {} requests · {:.1} s</p><dl>",
+            "<header class=\"{}\"><h1 id=\"verdict\">{verdict}</h1>{}<p class=\"summary\">{} passed · {} failed · {} skipped{} · {} checks ({} failed) · coverage {}/{} documented statuses · {} requests · {:.1} s</p><dl>",
             if ok { "pass" } else { "fail" },
+            if s.interrupted {
+                format!(
+                    "<p class=\"banner\" id=\"interrupted\">The run was interrupted: {} of {} scenarios did not run. This report is not a verdict on the target.</p>",
+                    s.not_run, s.scenarios
+                )
+            } else {
+                String::new()
+            },
             s.passed,
             s.failed,
             s.skipped,
