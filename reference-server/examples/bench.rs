@@ -93,9 +93,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let lifetime = abp_spec::Spec::embedded().lifetimes()?[0].name.clone();
     let server = start_with(Config {
         fixtures: Fixtures::random(),
-        faults: Vec::new(),
         latency: args.latency_ms.map(Duration::from_millis),
-        db: None,
+        ..Config::default()
     })
     .await?;
     let credential = server.credentials.user.clone();

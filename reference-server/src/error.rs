@@ -118,6 +118,31 @@ impl ApiError {
         )
     }
 
+    /// The answer of the `--rate-limit` test condition.
+    pub fn too_many_requests() -> ApiError {
+        ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_requests",
+            "too many requests; retry after the number of seconds in Retry-After",
+        )
+    }
+
+    /// A request that did not finish within the server's request timeout.
+    pub fn request_timeout() -> ApiError {
+        ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "request_timeout",
+            "the request took too long to process",
+        )
+    }
+
+    /// The same error with another status (for statuses the spec decides, such as the
+    /// unknown-id status).
+    pub fn with_status(mut self, status: StatusCode) -> ApiError {
+        self.status = status;
+        self
+    }
+
     /// Only used by faults and by storage failures; never for client input in a correct server.
     pub fn internal(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", message)

@@ -1,9 +1,10 @@
 //! Running the app: in the foreground with a banner (`serve`) or embedded in a tokio task.
 
 use crate::ServerError;
-use crate::api::{AppState, Config, app};
 use crate::fault::Fault;
 use crate::fixtures::{Credentials, Fixtures};
+use crate::router::app;
+use crate::state::{AppState, Config};
 use crate::wire::WireListener;
 use chrono::Utc;
 use std::net::SocketAddr;

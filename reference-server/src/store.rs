@@ -2,6 +2,11 @@
 //! that an acknowledged create survives a SIGKILL. Both back ends sit behind one enum so the
 //! handlers do not care which is in use. Secrets are never stored, only their SHA-256 hash and
 //! the masked form.
+//!
+//! Handlers see storage through [`TokenStore`]; the faults that change what storage does are
+//! decorators of it (`store/faulty.rs`).
+
+pub(crate) mod faulty;
 
 use crate::ServerError;
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -41,6 +46,43 @@ pub struct Memory {
 pub enum Store {
     Memory(Mutex<Memory>),
     Sqlite(Mutex<Connection>),
+}
+
+/// What the server needs from token storage. [`Store`] implements it; the store-level faults
+/// wrap it.
+pub(crate) trait TokenStore: Send + Sync {
+    /// True when calls block (SQLite): they then run on the blocking pool.
+    fn blocks(&self) -> bool;
+    fn insert(&self, record: &TokenRecord) -> Result<(), ServerError>;
+    /// Tokens oldest first: one owner's, or everyone's with `None`. Expired ones included.
+    fn list(&self, owner: Option<&str>) -> Result<Vec<TokenRecord>, ServerError>;
+    fn get(&self, id: &str) -> Result<Option<TokenRecord>, ServerError>;
+    /// The most recent token whose secret has this hash.
+    fn find_by_hash(&self, hash: &str) -> Result<Option<TokenRecord>, ServerError>;
+    /// Deletes the token with this id when it belongs to `owner` (any owner with `None`);
+    /// true when it was deleted.
+    fn delete(&self, id: &str, owner: Option<&str>) -> Result<bool, ServerError>;
+}
+
+impl TokenStore for Store {
+    fn blocks(&self) -> bool {
+        self.is_sqlite()
+    }
+    fn insert(&self, record: &TokenRecord) -> Result<(), ServerError> {
+        Store::insert(self, record)
+    }
+    fn list(&self, owner: Option<&str>) -> Result<Vec<TokenRecord>, ServerError> {
+        Store::list(self, owner)
+    }
+    fn get(&self, id: &str) -> Result<Option<TokenRecord>, ServerError> {
+        Store::get(self, id)
+    }
+    fn find_by_hash(&self, hash: &str) -> Result<Option<TokenRecord>, ServerError> {
+        Store::find_by_hash(self, hash)
+    }
+    fn delete(&self, id: &str, owner: Option<&str>) -> Result<bool, ServerError> {
+        Store::delete(self, id, owner).map(|r| r.is_some())
+    }
 }
 
 const SCHEMA: &str = "

@@ -1,0 +1,313 @@
+//! How the server behaves, as data: the statuses, formats, limits, scopes and rewrites the
+//! handlers read, and the store they use.
+//!
+//! [`Behaviour::correct`] is the spec's behaviour. [`compile`] starts from it and lets each
+//! switched-on fault change one field or wrap the store once; this is the only place that
+//! knows what a fault does, and its `match` is exhaustive, so a new fault in the catalog must
+//! say here what it changes. The handlers contain no fault branches.
+
+use crate::contract::Contract;
+use crate::error::ApiError;
+use crate::fault::Fault;
+use crate::fixtures::{MANAGE_PRIVILEGE, User};
+use crate::store::TokenStore;
+use crate::store::faulty::{
+    DeleteAlwaysSucceeds, DeleteIgnoresOwner, DeleteKeeps, DeletedSecretsLinger, ListIgnoresOwner,
+};
+use crate::tokens::{fresh_secret, mask};
+use abp_spec::{Lifetime, SchemaViolation};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// How the scheme of an `Authorization` header is compared with the spec's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum SchemeMatch {
+    /// Without regard to case (RFC 9110, section 11.1).
+    AnyCase,
+    /// Exactly this spelling.
+    Exact(String),
+}
+
+impl SchemeMatch {
+    pub fn accepts(&self, sent: &str, spec: &str) -> bool {
+        match self {
+            SchemeMatch::AnyCase => sent.eq_ignore_ascii_case(spec),
+            SchemeMatch::Exact(spelling) => sent == spelling,
+        }
+    }
+}
+
+/// Where a created token's secret comes from.
+pub(crate) enum SecretMint {
+    /// A new random secret every time.
+    Fresh,
+    /// One secret per user, handed out again on every create.
+    OnePerUser(Mutex<HashMap<String, String>>),
+}
+
+impl SecretMint {
+    pub fn secret(&self, user_id: &str) -> String {
+        match self {
+            SecretMint::Fresh => fresh_secret(),
+            SecretMint::OnePerUser(given) => given
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .entry(user_id.to_owned())
+                .or_insert_with(fresh_secret)
+                .clone(),
+        }
+    }
+}
+
+/// A leniency of create-body validation: a body the spec rejects is repaired or excused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Rewrite {
+    /// Missing required properties are not reported; they decode as empty.
+    ExcuseMissingRequired,
+    /// A value of the lifetime property that names no lifetime becomes this one.
+    UnknownLifetimeAs(String),
+    /// Arrays nested in array properties are flattened into them.
+    FlattenNestedArrays,
+}
+
+fn flatten_into(value: Value, out: &mut Vec<Value>) {
+    match value {
+        Value::Array(items) => items.into_iter().for_each(|i| flatten_into(i, out)),
+        other => out.push(other),
+    }
+}
+
+impl Rewrite {
+    /// Repairs the body before it is validated.
+    pub fn repair(&self, body: &mut Map<String, Value>, contract: &Contract) {
+        match self {
+            Rewrite::ExcuseMissingRequired => {}
+            Rewrite::UnknownLifetimeAs(fallback) => {
+                if let Some(Value::String(l)) = body.get_mut(&contract.lifetime_property)
+                    && contract.lifetime(l).is_none()
+                {
+                    *l = fallback.clone();
+                }
+            }
+            Rewrite::FlattenNestedArrays => {
+                for value in body.values_mut() {
+                    if let Value::Array(items) = value {
+                        let mut flat = Vec::new();
+                        flatten_into(Value::Array(std::mem::take(items)), &mut flat);
+                        *items = flat;
+                    }
+                }
+            }
+        }
+    }
+
+    /// True when the violation is not reported.
+    pub fn excuses(&self, violation: &SchemaViolation) -> bool {
+        match self {
+            Rewrite::ExcuseMissingRequired => violation.schema_path.ends_with("/required"),
+            Rewrite::UnknownLifetimeAs(_) | Rewrite::FlattenNestedArrays => false,
+        }
+    }
+}
+
+fn unauthorized_json() -> Response {
+    ApiError::unauthorized().into_response()
+}
+
+fn unauthorized_plain_text() -> Response {
+    let mut r = (StatusCode::UNAUTHORIZED, "Unauthorized").into_response();
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+    r
+}
+
+fn malformed_json_400(message: String) -> ApiError {
+    ApiError::bad_request(None, message)
+}
+
+fn malformed_json_500(message: String) -> ApiError {
+    ApiError::internal(message)
+}
+
+/// The whole behaviour of the server; see the module documentation.
+pub(crate) struct Behaviour {
+    // Authentication and privilege.
+    /// How the bearer scheme's spelling is checked.
+    pub scheme: SchemeMatch,
+    /// Whether a fixture credential past its expiry is refused.
+    pub refuse_expired_credentials: bool,
+    /// Whom a bearer credential that names nobody authenticates as: nobody in a correct server.
+    pub unknown_credential_user: Option<User>,
+    /// The privilege a caller needs to manage tokens; `None` lets every authenticated caller.
+    pub required_privilege: Option<String>,
+    /// The answer to a request without valid credentials.
+    pub unauthorized: fn() -> Response,
+
+    // Request decoding and validation.
+    /// The largest create body accepted; `None` accepts any size.
+    pub body_limit: Option<usize>,
+    /// The error for a body that is not JSON.
+    pub malformed_json: fn(String) -> ApiError,
+    /// Leniencies applied to a create body, in order.
+    pub rewrites: Vec<Rewrite>,
+    /// Whether a token id is checked against the path parameter's schema before it is looked
+    /// up.
+    pub check_token_id: bool,
+
+    // Effects.
+    /// Where secrets come from.
+    pub secrets: SecretMint,
+    /// The stored (and listed) form of a secret.
+    pub mask: fn(&str) -> String,
+    /// A lifetime every token gets whatever was asked for; `None` honours the request.
+    pub fixed_lifetime: Option<Lifetime>,
+    /// Whether the requested privileges are stored.
+    pub keep_privileges: bool,
+    /// The store, possibly wrapped by store-level faults.
+    pub store: Arc<dyn TokenStore>,
+
+    // Answers.
+    /// The status of a successful create.
+    pub create_status: StatusCode,
+    /// The `strftime` format of every timestamp.
+    pub timestamp_format: &'static str,
+    /// Whether token objects carry the owner's id.
+    pub show_user_id: bool,
+    /// A body written onto the 204 of a delete (hyper would not send one; see `wire.rs`).
+    pub delete_body: Option<&'static str>,
+    /// The message of the unknown-id error.
+    pub not_found_message: &'static str,
+}
+
+/// RFC 3339 in UTC with milliseconds, like the spec's examples: `2025-12-06T01:49:03.391Z`.
+const ISO_MILLIS: &str = "%Y-%m-%dT%H:%M:%S%.3fZ";
+
+impl Behaviour {
+    /// The behaviour the spec describes.
+    pub fn correct(contract: &Contract, store: Arc<dyn TokenStore>) -> Behaviour {
+        Behaviour {
+            scheme: SchemeMatch::AnyCase,
+            refuse_expired_credentials: true,
+            unknown_credential_user: None,
+            required_privilege: Some(MANAGE_PRIVILEGE.to_owned()),
+            unauthorized: unauthorized_json,
+            body_limit: Some(contract.body_limit),
+            malformed_json: malformed_json_400,
+            rewrites: Vec::new(),
+            check_token_id: true,
+            secrets: SecretMint::Fresh,
+            mask,
+            fixed_lifetime: None,
+            keep_privileges: true,
+            store,
+            create_status: contract.create.success,
+            timestamp_format: ISO_MILLIS,
+            show_user_id: true,
+            delete_body: None,
+            not_found_message: "no such token",
+        }
+    }
+}
+
+/// Capitalizes the first letter: the conventional spelling of an HTTP scheme (`Bearer`).
+fn capitalized(word: &str) -> String {
+    let mut chars = word.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+/// The correct behaviour changed by each fault in `faults`.
+pub(crate) fn compile(
+    faults: &[Fault],
+    contract: &Contract,
+    first_user: Option<&User>,
+    store: Arc<dyn TokenStore>,
+) -> Behaviour {
+    let mut b = Behaviour::correct(contract, store);
+    for fault in Fault::ALL.iter().filter(|f| faults.contains(f)) {
+        let store = Arc::clone(&b.store);
+        match fault {
+            Fault::DeleteNoop => b.store = Arc::new(DeleteKeeps(store)),
+            Fault::ListShowsOtherUsers => b.store = Arc::new(ListIgnoresOwner(store)),
+            Fault::DeleteOtherUsers => b.store = Arc::new(DeleteIgnoresOwner(store)),
+            Fault::SecondDeleteSucceeds => b.store = Arc::new(DeleteAlwaysSucceeds(store)),
+            Fault::SecretSurvivesDelete => b.store = Arc::new(DeletedSecretsLinger::new(store)),
+            Fault::ReusedSecret => b.secrets = SecretMint::OnePerUser(Mutex::default()),
+            Fault::WrongExpiry => b.fixed_lifetime = Some(contract.example_lifetime.clone()),
+            Fault::PrivilegesDropped => b.keep_privileges = false,
+            Fault::AcceptMissingName => b.rewrites.push(Rewrite::ExcuseMissingRequired),
+            Fault::MalformedJson500 => b.malformed_json = malformed_json_500,
+            Fault::AcceptUnknownLifetime => b.rewrites.push(Rewrite::UnknownLifetimeAs(
+                contract.example_lifetime.name.clone(),
+            )),
+            Fault::AcceptNestedPrivileges => b.rewrites.push(Rewrite::FlattenNestedArrays),
+            Fault::NoBodyLimit => b.body_limit = None,
+            Fault::BadTokenId404 => b.check_token_id = false,
+            Fault::AnyBearerAccepted => b.unknown_credential_user = first_user.cloned(),
+            Fault::ExpiredAccepted => b.refuse_expired_credentials = false,
+            Fault::LowercaseSchemeRejected => {
+                b.scheme = SchemeMatch::Exact(capitalized(&contract.bearer_scheme));
+            }
+            Fault::ForbiddenAllowed => b.required_privilege = None,
+            Fault::AuthErrorPlainText => b.unauthorized = unauthorized_plain_text,
+            Fault::TimestampsNotIso => b.timestamp_format = "%Y-%m-%d %H:%M:%S",
+            Fault::CreateReturns200 => b.create_status = StatusCode::OK,
+            Fault::ListUnmasked => b.mask = str::to_owned,
+            Fault::MissingUserId => b.show_user_id = false,
+            Fault::DeleteReturnsBody => b.delete_body = Some(r#"{"deleted":true}"#),
+            Fault::ErrorMessageChanged => b.not_found_message = "token not found",
+        }
+    }
+    b
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+
+    #[test]
+    fn schemes_compare_without_case_unless_exact() {
+        assert!(SchemeMatch::AnyCase.accepts("BEARER", "bearer"));
+        let exact = SchemeMatch::Exact(capitalized("bearer"));
+        assert!(exact.accepts("Bearer", "bearer"));
+        assert!(!exact.accepts("bearer", "bearer"));
+    }
+
+    #[test]
+    fn the_correct_timestamp_format_is_rfc3339_millis() {
+        let t = chrono::DateTime::from_timestamp_millis(1_765_000_143_391).unwrap();
+        assert_eq!(
+            t.format(ISO_MILLIS).to_string(),
+            t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+        );
+    }
+
+    #[test]
+    fn rewrites_repair_what_they_name() {
+        let contract = Contract::embedded().unwrap();
+        let lifetime = contract.lifetime_property.clone();
+        let mut body = Map::new();
+        body.insert(lifetime.clone(), Value::String("forever".into()));
+        body.insert("list".into(), serde_json::json!([["a"], "b"]));
+        Rewrite::UnknownLifetimeAs(contract.example_lifetime.name.clone())
+            .repair(&mut body, &contract);
+        Rewrite::FlattenNestedArrays.repair(&mut body, &contract);
+        assert_eq!(body[&lifetime], contract.example_lifetime.name.as_str());
+        assert_eq!(body["list"], serde_json::json!(["a", "b"]));
+    }
+
+    #[test]
+    fn no_fault_is_the_correct_behaviour() {
+        let contract = Contract::embedded().unwrap();
+        let b = compile(&[], &contract, None, Arc::new(Store::memory()));
+        assert_eq!(b.create_status, contract.create.success);
+        assert_eq!(b.body_limit, Some(contract.body_limit));
+        assert!(b.rewrites.is_empty() && b.check_token_id && b.keep_privileges);
+    }
+}

@@ -1,0 +1,177 @@
+//! Request decoding and validation: the create body (size limit, media type, JSON, the spec's
+//! schema) and the token id of a delete. Every rejection is a JSON 400 (or 413) naming the
+//! field at fault.
+
+use crate::behaviour::Behaviour;
+use crate::contract::Contract;
+use crate::error::ApiError;
+use axum::body::Body;
+use axum::extract::Path;
+use axum::extract::rejection::PathRejection;
+use axum::http::{HeaderMap, header};
+use http_body_util::BodyExt;
+use serde::Deserialize;
+use serde_json::Value;
+
+/// A create body that passed validation.
+#[derive(Debug, Deserialize)]
+pub(crate) struct CreateRequest {
+    // Validation guarantees the required fields; the defaults matter only for a behaviour
+    // that excuses missing ones.
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub lifetime: String,
+    #[serde(default)]
+    pub privileges: Vec<String>,
+}
+
+/// Reads the body up to `limit` bytes (any size with `None`).
+pub(crate) async fn read_body(
+    limit: Option<usize>,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Vec<u8>, ApiError> {
+    if let Some(limit) = limit {
+        let declared = headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|n| n > limit as u64) {
+            return Err(ApiError::payload_too_large(limit));
+        }
+    }
+    let mut body = body;
+    let mut bytes = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let frame =
+            frame.map_err(|_| ApiError::bad_request(None, "cannot read the request body"))?;
+        if let Ok(data) = frame.into_data() {
+            bytes.extend_from_slice(&data);
+            if let Some(limit) = limit
+                && bytes.len() > limit
+            {
+                return Err(ApiError::payload_too_large(limit));
+            }
+        }
+    }
+    Ok(bytes)
+}
+
+/// True when the `Content-Type` essence is `expected` (case-insensitive, parameters ignored).
+fn has_content_type(headers: &HeaderMap, expected: &str) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|essence| essence.trim().eq_ignore_ascii_case(expected))
+}
+
+/// Cuts long messages (schema messages quote the offending value) at a character boundary.
+pub(crate) fn shorten(mut message: String) -> String {
+    const MAX: usize = 300;
+    if message.len() > MAX {
+        let mut end = MAX;
+        while !message.is_char_boundary(end) {
+            end -= 1;
+        }
+        message.truncate(end);
+        message.push('…');
+    }
+    message
+}
+
+/// The field a schema violation is about: the first segment of the instance path, or for
+/// `required` the missing property.
+fn violation_field(v: &abp_spec::SchemaViolation) -> Option<String> {
+    let first = v
+        .instance_path
+        .trim_start_matches('/')
+        .split('/')
+        .next()
+        .unwrap_or("");
+    if !first.is_empty() {
+        return Some(first.replace("~1", "/").replace("~0", "~"));
+    }
+    if v.schema_path.ends_with("required") {
+        let start = v.message.find('"')? + 1;
+        let len = v.message[start..].find('"')?;
+        return Some(v.message[start..start + len].to_owned());
+    }
+    None
+}
+
+/// Decodes and validates a create body against the spec's schema.
+pub(crate) fn create_request(
+    contract: &Contract,
+    behaviour: &Behaviour,
+    headers: &HeaderMap,
+    bytes: &[u8],
+) -> Result<CreateRequest, ApiError> {
+    let media_type = &contract.create_content_type;
+    if !has_content_type(headers, media_type) {
+        return Err(ApiError::bad_request(
+            None,
+            format!("expected content type {media_type}"),
+        ));
+    }
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::bad_request(
+            None,
+            "the request body is empty; expected a JSON object",
+        ));
+    }
+    let mut value: Value = serde_json::from_slice(bytes)
+        .map_err(|e| (behaviour.malformed_json)(format!("malformed JSON: {e}")))?;
+    if let Value::Object(map) = &mut value {
+        for rewrite in &behaviour.rewrites {
+            rewrite.repair(map, contract);
+        }
+    }
+    let violation = contract
+        .create_validator
+        .violations(&value)
+        .into_iter()
+        .find(|v| !behaviour.rewrites.iter().any(|r| r.excuses(v)));
+    if let Some(v) = violation {
+        let field = violation_field(&v);
+        let message = match &field {
+            Some(f) => format!("{f}: {}", v.message),
+            None => format!("body: {}", v.message),
+        };
+        return Err(ApiError::bad_request(field.as_deref(), shorten(message)));
+    }
+    serde_json::from_value(value)
+        .map_err(|e| ApiError::bad_request(None, shorten(format!("body: {e}"))))
+}
+
+/// The token id of a delete, checked against the path parameter's schema when the behaviour
+/// says so.
+pub(crate) fn token_id(
+    contract: &Contract,
+    behaviour: &Behaviour,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<String, ApiError> {
+    let param = &contract.token_id_param;
+    let Ok(Path(id)) = id else {
+        return Err(ApiError::bad_request(
+            Some(param),
+            format!("{param}: cannot decode the path parameter"),
+        ));
+    };
+    if !behaviour.check_token_id {
+        return Ok(id);
+    }
+    match contract
+        .token_id_validator
+        .violations(&Value::String(id.clone()))
+        .into_iter()
+        .next()
+    {
+        Some(v) => Err(ApiError::bad_request(
+            Some(param),
+            shorten(format!("{param}: {}", v.message)),
+        )),
+        None => Ok(id),
+    }
+}

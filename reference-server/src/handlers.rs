@@ -1,0 +1,112 @@
+//! The three operations. Each runs authentication, then the privilege check, then validation,
+//! then its effect, in that order, and reads every status, format and limit from the contract
+//! and the behaviour.
+
+use crate::answers::{TokenJson, json_response};
+use crate::decode::{create_request, read_body, token_id};
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::store::TokenRecord;
+use crate::tokens::{now_ms, object_id, sha256_hex};
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+
+/// An answer either way: handlers return early with the error answer.
+type Answer = Result<Response, Response>;
+
+fn answer(e: ApiError) -> Response {
+    e.into_response()
+}
+
+/// Lists the caller's tokens that have not expired, oldest first, secrets masked.
+pub(crate) async fn list(State(state): State<AppState>, headers: HeaderMap) -> Answer {
+    let user = state.authorize(&headers).await?;
+    let records = state
+        .store(move |s| s.list(Some(&user.id)))
+        .await
+        .map_err(answer)?;
+    let behaviour = state.behaviour();
+    let now = Utc::now();
+    let items: Vec<TokenJson<'_>> = records
+        .iter()
+        .filter(|r| r.expires_on > now)
+        .map(|r| behaviour.token_json(r, &r.masked))
+        .collect();
+    Ok(json_response(StatusCode::OK, &items))
+}
+
+/// Creates a token; the answer is the only place its secret is ever shown.
+pub(crate) async fn create(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    request: Request,
+) -> Answer {
+    let user = state.authorize(&headers).await?;
+    let (contract, behaviour) = (state.contract(), state.behaviour());
+    let bytes = read_body(behaviour.body_limit, &headers, request.into_body())
+        .await
+        .map_err(answer)?;
+    let req = create_request(contract, behaviour, &headers, &bytes).map_err(answer)?;
+    let property = &contract.lifetime_property;
+    let lifetime = contract.lifetime(&req.lifetime).ok_or_else(|| {
+        answer(ApiError::bad_request(
+            Some(property),
+            format!("{property}: unknown lifetime"),
+        ))
+    })?;
+    let duration = behaviour
+        .fixed_lifetime
+        .as_ref()
+        .unwrap_or(lifetime)
+        .duration;
+    let secret = behaviour.secrets.secret(&user.id);
+    let now = now_ms();
+    let record = TokenRecord {
+        id: object_id(now),
+        name: req.name,
+        hash: sha256_hex(&secret),
+        masked: (behaviour.mask)(&secret),
+        privileges: if behaviour.keep_privileges {
+            req.privileges
+        } else {
+            Vec::new()
+        },
+        user_id: user.id.clone(),
+        organization_id: user.organization.clone(),
+        created_at: now,
+        updated_at: now,
+        expires_on: now + duration,
+    };
+    let stored = record.clone();
+    state
+        .store(move |s| s.insert(&stored))
+        .await
+        .map_err(answer)?;
+    Ok(json_response(
+        behaviour.create_status,
+        &behaviour.token_json(&record, &secret),
+    ))
+}
+
+/// Deletes one of the caller's tokens; an id that names none of them changes nothing.
+pub(crate) async fn delete(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    id: Result<Path<String>, PathRejection>,
+) -> Answer {
+    let user = state.authorize(&headers).await?;
+    let (contract, behaviour) = (state.contract(), state.behaviour());
+    let id = token_id(contract, behaviour, id).map_err(answer)?;
+    let deleted = state
+        .store(move |s| s.delete(&id, Some(&user.id)))
+        .await
+        .map_err(answer)?;
+    Ok(if deleted {
+        behaviour.deleted(contract)
+    } else {
+        behaviour.unknown_id(contract)
+    })
+}

@@ -1,0 +1,169 @@
+//! The store-level faults, each a decorator of [`TokenStore`] that changes one operation.
+//!
+//! `behaviour.rs` wraps the real store in one of these per fault switched on; the handlers
+//! never know.
+
+use super::{TokenRecord, TokenStore};
+use crate::ServerError;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Forwards every call to `$inner` except the ones the decorator writes itself.
+macro_rules! forward {
+    ($inner:tt; $($method:ident),*) => {
+        $(forward!(@one $inner $method);)*
+    };
+    (@one $inner:tt blocks) => {
+        fn blocks(&self) -> bool { self.$inner.blocks() }
+    };
+    (@one $inner:tt insert) => {
+        fn insert(&self, record: &TokenRecord) -> Result<(), ServerError> { self.$inner.insert(record) }
+    };
+    (@one $inner:tt list) => {
+        fn list(&self, owner: Option<&str>) -> Result<Vec<TokenRecord>, ServerError> { self.$inner.list(owner) }
+    };
+    (@one $inner:tt get) => {
+        fn get(&self, id: &str) -> Result<Option<TokenRecord>, ServerError> { self.$inner.get(id) }
+    };
+    (@one $inner:tt find_by_hash) => {
+        fn find_by_hash(&self, hash: &str) -> Result<Option<TokenRecord>, ServerError> { self.$inner.find_by_hash(hash) }
+    };
+    (@one $inner:tt delete) => {
+        fn delete(&self, id: &str, owner: Option<&str>) -> Result<bool, ServerError> { self.$inner.delete(id, owner) }
+    };
+}
+
+/// `delete-noop`: a delete of one's own token reports success and keeps the token.
+pub(crate) struct DeleteKeeps(pub Arc<dyn TokenStore>);
+
+impl TokenStore for DeleteKeeps {
+    forward!(0; blocks, insert, list, get, find_by_hash);
+    fn delete(&self, id: &str, owner: Option<&str>) -> Result<bool, ServerError> {
+        Ok(self
+            .0
+            .get(id)?
+            .is_some_and(|r| owner.is_none_or(|o| r.user_id == o)))
+    }
+}
+
+/// `list-shows-other-users`: the list ignores the owner.
+pub(crate) struct ListIgnoresOwner(pub Arc<dyn TokenStore>);
+
+impl TokenStore for ListIgnoresOwner {
+    forward!(0; blocks, insert, get, find_by_hash, delete);
+    fn list(&self, _owner: Option<&str>) -> Result<Vec<TokenRecord>, ServerError> {
+        self.0.list(None)
+    }
+}
+
+/// `delete-other-users`: a delete ignores the owner.
+pub(crate) struct DeleteIgnoresOwner(pub Arc<dyn TokenStore>);
+
+impl TokenStore for DeleteIgnoresOwner {
+    forward!(0; blocks, insert, list, get, find_by_hash);
+    fn delete(&self, id: &str, _owner: Option<&str>) -> Result<bool, ServerError> {
+        self.0.delete(id, None)
+    }
+}
+
+/// `second-delete-succeeds`: every delete reports success, whether or not a token went.
+pub(crate) struct DeleteAlwaysSucceeds(pub Arc<dyn TokenStore>);
+
+impl TokenStore for DeleteAlwaysSucceeds {
+    forward!(0; blocks, insert, list, get, find_by_hash);
+    fn delete(&self, id: &str, owner: Option<&str>) -> Result<bool, ServerError> {
+        self.0.delete(id, owner)?;
+        Ok(true)
+    }
+}
+
+/// `secret-survives-delete`: a deleted token is still found by its secret's hash.
+pub(crate) struct DeletedSecretsLinger {
+    pub inner: Arc<dyn TokenStore>,
+    pub ghosts: Mutex<HashMap<String, TokenRecord>>,
+}
+
+impl DeletedSecretsLinger {
+    pub fn new(inner: Arc<dyn TokenStore>) -> DeletedSecretsLinger {
+        DeletedSecretsLinger {
+            inner,
+            ghosts: Mutex::default(),
+        }
+    }
+}
+
+impl TokenStore for DeletedSecretsLinger {
+    forward!(inner; blocks, insert, list, get);
+    fn find_by_hash(&self, hash: &str) -> Result<Option<TokenRecord>, ServerError> {
+        match self.inner.find_by_hash(hash)? {
+            Some(r) => Ok(Some(r)),
+            None => Ok(lock(&self.ghosts).get(hash).cloned()),
+        }
+    }
+    fn delete(&self, id: &str, owner: Option<&str>) -> Result<bool, ServerError> {
+        let record = self.inner.get(id)?;
+        let deleted = self.inner.delete(id, owner)?;
+        if deleted && let Some(r) = record {
+            lock(&self.ghosts).insert(r.hash.clone(), r);
+        }
+        Ok(deleted)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+    use chrono::DateTime;
+
+    fn record(id: &str, user: &str) -> TokenRecord {
+        let now = DateTime::from_timestamp_millis(1_700_000_000_123).unwrap();
+        TokenRecord {
+            id: id.into(),
+            name: "n".into(),
+            hash: format!("hash-{id}"),
+            masked: "m".into(),
+            privileges: Vec::new(),
+            user_id: user.into(),
+            organization_id: "o".into(),
+            created_at: now,
+            updated_at: now,
+            expires_on: now,
+        }
+    }
+
+    fn store_with_two() -> Arc<dyn TokenStore> {
+        let s = Store::memory();
+        s.insert(&record("a", "u1")).unwrap();
+        s.insert(&record("b", "u2")).unwrap();
+        Arc::new(s)
+    }
+
+    #[test]
+    fn each_decorator_changes_one_operation() {
+        let keeps = DeleteKeeps(store_with_two());
+        assert!(keeps.delete("a", Some("u1")).unwrap());
+        assert!(!keeps.delete("b", Some("u1")).unwrap());
+        assert_eq!(keeps.list(Some("u1")).unwrap().len(), 1);
+
+        let all = ListIgnoresOwner(store_with_two());
+        assert_eq!(all.list(Some("u1")).unwrap().len(), 2);
+
+        let anyone = DeleteIgnoresOwner(store_with_two());
+        assert!(anyone.delete("b", Some("u1")).unwrap());
+        assert!(anyone.get("b").unwrap().is_none());
+
+        let always = DeleteAlwaysSucceeds(store_with_two());
+        assert!(always.delete("zzz", Some("u1")).unwrap());
+        assert_eq!(always.list(None).unwrap().len(), 2);
+
+        let linger = DeletedSecretsLinger::new(store_with_two());
+        assert!(linger.delete("a", Some("u1")).unwrap());
+        assert!(linger.get("a").unwrap().is_none());
+        assert_eq!(linger.find_by_hash("hash-a").unwrap().unwrap().id, "a");
+    }
+}
