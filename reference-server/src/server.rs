@@ -85,22 +85,23 @@ fn init_tracing() {
         .try_init();
 }
 
-/// `http://localhost:PORT/api/v1` for loopback and wildcard addresses, else the address itself.
-fn base_url(addr: SocketAddr) -> String {
+/// `http://localhost:PORT` and the base path for loopback and wildcard addresses, else the
+/// address itself.
+fn base_url(addr: SocketAddr, base_path: &str) -> String {
     let ip = addr.ip();
     if ip.is_loopback() || ip.is_unspecified() {
-        format!("http://localhost:{}/api/v1", addr.port())
+        format!("http://localhost:{}{base_path}", addr.port())
     } else {
-        format!("http://{addr}/api/v1")
+        format!("http://{addr}{base_path}")
     }
 }
 
-fn banner(addr: SocketAddr, fixtures: &Fixtures, args: &ServeArgs) -> String {
+fn banner(addr: SocketAddr, base_path: &str, fixtures: &Fixtures, args: &ServeArgs) -> String {
     let mut out = String::new();
     out.push_str("reference-server: a DEVELOPMENT server for the User Access Token API; not for production use\n");
     out.push_str(&format!(
         "listening on {} (bound to {addr})\n",
-        base_url(addr)
+        base_url(addr, base_path)
     ));
     match &args.db {
         Some(path) => out.push_str(&format!("storage: SQLite database {}\n", path.display())),
@@ -186,7 +187,10 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServerError> {
             source,
         })?;
     let addr = listener.local_addr().map_err(ServerError::Serve)?;
-    print!("{}", banner(addr, &fixtures, &args));
+    print!(
+        "{}",
+        banner(addr, &state.contract().base_path, &fixtures, &args)
+    );
     if !args.faults.is_empty() {
         tracing::warn!(faults = ?args.faults.iter().map(|f| f.name()).collect::<Vec<_>>(), "faults enabled");
     }
@@ -247,6 +251,7 @@ pub async fn start_with(config: Config) -> Result<EmbeddedServer, ServerError> {
             source,
         })?;
     let addr = listener.local_addr().map_err(ServerError::Serve)?;
+    let base_url = format!("http://{addr}{}", state.contract().base_path);
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         axum::serve(WireListener(listener), app(state))
@@ -256,7 +261,7 @@ pub async fn start_with(config: Config) -> Result<EmbeddedServer, ServerError> {
             .await
     });
     Ok(EmbeddedServer {
-        base_url: format!("http://{addr}/api/v1"),
+        base_url,
         credentials,
         addr,
         shutdown: Some(tx),
@@ -283,6 +288,7 @@ mod tests {
         };
         let text = banner(
             "127.0.0.1:5001".parse().unwrap(),
+            "/api/v1",
             &Fixtures::development(),
             &args,
         );
