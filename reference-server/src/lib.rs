@@ -12,6 +12,7 @@
 mod answers;
 mod auth;
 mod behaviour;
+mod conditions;
 mod contract;
 mod decode;
 mod error;
@@ -25,9 +26,13 @@ mod store;
 mod tokens;
 mod wire;
 
+pub use conditions::TestConditions;
 pub use error::{ApiError, ErrorBody, ServerError};
 pub use fault::Fault;
 pub use fixtures::{Credentials, Fixtures, MANAGE_PRIVILEGE, Organization, User};
 pub use router::app;
-pub use server::{EmbeddedServer, ServeArgs, fault_catalog, serve, start_embedded, start_with};
-pub use state::{AppState, Config};
+pub use server::{
+    EmbeddedServer, ServeArgs, fault_catalog, serve, start_embedded, start_embedded_with,
+    start_with,
+};
+pub use state::{AppState, Config, DEFAULT_REQUEST_TIMEOUT};

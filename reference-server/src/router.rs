@@ -1,11 +1,12 @@
 //! The router: each operation of the contract at its spec path under the spec's base path,
 //! JSON answers for unknown routes and methods, and the middleware around them.
 
+use crate::conditions;
 use crate::error::ApiError;
 use crate::handlers;
 use crate::state::AppState;
 use axum::Router;
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -23,13 +24,6 @@ fn method_not_allowed(allow: HeaderValue) -> impl Fn() -> std::future::Ready<Res
         r.headers_mut().insert(header::ALLOW, allow.clone());
         std::future::ready(r)
     }
-}
-
-async fn latency(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    if let Some(delay) = state.inner.latency {
-        tokio::time::sleep(delay).await;
-    }
-    next.run(request).await
 }
 
 /// Logs method, path, status and latency; never a header value.
@@ -89,10 +83,15 @@ pub fn app(state: AppState) -> Router {
         let allow = HeaderValue::from_str(&allow.join(", ")).expect("method names are ASCII");
         api = api.route(path, router.fallback(method_not_allowed(allow)));
     }
+    // Layers run outermost first: log, rate limit, dropped answers, timeout, latency.
+    use axum::middleware::from_fn_with_state as with;
     Router::new()
         .nest(&contract.base_path, api)
         .fallback(route_not_found)
-        .layer(axum::middleware::from_fn_with_state(state.clone(), latency))
+        .layer(with(state.clone(), conditions::latency))
+        .layer(with(state.clone(), conditions::timeout))
+        .layer(with(state.clone(), conditions::drop_every))
+        .layer(with(state.clone(), conditions::rate_limit))
         .layer(axum::middleware::from_fn(log))
         .with_state(state)
 }

@@ -1,13 +1,15 @@
 //! Running the app: in the foreground with a banner (`serve`) or embedded in a tokio task.
 
 use crate::ServerError;
+use crate::conditions::TestConditions;
 use crate::fault::Fault;
 use crate::fixtures::{Credentials, Fixtures};
 use crate::router::app;
-use crate::state::{AppState, Config};
+use crate::state::{AppState, Config, DEFAULT_REQUEST_TIMEOUT};
 use crate::wire::WireListener;
 use chrono::Utc;
 use std::net::SocketAddr;
+use std::num::{NonZeroU32, NonZeroU64};
 use std::path::PathBuf;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -26,16 +28,34 @@ pub struct ServeArgs {
     /// Keep tokens in this SQLite database (default: in memory).
     #[arg(long, value_name = "PATH")]
     pub db: Option<PathBuf>,
+    /// Answer 408 (JSON error body) to a request not answered within this many seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_REQUEST_TIMEOUT.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub request_timeout: u64,
     /// Sleep this many milliseconds before answering each request.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", help_heading = CONDITIONS_HEADING)]
     pub latency_ms: Option<u64>,
+    /// Above RPS requests per second (all clients together), answer 429 Too Many Requests with
+    /// `Retry-After: 1` and the spec's JSON error body.
+    #[arg(long, value_name = "RPS", help_heading = CONDITIONS_HEADING)]
+    pub rate_limit: Option<NonZeroU32>,
+    /// On every Nth GET or DELETE (counted across the server), close the connection without
+    /// any answer. The request is handled first: a dropped DELETE has deleted the token (a lost
+    /// response, not a lost request).
+    #[arg(long, value_name = "N", help_heading = CONDITIONS_HEADING)]
+    pub drop_every: Option<NonZeroU64>,
     /// Switch on a deliberate bug (repeatable); see --list-faults.
-    #[arg(long = "fault", value_name = "NAME", value_parser = parse_fault)]
+    #[arg(long = "fault", value_name = "NAME", value_parser = parse_fault, help_heading = FAULTS_HEADING)]
     pub faults: Vec<Fault>,
     /// Print the fault catalog and exit.
-    #[arg(long)]
+    #[arg(long, help_heading = FAULTS_HEADING)]
     pub list_faults: bool,
 }
+
+/// Test conditions make a correct server busy or flaky; faults make it wrong.
+const CONDITIONS_HEADING: &str =
+    "TEST CONDITIONS (a correct server, busy or behind a flaky network; not faults)";
+const FAULTS_HEADING: &str = "FAULTS (deliberate bugs, for mutation testing)";
 
 impl Default for ServeArgs {
     fn default() -> ServeArgs {
@@ -43,9 +63,22 @@ impl Default for ServeArgs {
             listen: "127.0.0.1:5001".into(),
             fixtures: None,
             db: None,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT.as_secs(),
             latency_ms: None,
+            rate_limit: None,
+            drop_every: None,
             faults: Vec::new(),
             list_faults: false,
+        }
+    }
+}
+
+impl ServeArgs {
+    /// The test conditions these options switch on.
+    pub fn conditions(&self) -> TestConditions {
+        TestConditions {
+            rate_limit: self.rate_limit,
+            drop_every: self.drop_every,
         }
     }
 }
@@ -109,6 +142,16 @@ fn banner(addr: SocketAddr, base_path: &str, fixtures: &Fixtures, args: &ServeAr
     }
     if let Some(ms) = args.latency_ms {
         out.push_str(&format!("added latency: {ms} ms per request\n"));
+    }
+    if let Some(rps) = args.rate_limit {
+        out.push_str(&format!(
+            "rate limit: {rps} requests/s, then 429 with Retry-After: 1\n"
+        ));
+    }
+    if let Some(n) = args.drop_every {
+        out.push_str(&format!(
+            "dropped answers: every {n}th GET/DELETE is handled, then its connection closed\n"
+        ));
     }
     out.push_str("development credentials (Authorization: Bearer <credential>):\n");
     let now = Utc::now();
@@ -179,6 +222,8 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServerError> {
         faults: args.faults.clone(),
         latency: args.latency_ms.map(Duration::from_millis),
         db: args.db.clone(),
+        conditions: args.conditions(),
+        request_timeout: Duration::from_secs(args.request_timeout),
     })?;
     let listener = TcpListener::bind(&args.listen)
         .await
@@ -225,11 +270,19 @@ impl EmbeddedServer {
 
 /// Starts a server on `127.0.0.1:0` with fresh random credentials and in-memory storage.
 pub async fn start_embedded(faults: Vec<Fault>) -> Result<EmbeddedServer, ServerError> {
+    start_embedded_with(faults, TestConditions::default()).await
+}
+
+/// Like [`start_embedded`], under test conditions (rate limit, dropped answers).
+pub async fn start_embedded_with(
+    faults: Vec<Fault>,
+    conditions: TestConditions,
+) -> Result<EmbeddedServer, ServerError> {
     start_with(Config {
         fixtures: Fixtures::random(),
         faults,
-        latency: None,
-        db: None,
+        conditions,
+        ..Config::default()
     })
     .await
 }

@@ -2,6 +2,7 @@
 
 use crate::ServerError;
 use crate::behaviour::{Behaviour, compile};
+use crate::conditions::{Conditions, TestConditions};
 use crate::contract::Contract;
 use crate::error::ApiError;
 use crate::fault::Fault;
@@ -11,15 +12,22 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// How long a request may take before it is answered 408, unless configured otherwise.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// How a server is set up.
 #[derive(Debug, Clone)]
 pub struct Config {
     pub fixtures: Fixtures,
     pub faults: Vec<Fault>,
-    /// Extra delay per request.
+    /// Extra delay per request (a test condition; counted in the request timeout).
     pub latency: Option<Duration>,
     /// SQLite database; in memory when `None`.
     pub db: Option<PathBuf>,
+    /// Rate limit and dropped answers; all off by default.
+    pub conditions: TestConditions,
+    /// A request not answered within this time gets a JSON 408.
+    pub request_timeout: Duration,
 }
 
 impl Default for Config {
@@ -29,6 +37,8 @@ impl Default for Config {
             faults: Vec::new(),
             latency: None,
             db: None,
+            conditions: TestConditions::default(),
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
         }
     }
 }
@@ -45,6 +55,8 @@ pub(crate) struct Inner {
     pub fixtures: Fixtures,
     pub faults: Vec<Fault>,
     pub latency: Option<Duration>,
+    pub conditions: Conditions,
+    pub request_timeout: Duration,
 }
 
 impl AppState {
@@ -79,6 +91,8 @@ impl AppState {
                 fixtures: config.fixtures,
                 faults,
                 latency: config.latency,
+                conditions: Conditions::new(config.conditions),
+                request_timeout: config.request_timeout,
             }),
         })
     }

@@ -1,10 +1,13 @@
-//! A listener whose connections can put a body on a 204 answer, for the fault
-//! `delete-returns-body`.
+//! A listener whose connections can do two things hyper will not: put a body on a 204 answer
+//! (the fault `delete-returns-body`), and close the connection instead of answering (the test
+//! condition `--drop-every`).
 //!
 //! hyper never sends a body with 204 (RFC 9110 forbids one), so a handler cannot make it do
 //! so. The faulty handler instead adds a marker header carrying the body in hex; this stream
-//! removes the marker from the response head and writes the body right after the head. Without
-//! the marker every byte passes through untouched.
+//! removes the marker from the response head and writes the body right after the head.
+//! Likewise, a response whose head carries the drop marker is never written: the write fails,
+//! hyper closes the connection, and the client gets no answer at all. Without a marker every
+//! byte passes through untouched.
 
 use axum::serve::Listener;
 use std::io;
@@ -16,6 +19,9 @@ use tokio::net::{TcpListener, TcpStream};
 
 /// The response header a handler sets to have its value (hex) written as a 204 body.
 pub(crate) const INJECT_BODY_HEADER: &str = "x-reference-server-inject-body";
+
+/// The response header that has the connection closed instead of the response written.
+pub(crate) const DROP_CONNECTION_HEADER: &str = "x-reference-server-drop-connection";
 
 pub(crate) struct WireListener(pub TcpListener);
 
@@ -30,6 +36,7 @@ impl Listener for WireListener {
                 inner: stream,
                 pending: Vec::new(),
                 written: 0,
+                dropped: false,
             },
             addr,
         )
@@ -45,6 +52,23 @@ pub(crate) struct WireStream {
     /// Rewritten bytes not yet on the wire.
     pending: Vec<u8>,
     written: usize,
+    /// A response was dropped: nothing more is written.
+    dropped: bool,
+}
+
+/// True when `buf` starts with a response head that carries the drop marker.
+fn drops(buf: &[u8]) -> bool {
+    if !buf.starts_with(b"HTTP/1.") {
+        return false;
+    }
+    let Some(head_end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return false;
+    };
+    String::from_utf8_lossy(&buf[..head_end])
+        .split("\r\n")
+        .skip(1)
+        .filter_map(|line| line.split_once(':'))
+        .any(|(name, _)| name.trim().eq_ignore_ascii_case(DROP_CONNECTION_HEADER))
 }
 
 /// The head with the marker removed and the body appended, when `buf` starts with a 204 head
@@ -108,6 +132,13 @@ impl AsyncWrite for WireStream {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
+        if this.dropped || drops(buf) {
+            this.dropped = true;
+            return Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::ConnectionAborted,
+                "the answer is dropped (--drop-every)",
+            )));
+        }
         ready!(this.poll_drain(cx))?;
         if let Some(rewritten) = inject(buf) {
             this.pending = rewritten;
@@ -149,5 +180,14 @@ mod tests {
         );
         assert!(inject(b"HTTP/1.1 204 No Content\r\n\r\n").is_none());
         assert!(inject(b"HTTP/1.1 200 OK\r\n\r\n").is_none());
+    }
+
+    #[test]
+    fn drop_marker_is_seen_in_the_head_only() {
+        let head = format!("HTTP/1.1 200 OK\r\n{DROP_CONNECTION_HEADER}: 1\r\n\r\n[]");
+        assert!(drops(head.as_bytes()));
+        let in_body = format!("HTTP/1.1 200 OK\r\n\r\n{DROP_CONNECTION_HEADER}: 1");
+        assert!(!drops(in_body.as_bytes()));
+        assert!(!drops(b"HTTP/1.1 200 OK\r\n\r\n"));
     }
 }
