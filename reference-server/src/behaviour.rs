@@ -263,13 +263,125 @@ pub(crate) fn compile(
             Fault::ErrorMessageChanged => b.not_found_message = "token not found",
         }
     }
+    if !faults.is_empty() {
+        tracing::debug!(store = ?b.store.layers(), "store decorated by faults");
+    }
     b
+}
+
+/// Every field of the behaviour as text, for tests to compare behaviours. The destructuring
+/// has no `..`, so a new field must be described here.
+#[cfg(test)]
+impl Behaviour {
+    fn summary(&self) -> Vec<(&'static str, String)> {
+        let Behaviour {
+            scheme,
+            refuse_expired_credentials,
+            unknown_credential_user,
+            required_privilege,
+            unauthorized,
+            body_limit,
+            malformed_json,
+            rewrites,
+            check_token_id,
+            secrets,
+            mask,
+            fixed_lifetime,
+            keep_privileges,
+            store,
+            create_status,
+            timestamp_format,
+            show_user_id,
+            delete_body,
+            not_found_message,
+        } = self;
+        let unauthorized = unauthorized();
+        vec![
+            ("scheme", format!("{scheme:?}")),
+            (
+                "refuse_expired_credentials",
+                refuse_expired_credentials.to_string(),
+            ),
+            (
+                "unknown_credential_user",
+                format!("{:?}", unknown_credential_user.as_ref().map(|u| &u.id)),
+            ),
+            ("required_privilege", format!("{required_privilege:?}")),
+            (
+                "unauthorized",
+                format!(
+                    "{} {:?}",
+                    unauthorized.status(),
+                    unauthorized.headers().get(header::CONTENT_TYPE)
+                ),
+            ),
+            ("body_limit", format!("{body_limit:?}")),
+            (
+                "malformed_json",
+                malformed_json(String::new()).status.to_string(),
+            ),
+            ("rewrites", format!("{rewrites:?}")),
+            ("check_token_id", check_token_id.to_string()),
+            (
+                "secrets",
+                match secrets {
+                    SecretMint::Fresh => "fresh".into(),
+                    SecretMint::OnePerUser(_) => "one per user".into(),
+                },
+            ),
+            ("mask", mask("uat_0123456789")),
+            (
+                "fixed_lifetime",
+                format!("{:?}", fixed_lifetime.as_ref().map(|l| &l.name)),
+            ),
+            ("keep_privileges", keep_privileges.to_string()),
+            ("store", format!("{:?}", store.layers())),
+            ("create_status", create_status.to_string()),
+            ("timestamp_format", (*timestamp_format).to_owned()),
+            ("show_user_id", show_user_id.to_string()),
+            ("delete_body", format!("{delete_body:?}")),
+            ("not_found_message", (*not_found_message).to_owned()),
+        ]
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fixtures::Fixtures;
     use crate::store::Store;
+
+    /// Each fault changes exactly one aspect of the correct behaviour.
+    #[test]
+    fn every_fault_changes_exactly_one_field_or_wraps_the_store_once() {
+        let contract = Contract::embedded().unwrap();
+        let fixtures = Fixtures::development();
+        let behave = |faults: &[Fault]| {
+            compile(
+                faults,
+                &contract,
+                fixtures.users.first(),
+                Arc::new(Store::memory()),
+            )
+            .summary()
+        };
+        let correct = behave(&[]);
+        let mut problems = Vec::new();
+        for &fault in Fault::ALL {
+            let changed: Vec<_> = behave(&[fault])
+                .into_iter()
+                .zip(&correct)
+                .filter(|(faulty, right)| faulty != *right)
+                .map(|((field, value), _)| format!("{field} = {value}"))
+                .collect();
+            if changed.len() != 1 {
+                problems.push(format!("{fault}: {changed:?}"));
+            }
+        }
+        assert!(problems.is_empty(), "{problems:#?}");
+        // All faults together change every aspect at least one fault is about.
+        assert_ne!(behave(Fault::ALL), correct);
+    }
 
     #[test]
     fn schemes_compare_without_case_unless_exact() {

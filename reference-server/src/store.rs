@@ -62,6 +62,10 @@ pub(crate) trait TokenStore: Send + Sync {
     /// Deletes the token with this id when it belongs to `owner` (any owner with `None`);
     /// true when it was deleted.
     fn delete(&self, id: &str, owner: Option<&str>) -> Result<bool, ServerError>;
+    /// The decorators around the back end, innermost first (none for a plain [`Store`]).
+    fn layers(&self) -> Vec<&'static str> {
+        Vec::new()
+    }
 }
 
 impl TokenStore for Store {

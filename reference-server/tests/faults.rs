@@ -1,5 +1,8 @@
 //! Each fault changes behaviour: the same probe gives a different observation on a correct
-//! server and on one with the fault switched on.
+//! server and on one with the fault switched on. The match in `observe` is exhaustive, so the
+//! test lists every fault of the catalog. That each fault changes only one aspect of the
+//! server is proven where faults are compiled (`src/behaviour.rs`,
+//! `every_fault_changes_exactly_one_field_or_wraps_the_store_once`).
 
 mod common;
 

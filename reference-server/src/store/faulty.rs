@@ -37,10 +37,20 @@ macro_rules! forward {
     };
 }
 
+/// The layers of `inner` plus `name`.
+fn layered(inner: &Arc<dyn TokenStore>, name: &'static str) -> Vec<&'static str> {
+    let mut layers = inner.layers();
+    layers.push(name);
+    layers
+}
+
 /// `delete-noop`: a delete of one's own token reports success and keeps the token.
 pub(crate) struct DeleteKeeps(pub Arc<dyn TokenStore>);
 
 impl TokenStore for DeleteKeeps {
+    fn layers(&self) -> Vec<&'static str> {
+        layered(&self.0, "DeleteKeeps")
+    }
     forward!(0; blocks, insert, list, get, find_by_hash);
     fn delete(&self, id: &str, owner: Option<&str>) -> Result<bool, ServerError> {
         Ok(self
@@ -54,6 +64,9 @@ impl TokenStore for DeleteKeeps {
 pub(crate) struct ListIgnoresOwner(pub Arc<dyn TokenStore>);
 
 impl TokenStore for ListIgnoresOwner {
+    fn layers(&self) -> Vec<&'static str> {
+        layered(&self.0, "ListIgnoresOwner")
+    }
     forward!(0; blocks, insert, get, find_by_hash, delete);
     fn list(&self, _owner: Option<&str>) -> Result<Vec<TokenRecord>, ServerError> {
         self.0.list(None)
@@ -64,6 +77,9 @@ impl TokenStore for ListIgnoresOwner {
 pub(crate) struct DeleteIgnoresOwner(pub Arc<dyn TokenStore>);
 
 impl TokenStore for DeleteIgnoresOwner {
+    fn layers(&self) -> Vec<&'static str> {
+        layered(&self.0, "DeleteIgnoresOwner")
+    }
     forward!(0; blocks, insert, list, get, find_by_hash);
     fn delete(&self, id: &str, _owner: Option<&str>) -> Result<bool, ServerError> {
         self.0.delete(id, None)
@@ -74,6 +90,9 @@ impl TokenStore for DeleteIgnoresOwner {
 pub(crate) struct DeleteAlwaysSucceeds(pub Arc<dyn TokenStore>);
 
 impl TokenStore for DeleteAlwaysSucceeds {
+    fn layers(&self) -> Vec<&'static str> {
+        layered(&self.0, "DeleteAlwaysSucceeds")
+    }
     forward!(0; blocks, insert, list, get, find_by_hash);
     fn delete(&self, id: &str, owner: Option<&str>) -> Result<bool, ServerError> {
         self.0.delete(id, owner)?;
@@ -97,6 +116,9 @@ impl DeletedSecretsLinger {
 }
 
 impl TokenStore for DeletedSecretsLinger {
+    fn layers(&self) -> Vec<&'static str> {
+        layered(&self.inner, "DeletedSecretsLinger")
+    }
     forward!(inner; blocks, insert, list, get);
     fn find_by_hash(&self, hash: &str) -> Result<Option<TokenRecord>, ServerError> {
         match self.inner.find_by_hash(hash)? {
