@@ -215,7 +215,12 @@ impl<'a> Ctx<'a> {
         // A DELETE whose first attempt got no answer may have been carried out: the retry
         // then meets the documented unknown-id status, which is the right answer.
         let mut expected = expected.to_vec();
-        if kind == OpKind::Delete && sent.retries.iter().any(|r| r.attempt.response.is_err()) {
+        // A DELETE retried after a lost answer, in a step that expects a success, may meet
+        // the unknown-id status: the lost attempt did the deletion.
+        let lost_first = kind == OpKind::Delete
+            && sent.retries.iter().any(|r| r.attempt.response.is_err())
+            && op.success_status().is_some_and(|s| expected.contains(&s));
+        if lost_first {
             expected.extend(op.unknown_id_status);
         }
         let expected = expected.as_slice();
@@ -266,7 +271,8 @@ impl<'a> Ctx<'a> {
             &self.shared.redactor,
         );
         self.emit(Event::Exchange(record));
-        self.log.push((kind, raw.clone()));
+        self.log
+            .push((kind, self.as_snapshotted(kind, &raw, lost_first)));
         let response = match &raw.response {
             Ok(r) => r,
             Err(e) => {
@@ -327,6 +333,22 @@ impl<'a> Ctx<'a> {
         }
         self.shared.coverage.record(kind, status, all_passed);
         raw.response.ok()
+    }
+
+    /// The exchange as the snapshot sees it. A DELETE retried after a lost answer that meets
+    /// the unknown-id status was carried out by the lost attempt: the snapshot records the
+    /// success that attempt answered, so a flaky network does not change the baseline.
+    fn as_snapshotted(&self, kind: OpKind, raw: &RawExchange, lost_first: bool) -> RawExchange {
+        let op = self.shared.api.get(kind);
+        let mut raw = raw.clone();
+        if let (true, Ok(r), Some(success)) = (lost_first, &mut raw.response, op.success_status())
+            && Some(r.status) == op.unknown_id_status
+        {
+            r.status = success;
+            r.headers.clear();
+            r.body.clear();
+        }
+        raw
     }
 
     /// Records every request a typed call made; returns the last response.
@@ -494,7 +516,17 @@ impl<'a> Ctx<'a> {
                 return None;
             }
         };
-        self.record(sent, kind, expected, auth.owner())
+        let response = self.record(sent, kind, expected, auth.owner());
+        // A raw DELETE that succeeded leaves nothing for the clean-up to delete.
+        if kind == OpKind::Delete
+            && response
+                .as_ref()
+                .is_some_and(|r| (200..300).contains(&r.status))
+        {
+            let last = path.rsplit('/').next().unwrap_or_default();
+            self.to_clean.retain(|(_, id)| id != last);
+        }
+        response
     }
 
     /// The snapshot gate: the scenario's normalized exchanges against the approved baseline.

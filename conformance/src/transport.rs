@@ -99,8 +99,22 @@ struct PacerState {
     /// Time between requests; `None` sends as fast as the scenarios ask.
     interval: Option<Duration>,
     next: Instant,
-    /// Send times within the last second, to know the rate a 429 answered.
-    recent: VecDeque<Instant>,
+    /// Answers of the last second: when, and whether the target served the request (not 429).
+    answers: VecDeque<(Instant, bool)>,
+    /// When the pace last changed: one burst of 429s is one signal, not one per request.
+    last_slowdown: Option<Instant>,
+}
+
+impl PacerState {
+    fn forget_old(&mut self, now: Instant) {
+        while self
+            .answers
+            .front()
+            .is_some_and(|(t, _)| now.duration_since(*t) > Duration::from_secs(1))
+        {
+            self.answers.pop_front();
+        }
+    }
 }
 
 impl Pacer {
@@ -109,7 +123,8 @@ impl Pacer {
             state: tokio::sync::Mutex::new(PacerState {
                 interval: max_rps.map(|r| Duration::from_secs_f64(1.0 / r)),
                 next: Instant::now(),
-                recent: VecDeque::new(),
+                answers: VecDeque::new(),
+                last_slowdown: None,
             }),
         }
     }
@@ -120,27 +135,38 @@ impl Pacer {
             tokio::time::sleep_until(s.next.into()).await;
             s.next = Instant::now() + interval;
         }
-        let now = Instant::now();
-        s.recent.push_back(now);
-        while s
-            .recent
-            .front()
-            .is_some_and(|t| now.duration_since(*t) > Duration::from_secs(1))
-        {
-            s.recent.pop_front();
-        }
     }
 
-    /// After a 429: send at most three quarters of the rate that provoked it, from now on.
-    async fn slow_down(&self) -> f64 {
+    async fn note_answer(&self, served: bool) {
         let mut s = self.state.lock().await;
-        let current = match s.interval {
-            Some(i) => 1.0 / i.as_secs_f64(),
-            None => s.recent.len().max(1) as f64,
+        let now = Instant::now();
+        s.answers.push_back((now, served));
+        s.forget_old(now);
+    }
+
+    /// After a 429: from now on send at most 80% of what the target served in the last
+    /// second (its limit, as observed), never faster than the pace already set. Returns the
+    /// new rate, or `None` when the pace changed less than a second ago.
+    async fn slow_down(&self) -> Option<f64> {
+        let mut s = self.state.lock().await;
+        let now = Instant::now();
+        if s.last_slowdown
+            .is_some_and(|t| now.duration_since(t) < Duration::from_secs(1))
+        {
+            return None;
+        }
+        s.forget_old(now);
+        let served = s.answers.iter().filter(|(_, ok)| *ok).count() as f64;
+        let current = s.interval.map(|i| 1.0 / i.as_secs_f64());
+        let target = if served > 0.0 {
+            served * 0.8
+        } else {
+            current.map_or(1.0, |c| c * 0.5)
         };
-        let slower = (current * 0.75).max(0.2);
-        s.interval = Some(Duration::from_secs_f64(1.0 / slower));
-        slower
+        let rate = current.map_or(target, |c| c.min(target)).max(0.5);
+        s.interval = Some(Duration::from_secs_f64(1.0 / rate));
+        s.last_slowdown = Some(now);
+        Some(rate)
     }
 }
 
@@ -213,7 +239,7 @@ impl Transport {
         &self.base_url
     }
 
-    /// The rate the run slowed down to after a 429, if it did.
+    /// The rate the run slowed down to after its last 429, if it did.
     pub fn slowed_to(&self) -> Option<f64> {
         *self.slowed.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -456,14 +482,15 @@ impl Transport {
         policy: RetryPolicy,
     ) -> Decision {
         let backoff = Duration::from_millis(250 * 2u64.pow(attempts.min(6)));
+        if let Ok(r) = &exchange.response {
+            self.pacer.note_answer(r.status != 429).await;
+        }
         match &exchange.response {
             Ok(r) if r.status == 429 || r.status == 503 => {
-                if r.status == 429 {
-                    let rate = self.pacer.slow_down().await;
-                    self.slowed
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .get_or_insert(rate);
+                if r.status == 429
+                    && let Some(rate) = self.pacer.slow_down().await
+                {
+                    *self.slowed.lock().unwrap_or_else(|p| p.into_inner()) = Some(rate);
                 }
                 let wait = retry_after(r).unwrap_or(backoff);
                 let what = if r.status == 429 {

@@ -1,0 +1,103 @@
+//! A busy or flaky staging must not turn into false failures: the runner waits out 429s
+//! (and slows down), retries what may be retried, and says so. The reference server plays
+//! each condition (`--rate-limit`, `--drop-every`); these are test conditions, not faults.
+
+mod common;
+
+use common::{Outcome, all_credentials, baseline_copy};
+use conformance::config::RunConfig;
+use conformance::events::Event;
+use conformance::report::Collect;
+use reference_server::{TestConditions, start_embedded_with};
+use std::num::{NonZeroU32, NonZeroU64};
+
+async fn run_with(conditions: TestConditions) -> Outcome {
+    let server = start_embedded_with(vec![], conditions)
+        .await
+        .expect("embedded server starts");
+    let mut config = RunConfig::new(
+        &server.base_url,
+        "embedded",
+        abp_spec::Spec::embedded(),
+        all_credentials(&server.credentials),
+    );
+    let snapshots = baseline_copy();
+    config.snapshot_dir = Some(snapshots.path().to_owned());
+    config.verify_roles = false;
+    let mut collect = Collect::default();
+    let stats = conformance::run(config, &mut collect)
+        .await
+        .expect("the run starts");
+    server.shutdown().await;
+    Outcome {
+        stats,
+        events: collect.events,
+    }
+}
+
+fn retry_reasons(outcome: &Outcome) -> Vec<String> {
+    outcome
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Retry { reason, .. } => Some(reason.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rate_limited_target_passes_with_no_flag_and_the_retries_are_reported() {
+    let outcome = run_with(TestConditions {
+        rate_limit: NonZeroU32::new(20),
+        ..Default::default()
+    })
+    .await;
+    assert!(
+        outcome.stats.success(),
+        "{:?} {:?}",
+        outcome.failed_checks(),
+        outcome.stats
+    );
+    let reasons = retry_reasons(&outcome);
+    assert!(!reasons.is_empty(), "a 20 req/s limit is hit at full speed");
+    assert!(reasons.iter().all(|r| r.starts_with("429")), "{reasons:?}");
+    assert_eq!(outcome.stats.retries, reasons.len());
+    assert!(
+        outcome
+            .events
+            .iter()
+            .any(|e| matches!(e, Event::Warning { message } if message.contains("slowed down"))),
+        "the run says it slowed down"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropped_connections_are_retried_on_idempotent_requests_and_reported() {
+    let outcome = run_with(TestConditions {
+        drop_every: NonZeroU64::new(7),
+        ..Default::default()
+    })
+    .await;
+    let failures: Vec<String> = outcome
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Check(c) if !c.passed => {
+                Some(format!("{} {}: {:?}", c.scenario, c.check, c.message))
+            }
+            _ => None,
+        })
+        .collect();
+    assert!(outcome.stats.success(), "{failures:#?}");
+    let reasons = retry_reasons(&outcome);
+    assert!(
+        reasons.len() >= 10,
+        "every 7th GET/DELETE is dropped: {reasons:?}"
+    );
+    assert!(
+        reasons.iter().all(|r| r.starts_with("no response")),
+        "{reasons:?}"
+    );
+    assert_eq!(outcome.stats.retries, reasons.len());
+}
