@@ -695,3 +695,14 @@ pub mod prelude {
     #[allow(unused_imports)]
     pub use super::Client;
 }
+/// The spec's security schemes (`#/components/securitySchemes`), written by `cargo xtask regenerate`.
+pub mod security {
+    /**`bearerAuth`: HTTP `bearer` authentication, in the `Authorization` header.
+
+Bearer authentication header of the form Bearer &lt;token&gt;.*/
+    pub const BEARER_AUTH_SCHEME: &str = "bearer";
+    /**`accessToken`: an API key sent in the `x-access-token` request header.
+
+The secret of a user access token, as returned once by createMyToken.*/
+    pub const ACCESS_TOKEN_HEADER: &str = "x-access-token";
+}

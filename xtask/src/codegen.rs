@@ -41,6 +41,8 @@ pub fn generate(spec_text: &str, spec_label: &str) -> Result<String> {
         .with_hooks(progenitor_impl::HooksMode::Expected)
         .with_inner_type("crate::Observer".parse().expect("a valid type path"));
 
+    let security = security_module(&openapi)?;
+
     // progenitor panics on some unsupported constructs; turn that into an error.
     let tokens = std::panic::catch_unwind(move || {
         let mut generator = progenitor_impl::Generator::new(&settings);
@@ -56,7 +58,10 @@ pub fn generate(spec_text: &str, spec_label: &str) -> Result<String> {
     })?
     .map_err(|e| anyhow!("progenitor rejected the spec: {e}"))?;
 
-    let file: syn::File = syn::parse2(tokens).context("progenitor emitted unparsable code")?;
+    let mut file: syn::File = syn::parse2(tokens).context("progenitor emitted unparsable code")?;
+    let security: syn::File =
+        syn::parse_str(&security).context("the security module is not Rust")?;
+    file.items.extend(security.items);
     let body = prettyplease::unparse(&file);
     let hash = hex::encode(Sha256::digest(spec_text.as_bytes()));
     let mut out = String::new();
@@ -66,6 +71,103 @@ pub fn generate(spec_text: &str, spec_label: &str) -> Result<String> {
     writeln!(out)?;
     out.push_str(&body);
     Ok(out)
+}
+
+/// `pub mod security`: one constant per security scheme of the spec, so the hand-written
+/// client names the credential's header without reading the spec at run time (the client
+/// crate must not depend on `abp-spec`). progenitor itself emits nothing for them.
+///
+/// - `apiKey` → `<NAME>_HEADER`, `<NAME>_QUERY` or `<NAME>_COOKIE`: the parameter's name;
+/// - `http` → `<NAME>_SCHEME`: the `Authorization` scheme as the spec writes it;
+/// - `oauth2` and `openIdConnect` have no single name to give and are left out.
+///
+/// `<NAME>` is the scheme's key in SCREAMING_SNAKE_CASE (`accessToken` → `ACCESS_TOKEN`).
+fn security_module(openapi: &openapiv3::OpenAPI) -> Result<String> {
+    let schemes = openapi
+        .components
+        .as_ref()
+        .map(|c| &c.security_schemes)
+        .into_iter()
+        .flatten();
+    let mut out = String::from(
+        "/// The spec's security schemes (`#/components/securitySchemes`), written by \
+         `cargo xtask regenerate`.\npub mod security {\n",
+    );
+    for (key, scheme) in schemes {
+        let pointer = format!("#/components/securitySchemes/{key}");
+        let name = screaming_snake(key)
+            .ok_or_else(|| anyhow!("{pointer}: the key does not make a Rust constant name"))?;
+        let scheme = match scheme {
+            openapiv3::ReferenceOr::Item(s) => s,
+            openapiv3::ReferenceOr::Reference { .. } => {
+                bail!("{pointer}: a security scheme given by $ref is not supported")
+            }
+        };
+        let (suffix, value, summary, description) = match scheme {
+            openapiv3::SecurityScheme::APIKey {
+                location,
+                name: parameter,
+                description,
+                ..
+            } => {
+                let (suffix, place) = match location {
+                    openapiv3::APIKeyLocation::Header => ("HEADER", "request header"),
+                    openapiv3::APIKeyLocation::Query => ("QUERY", "query parameter"),
+                    openapiv3::APIKeyLocation::Cookie => ("COOKIE", "cookie"),
+                };
+                let summary = format!("`{key}`: an API key sent in the `{parameter}` {place}.");
+                (suffix, parameter, summary, description)
+            }
+            openapiv3::SecurityScheme::HTTP {
+                scheme,
+                description,
+                ..
+            } => {
+                let summary = format!(
+                    "`{key}`: HTTP `{scheme}` authentication, in the `Authorization` header."
+                );
+                ("SCHEME", scheme, summary, description)
+            }
+            openapiv3::SecurityScheme::OAuth2 { .. }
+            | openapiv3::SecurityScheme::OpenIDConnect { .. } => continue,
+        };
+        let mut doc = summary;
+        if let Some(d) = description {
+            // rustdoc would read `<token>` as an unclosed HTML tag.
+            let d = d
+                .trim()
+                .replace('&', "&amp;")
+                .replace('<', "&lt;")
+                .replace('>', "&gt;");
+            write!(doc, "\n\n{d}")?;
+        }
+        writeln!(
+            out,
+            "#[doc = {doc:?}]\npub const {name}_{suffix}: &str = {value:?};"
+        )?;
+    }
+    out.push_str("}\n");
+    Ok(out)
+}
+
+/// `accessToken`, `access-token` or `access_token` → `ACCESS_TOKEN`; `None` if the result
+/// is not an identifier.
+fn screaming_snake(key: &str) -> Option<String> {
+    let mut out = String::new();
+    let mut previous_lower = false;
+    for c in key.chars() {
+        if c.is_ascii_uppercase() && previous_lower {
+            out.push('_');
+        }
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_uppercase());
+        } else if !out.ends_with('_') {
+            out.push('_');
+        }
+        previous_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
+    }
+    let valid = out.starts_with(|c: char| c.is_ascii_uppercase()) && !out.ends_with('_');
+    valid.then_some(out)
 }
 
 /// Regenerates into `out_dir`, or in check mode compares and fails with a unified diff.
@@ -183,6 +285,35 @@ mod tests {
 
         regenerate(&spec, &out, Mode::Write).unwrap();
         regenerate(&spec, &out, Mode::Check).unwrap();
+    }
+
+    /// The credential header's name is read from the spec's securitySchemes, not typed.
+    #[test]
+    fn security_constants_follow_the_spec() {
+        let text = std::fs::read_to_string(committed_spec()).unwrap();
+        let generated = generate(&text, "x").unwrap();
+        assert!(generated.contains("pub const ACCESS_TOKEN_HEADER: &str = \"x-access-token\";"));
+        assert!(generated.contains("pub const BEARER_AUTH_SCHEME: &str = \"bearer\";"));
+        let renamed = text.replacen("name: x-access-token", "name: x-api-key", 1);
+        assert_ne!(renamed, text);
+        let generated = generate(&renamed, "x").unwrap();
+        assert!(generated.contains("pub const ACCESS_TOKEN_HEADER: &str = \"x-api-key\";"));
+    }
+
+    #[test]
+    fn scheme_keys_become_constant_names() {
+        assert_eq!(
+            screaming_snake("accessToken").as_deref(),
+            Some("ACCESS_TOKEN")
+        );
+        assert_eq!(
+            screaming_snake("bearerAuth").as_deref(),
+            Some("BEARER_AUTH")
+        );
+        assert_eq!(screaming_snake("api-key").as_deref(), Some("API_KEY"));
+        assert_eq!(screaming_snake("oauth2").as_deref(), Some("OAUTH2"));
+        assert_eq!(screaming_snake("2fa"), None);
+        assert_eq!(screaming_snake("key-"), None);
     }
 
     #[test]
