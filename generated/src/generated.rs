@@ -706,3 +706,12 @@ Bearer authentication header of the form Bearer &lt;token&gt;.*/
 The secret of a user access token, as returned once by createMyToken.*/
     pub const ACCESS_TOKEN_HEADER: &str = "x-access-token";
 }
+/// The spec's servers (`#/servers`), written by `cargo xtask regenerate`: base URLs for the client's constructors.
+pub mod servers {
+    ///The `production` server.
+    pub const PRODUCTION: &str = "https://abp-api.akinon.net/api/v1";
+    ///The `test` server.
+    pub const TEST: &str = "https://abptest-api.akinon.net/api/v1";
+    ///The `local` server.
+    pub const LOCAL: &str = "http://localhost:5001/api/v1";
+}

@@ -41,7 +41,11 @@ pub fn generate(spec_text: &str, spec_label: &str) -> Result<String> {
         .with_hooks(progenitor_impl::HooksMode::Expected)
         .with_inner_type("crate::Observer".parse().expect("a valid type path"));
 
-    let security = security_module(&openapi)?;
+    let extra = format!(
+        "{}{}",
+        security_module(&openapi)?,
+        servers_module(&openapi)?
+    );
 
     // progenitor panics on some unsupported constructs; turn that into an error.
     let tokens = std::panic::catch_unwind(move || {
@@ -59,9 +63,9 @@ pub fn generate(spec_text: &str, spec_label: &str) -> Result<String> {
     .map_err(|e| anyhow!("progenitor rejected the spec: {e}"))?;
 
     let mut file: syn::File = syn::parse2(tokens).context("progenitor emitted unparsable code")?;
-    let security: syn::File =
-        syn::parse_str(&security).context("the security module is not Rust")?;
-    file.items.extend(security.items);
+    let extra: syn::File =
+        syn::parse_str(&extra).context("the security or servers module is not Rust")?;
+    file.items.extend(extra.items);
     let body = prettyplease::unparse(&file);
     let hash = hex::encode(Sha256::digest(spec_text.as_bytes()));
     let mut out = String::new();
@@ -145,6 +149,29 @@ fn security_module(openapi: &openapiv3::OpenAPI) -> Result<String> {
             out,
             "#[doc = {doc:?}]\npub const {name}_{suffix}: &str = {value:?};"
         )?;
+    }
+    out.push_str("}\n");
+    Ok(out)
+}
+
+/// `pub mod servers`: the URL of each of the spec's servers, as a constant named by its
+/// `description` (`production` → `PRODUCTION`), the name `conformance --server` takes too.
+/// A server without a description has no name to give and is left out.
+fn servers_module(openapi: &openapiv3::OpenAPI) -> Result<String> {
+    let mut out = String::from(
+        "/// The spec's servers (`#/servers`), written by `cargo xtask regenerate`: base URLs \
+         for the client's constructors.\npub mod servers {\n",
+    );
+    for (i, server) in openapi.servers.iter().enumerate() {
+        let Some(description) = &server.description else {
+            continue;
+        };
+        let name = screaming_snake(description).ok_or_else(|| {
+            anyhow!("#/servers/{i}/description: `{description}` does not make a Rust constant name")
+        })?;
+        let url = &server.url;
+        let doc = format!("The `{description}` server.");
+        writeln!(out, "#[doc = {doc:?}]\npub const {name}: &str = {url:?};")?;
     }
     out.push_str("}\n");
     Ok(out)
@@ -298,6 +325,27 @@ mod tests {
         assert_ne!(renamed, text);
         let generated = generate(&renamed, "x").unwrap();
         assert!(generated.contains("pub const ACCESS_TOKEN_HEADER: &str = \"x-api-key\";"));
+    }
+
+    #[test]
+    fn server_constants_follow_the_spec() {
+        let text = std::fs::read_to_string(committed_spec()).unwrap();
+        let generated = generate(&text, "x").unwrap();
+        assert!(
+            generated.contains("pub const LOCAL: &str = \"http://localhost:5001/api/v1\";"),
+            "{generated}"
+        );
+        let moved = text.replacen(
+            "http://localhost:5001/api/v1",
+            "http://localhost:5002/api/v1",
+            1,
+        );
+        assert_ne!(moved, text);
+        assert!(
+            generate(&moved, "x")
+                .unwrap()
+                .contains("pub const LOCAL: &str = \"http://localhost:5002/api/v1\";")
+        );
     }
 
     #[test]
