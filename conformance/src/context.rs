@@ -42,6 +42,8 @@ pub struct Shared {
     pub transport: Arc<Transport>,
     pub seen: SeenTokens,
     pub coverage: Coverage,
+    /// The transcription record's project decisions that this run's spec carries.
+    pub decisions: Vec<abp_spec::decisions::Decision>,
 }
 
 impl Shared {
@@ -82,6 +84,14 @@ impl Shared {
             redactor,
             transport,
             seen: SeenTokens::default(),
+            decisions: abp_spec::decisions::decisions()
+                .into_iter()
+                .filter(|d| {
+                    d.pointers
+                        .iter()
+                        .any(|p| config.spec.lookup(p.trim_end_matches('/')).is_some())
+                })
+                .collect(),
             config,
         })
     }
@@ -177,6 +187,7 @@ impl<'a> Ctx<'a> {
             at,
             &self.shared.config.known_failures,
             &self.shared.redactor,
+            &self.shared.decisions,
         );
         self.emit(Event::Check(record));
     }

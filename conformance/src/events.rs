@@ -142,6 +142,10 @@ pub struct CheckRecord {
     pub spec_pointer: Option<String>,
     /// Set when this failure is listed in the known-failures file: the entry's reason.
     pub known_failure: Option<String>,
+    /// Set when the failed expectation is a project decision (the vendor docs are silent):
+    /// names the row of openapi/TRANSCRIPTION.md, so a reader can tell a server bug from a
+    /// decision that may need revisiting.
+    pub decision: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]

@@ -6,6 +6,7 @@ use crate::checks::Failure;
 use crate::events::{CheckRecord, CoverageEntry, RunStats, Verdict};
 use crate::known::KnownFailures;
 use crate::redact::Redactor;
+use abp_spec::decisions::Decision;
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
@@ -39,6 +40,7 @@ impl Tally {
         at: At<'_>,
         known_failures: &KnownFailures,
         redactor: &Redactor,
+        decisions: &[Decision],
     ) -> CheckRecord {
         self.stats.checks_run += 1;
         let mut record = CheckRecord {
@@ -53,6 +55,7 @@ impl Tally {
             actual: None,
             spec_pointer: None,
             known_failure: None,
+            decision: None,
         };
         if let Err(f) = result {
             let known = known_failures.lookup(scenario, name);
@@ -67,6 +70,17 @@ impl Tally {
             record.message = Some(redactor.apply(&f.message));
             record.expected = f.expected.map(|e| redactor.apply(&e));
             record.actual = f.actual.map(|a| redactor.apply(&a));
+            record.decision = f
+                .spec_pointer
+                .as_deref()
+                .and_then(|p| abp_spec::decisions::decision_for(decisions, p))
+                .map(|d| {
+                    format!(
+                        "decided, not in the vendor docs: {} — {}",
+                        abp_spec::decisions::TRANSCRIPTION_PATH,
+                        d.title
+                    )
+                });
             record.spec_pointer = f.spec_pointer;
             record.known_failure = known;
         }

@@ -5,6 +5,7 @@
 //! ask of it (operations, documented responses, lifetimes and their durations, servers, JSON
 //! Schema validators). Nothing outside this crate hard-codes an API fact that the spec states.
 
+pub mod decisions;
 mod lint;
 mod model;
 mod schema;

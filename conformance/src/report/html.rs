@@ -265,6 +265,7 @@ impl<W: Write> Html<W> {
                 ("known failure", &c.known_failure),
                 ("expected", &c.expected),
                 ("actual", &c.actual),
+                ("basis", &c.decision),
                 ("spec", &c.spec_pointer),
             ] {
                 if let Some(v) = v {

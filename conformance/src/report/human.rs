@@ -86,6 +86,9 @@ impl<W: Write> Human<W> {
             if let Some(a) = &f.actual {
                 lines.push(format!("          actual:   {a}"));
             }
+            if let Some(d) = &f.decision {
+                lines.push(format!("          basis:    {d}"));
+            }
             if let Some(p) = &f.spec_pointer {
                 lines.push(format!("          spec:     {p}"));
             }

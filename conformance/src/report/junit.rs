@@ -55,6 +55,9 @@ impl<W: Write> Junit<W> {
             if let Some(a) = &f.actual {
                 text.push_str(&format!("  actual:   {a}\n"));
             }
+            if let Some(d) = &f.decision {
+                text.push_str(&format!("  basis:    {d}\n"));
+            }
             if let Some(p) = &f.spec_pointer {
                 text.push_str(&format!("  spec:     {p}\n"));
             }
