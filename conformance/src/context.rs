@@ -19,7 +19,7 @@ use crate::events::Event;
 use crate::exchange::{ExchangeRecord, RawExchange, RawResponse};
 use crate::redact::{CREATED_SECRET, Redactor};
 use crate::roles::{Role, random_hex, tamper};
-use crate::tally::{At, Coverage, Tally};
+use crate::tally::{At, Coverage, References, Tally};
 use crate::transport::{Auth, RetryPolicy, Sent, Transport};
 use abp_spec::Lifetime;
 use abp_tokens_client::types;
@@ -185,9 +185,11 @@ impl<'a> Ctx<'a> {
             name,
             result,
             at,
-            &self.shared.config.known_failures,
-            &self.shared.redactor,
-            &self.shared.decisions,
+            &References {
+                known_failures: &self.shared.config.known_failures,
+                redactor: &self.shared.redactor,
+                decisions: &self.shared.decisions,
+            },
         );
         self.emit(Event::Check(record));
     }

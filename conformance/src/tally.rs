@@ -21,6 +21,13 @@ pub struct Tally {
     pub known: bool,
 }
 
+/// What a failure is looked up in: known failures, secrets to redact, decided expectations.
+pub struct References<'a> {
+    pub known_failures: &'a KnownFailures,
+    pub redactor: &'a Redactor,
+    pub decisions: &'a [Decision],
+}
+
 /// Where a check's verdict is about.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct At<'a> {
@@ -38,10 +45,10 @@ impl Tally {
         name: &str,
         result: Result<(), Failure>,
         at: At<'_>,
-        known_failures: &KnownFailures,
-        redactor: &Redactor,
-        decisions: &[Decision],
+        refs: &References<'_>,
     ) -> CheckRecord {
+        let (known_failures, redactor, decisions) =
+            (refs.known_failures, refs.redactor, refs.decisions);
         self.stats.checks_run += 1;
         let mut record = CheckRecord {
             scenario: scenario.to_owned(),
