@@ -48,6 +48,8 @@ pub struct RunConfig {
     pub force_record: bool,
     /// The command that records a baseline for this target, for the first-contact message.
     pub record_command: Option<String>,
+    /// The command that lists earlier runs' leftovers on this target, for the run's notice.
+    pub cleanup_command: Option<String>,
     /// Whether preflight demands that ABP_FORBIDDEN_TOKEN gets 403 and ABP_EXPIRED_TOKEN 401.
     /// Off for an embedded server, whose fixture credentials are right by construction (a
     /// fault that accepts them is then the auth suite's to report).
@@ -83,6 +85,7 @@ impl RunConfig {
             update_snapshots: false,
             force_record: false,
             record_command: None,
+            cleanup_command: None,
         }
     }
 }

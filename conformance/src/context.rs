@@ -29,6 +29,19 @@ use std::sync::Arc;
 /// for exactly this shape (a 16-hex-digit run id after it), which a person's name will not have.
 pub const RUN_NAME_PREFIX: &str = "conformance-";
 
+/// Whether a token name has the shape every run gives its tokens: the prefix, a 16-digit
+/// lower-case hex run id, a dash. Nothing else is ever treated as a run's leftover.
+pub fn is_run_token_name(name: &str) -> bool {
+    name.strip_prefix(RUN_NAME_PREFIX)
+        .and_then(|rest| rest.get(..17))
+        .is_some_and(|id| {
+            id.ends_with('-')
+                && id[..16]
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        })
+}
+
 /// State shared by every scenario of one run.
 pub struct Shared {
     pub config: RunConfig,
@@ -616,5 +629,19 @@ impl<'a> Ctx<'a> {
             // Only the role that created a token deletes it: never anyone else's.
             self.delete(role, &id, &accepted).await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_run_name_shape_is_a_leftover() {
+        assert!(is_run_token_name("conformance-0123456789abcdef-000-x"));
+        assert!(!is_run_token_name("conformance-token-for-ci"));
+        assert!(!is_run_token_name("conformance-0123456789ABCDEF-000-x"));
+        assert!(!is_run_token_name("my conformance-0123456789abcdef-x"));
+        assert!(!is_run_token_name("conformance-0123456789abcdef"));
     }
 }

@@ -338,6 +338,7 @@ async fn sweep(shared: &Shared) -> Outcome {
             .typed(role, |c| async move { c.list_my_tokens().await })
     }))
     .await;
+    let mut earlier = 0;
     for (role, list) in roles.into_iter().zip(lists) {
         let Some((Ok(list), _)) = list else {
             continue;
@@ -345,8 +346,23 @@ async fn sweep(shared: &Shared) -> Outcome {
         for token in list.into_inner() {
             if token.name.starts_with(&shared.prefix) {
                 ctx.to_clean.push((role, token.id.to_string()));
+            } else if crate::context::is_run_token_name(&token.name) {
+                earlier += 1;
             }
         }
+    }
+    if earlier > 0 {
+        // Live credentials of a killed run: say so once, with the way to remove them.
+        let command = shared
+            .config
+            .cleanup_command
+            .clone()
+            .unwrap_or_else(|| "conformance cleanup".into());
+        ctx.events.push(Event::Warning {
+            message: format!(
+                "{earlier} tokens left by earlier runs (killed or interrupted twice) are still on the account; list them with `{command}` and delete them with `{command} --yes`"
+            ),
+        });
     }
     ctx.clean_up().await;
     Outcome {

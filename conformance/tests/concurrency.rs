@@ -50,7 +50,24 @@ async fn sixteen_jobs_pass_twenty_times_with_the_report_of_one_job() {
             "round {round}: {:?}",
             concurrent.failed_checks()
         );
-        assert_eq!(concurrent.stats.requests, sequential.stats.requests);
+        let retries: Vec<String> = concurrent
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Retry {
+                    scenario, reason, ..
+                } => Some(format!("{scenario}: {reason}")),
+                Event::Exchange(x) if x.scenario == "cleanup/sweep" => {
+                    Some(format!("sweep: {} {}", x.method, x.path))
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            concurrent.stats.requests - concurrent.stats.retries,
+            sequential.stats.requests,
+            "round {round}: {retries:?}"
+        );
         let got = shape(&concurrent.events);
         if got != expected {
             let (old, new) = (expected.join("\n"), got.join("\n"));

@@ -75,3 +75,21 @@ async fn readme_json_table_names_every_field_of_every_event() {
         "every documented event kind occurs in this run"
     );
 }
+
+#[test]
+fn readme_lists_exactly_the_report_formats() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+    let line = readme
+        .lines()
+        .find(|l| l.starts_with("`--report ") && l.contains("=PATH`"))
+        .expect("README's Reports section names the formats");
+    let documented: BTreeSet<String> = line
+        .split("`--report ")
+        .skip(1)
+        .filter_map(|rest| rest.split('=').next())
+        .map(str::to_owned)
+        .collect();
+    let formats: BTreeSet<String> = conformance::report::Format::names().into_iter().collect();
+    assert_eq!(documented, formats, "README's formats vs report::Format");
+}

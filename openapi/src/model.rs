@@ -140,6 +140,8 @@ pub struct Lifetime {
 pub struct Server {
     pub name: String,
     pub url: String,
+    /// `x-production: true`: real users and credentials live there.
+    pub production: bool,
 }
 
 /// The schema whose enum lists the lifetimes.
@@ -310,6 +312,7 @@ impl Spec {
             .map(|s| Server {
                 name: str_at(s, "description"),
                 url: str_at(s, "url"),
+                production: s.get("x-production").and_then(Value::as_bool) == Some(true),
             })
             .collect()
     }

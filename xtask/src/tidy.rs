@@ -148,6 +148,8 @@ mod tests {
         "preflight",
         "suites",
         "runner",
+        // The binary's command line (its `crate::` is the binary; it uses the library above).
+        "cli",
     ];
 
     /// The file's code before its unit tests (tests may reach anywhere).

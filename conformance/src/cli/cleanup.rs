@@ -1,0 +1,176 @@
+//! `conformance cleanup`: the tokens earlier runs left behind (a run killed with SIGKILL, or
+//! interrupted twice), listed with their age, and deleted only with `--yes`. A token is a
+//! leftover only if its name has the exact shape a run gives (`conformance-` and a 16-digit
+//! hex run id), so a person's token is never touched. Uses the same target options,
+//! credentials and retry policy as `run`.
+
+use super::target::{ConnectArgs, TargetArgs, load_spec, remote};
+use super::{CliError, print, this_command};
+use clap::Args;
+use conformance::api::Api;
+use conformance::config::Role;
+use conformance::context::is_run_token_name;
+use conformance::redact::Redactor;
+use conformance::transport::Transport;
+use std::fmt::Write as _;
+
+#[derive(Args)]
+pub struct CleanupArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+    /// Delete the leftovers. Without it they are only listed.
+    #[arg(long)]
+    pub yes: bool,
+}
+
+/// A leftover token and the user whose list shows it (the only one who may delete it).
+struct Leftover {
+    role: Role,
+    id: abp_tokens_client::types::ObjectId,
+    name: String,
+    created: chrono::DateTime<chrono::Utc>,
+}
+
+fn age(since: chrono::DateTime<chrono::Utc>) -> String {
+    let d = chrono::Utc::now() - since;
+    if d.num_days() > 0 {
+        format!("{} d", d.num_days())
+    } else if d.num_hours() > 0 {
+        format!("{} h", d.num_hours())
+    } else {
+        format!("{} min", d.num_minutes().max(0))
+    }
+}
+
+pub async fn cleanup(args: CleanupArgs) -> Result<(), CliError> {
+    let spec = load_spec(args.target.spec.as_ref())?;
+    let doing = if args.yes {
+        "cleanup --yes deletes tokens"
+    } else {
+        "cleanup lists tokens"
+    };
+    let mut target = args.target;
+    // Listing is a read: only deleting needs the production flag.
+    target.allow_production |= !args.yes;
+    let Some(remote) = remote(&target, &spec, doing)? else {
+        return Err(CliError::Usage(
+            "cleanup needs a target: --base-url URL or --server NAME (an embedded server starts empty)".into(),
+        ));
+    };
+    let api = Api::from_spec(&spec)?;
+    let redactor = Redactor::default();
+    for role in Role::ALL {
+        if let Some(c) = remote.credentials.get(role) {
+            redactor.add(c, &format!("[{}]", role.env_var()));
+        }
+    }
+    let transport = Transport::new(
+        redactor.clone(),
+        api.secret_fields.clone(),
+        &remote.base_url,
+        remote.credentials.clone(),
+        spec.version(),
+        std::time::Duration::from_secs(args.connect.timeout),
+        args.connect.max_rps,
+        args.connect.retry(),
+        &args.connect.ca_certs()?,
+    )?;
+
+    let mut leftovers = Vec::new();
+    for role in [Role::User, Role::OtherUser] {
+        if remote.credentials.get(role).is_none() {
+            continue;
+        }
+        let Some((result, _)) = transport
+            .typed(role, |c| async move { c.list_my_tokens().await })
+            .await
+        else {
+            continue;
+        };
+        let tokens = result.map_err(|e| {
+            CliError::Config(format!(
+                "{}: listing the tokens failed: {}",
+                role.env_var(),
+                conformance::exchange::describe_client_error(&e, &redactor)
+            ))
+        })?;
+        for t in tokens.into_inner() {
+            if is_run_token_name(&t.name) {
+                leftovers.push(Leftover {
+                    role,
+                    id: t.id.clone(),
+                    name: t.name.clone(),
+                    created: t.created_at,
+                });
+            }
+        }
+    }
+
+    let mut out = String::new();
+    if leftovers.is_empty() {
+        let _ = writeln!(
+            out,
+            "no tokens left by earlier conformance runs at {}",
+            remote.base_url
+        );
+        return print(&out);
+    }
+    let _ = writeln!(
+        out,
+        "{} tokens left by earlier conformance runs at {}:",
+        leftovers.len(),
+        remote.base_url
+    );
+    for l in &leftovers {
+        let _ = writeln!(
+            out,
+            "  {:<22} {}  {}  created {} ago",
+            l.role.env_var(),
+            l.id.as_str(),
+            l.name,
+            age(l.created)
+        );
+    }
+    if !args.yes {
+        let _ = writeln!(
+            out,
+            "nothing deleted; delete them with: {}",
+            this_command(&["--yes"], &["--yes"])
+        );
+        return print(&out);
+    }
+    print(&out)?;
+    let mut failed = Vec::new();
+    let mut deleted = 0;
+    for l in &leftovers {
+        let id = l.id.clone();
+        let answer = transport
+            .typed(l.role, |c| async move { c.delete_my_token(&id).await })
+            .await;
+        match answer {
+            Some((Ok(_), _)) => deleted += 1,
+            Some((Err(e), _)) => failed.push(format!(
+                "{}: {}",
+                l.id.as_str(),
+                conformance::exchange::describe_client_error(&e, &redactor)
+            )),
+            None => failed.push(format!(
+                "{}: {} is not set",
+                l.id.as_str(),
+                l.role.env_var()
+            )),
+        }
+    }
+    print(&format!("deleted {deleted} of {}\n", leftovers.len()))?;
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(CliError::Config(format!(
+            "{} leftovers could not be deleted: {}",
+            failed.len(),
+            failed.join("; ")
+        )))
+    }
+}

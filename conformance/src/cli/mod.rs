@@ -1,0 +1,93 @@
+//! The `conformance` command line, beside `main.rs`: one error type whose variants carry
+//! their exit codes, target resolution (`target.rs`), the `run` command (`run.rs`), the
+//! `cleanup` command (`cleanup.rs`) and `list` (`list.rs`). The library does the work; this
+//! layer turns flags into a configuration and outcomes into exit codes.
+
+pub mod cleanup;
+pub mod list;
+pub mod run;
+pub mod target;
+
+use conformance::RunError;
+
+/// Everything that ends the program other than success, with its exit code (README, "Exit
+/// codes"): 1 a check failed, 2 usage or configuration, 3 the target could not be reached,
+/// 130 interrupted.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// Exit 1. The summary has already said what failed.
+    #[error("a check failed")]
+    ChecksFailed,
+    /// Exit 2: a flag, a file or the environment is wrong; nothing was sent.
+    #[error("{0}")]
+    Usage(String),
+    /// Exit 2: the target or a credential is not what the run needs (found by preflight).
+    #[error("{0}")]
+    Config(String),
+    /// Exit 2: a report file could not be written.
+    #[error("cannot write a report: {0}")]
+    Report(#[source] std::io::Error),
+    /// Exit 3.
+    #[error("cannot reach {url}: {reason}")]
+    Unreachable { url: String, reason: String },
+    /// Exit 130. The run has said so and deleted what it created.
+    #[error("interrupted")]
+    Interrupted,
+}
+
+impl CliError {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CliError::ChecksFailed => 1,
+            CliError::Usage(_) | CliError::Config(_) | CliError::Report(_) => 2,
+            CliError::Unreachable { .. } => 3,
+            CliError::Interrupted => 130,
+        }
+    }
+
+    /// Whether `main` prints the error: outcomes already reported by the run are not repeated.
+    pub fn is_reported(&self) -> bool {
+        matches!(self, CliError::ChecksFailed | CliError::Interrupted)
+    }
+}
+
+impl From<RunError> for CliError {
+    fn from(e: RunError) -> Self {
+        match e {
+            RunError::Config(m) => CliError::Config(m),
+            RunError::Unreachable { url, reason } => CliError::Unreachable { url, reason },
+        }
+    }
+}
+
+/// Writes to stdout; a reader that went away (`| head`) is not an error.
+pub fn print(text: &str) -> Result<(), CliError> {
+    use std::io::Write as _;
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(CliError::Usage(format!("cannot write to stdout: {e}")))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// This invocation as a shell line, `drop` arguments left out and `add` appended. Arguments
+/// only: credentials come from the environment and never appear here.
+pub fn this_command(drop: &[&str], add: &[&str]) -> String {
+    let mut words = vec!["conformance".to_owned()];
+    for arg in std::env::args().skip(1) {
+        if drop.contains(&arg.as_str()) {
+            continue;
+        }
+        let plain = arg
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@,+".contains(c));
+        words.push(if plain {
+            arg
+        } else {
+            format!("'{}'", arg.replace('\'', "'\\''"))
+        });
+    }
+    words.extend(add.iter().map(|a| a.to_string()));
+    words.join(" ")
+}
