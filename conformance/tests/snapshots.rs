@@ -91,7 +91,10 @@ fn outside_ci_a_pending_file_appears_and_insta_update_always_accepts_it() {
     // First contact outside CI: no baseline to gate on, so the spec checks decide.
     let (code, stdout) = run_one(dir.path(), &[], &[]);
     assert_eq!(code, Some(0), "{stdout}");
-    assert!(stdout.contains("1 of 1 scenarios have no approved snapshot"), "{stdout}");
+    assert!(
+        stdout.contains("1 of 1 scenarios have no approved snapshot"),
+        "{stdout}"
+    );
     assert_eq!(files(dir.path()), ["lifecycle__delete-unknown-id.snap.new"]);
 
     let (code, stdout) = run_one(dir.path(), &[("INSTA_UPDATE", "always")], &[]);

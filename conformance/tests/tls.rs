@@ -1,0 +1,152 @@
+//! A staging server with a private certificate authority: `--ca-cert` makes its certificate
+//! trusted, and without it the target is unreachable (exit 3) with the reason; there is no
+//! way to skip certificate checks.
+
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// A CA and a certificate for `localhost` signed by it, made with the openssl command.
+fn make_certificates(dir: &Path) -> bool {
+    let run = |args: &[&str]| {
+        Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    std::fs::write(
+        dir.join("ext.cnf"),
+        "subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\n",
+    )
+    .unwrap();
+    run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=conformance test CA",
+    ]) && run(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=localhost",
+    ]) && run(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "ext.cnf",
+    ])
+}
+
+/// Serves TLS on a free port; every request gets the API's 401 (so preflight reaches the
+/// credential check, which proves the TLS handshake succeeded).
+async fn serve(dir: &Path) -> u16 {
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(dir.join("server.pem"))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let key = PrivateKeyDer::from_pem_file(dir.join("server.key")).unwrap();
+    let config = tokio_rustls::rustls::ServerConfig::builder_with_provider(Arc::new(
+        tokio_rustls::rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(certs, key)
+    .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else {
+                return;
+            };
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let mut buf = [0u8; 4096];
+                let _ = tls.read(&mut buf).await;
+                let body = r#"{"code":"unauthorized","message":"no credential"}"#;
+                let answer = format!(
+                    "HTTP/1.1 401 Unauthorized\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = tls.write_all(answer.as_bytes()).await;
+                let _ = tls.shutdown().await;
+            });
+        }
+    });
+    port
+}
+
+#[test]
+fn ca_cert_trusts_a_private_ca_and_nothing_else_does() {
+    let dir = tempfile::tempdir().unwrap();
+    if !make_certificates(dir.path()) {
+        panic!("the openssl command is needed to make test certificates");
+    }
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let port = rt.block_on(serve(dir.path()));
+    let url = format!("https://localhost:{port}/api/v1");
+    let run = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_conformance"))
+            .args(["run", "--base-url", &url])
+            .args(extra)
+            .env("ABP_TOKEN", "some-credential")
+            .env_remove("ABP_OTHER_USER_TOKEN")
+            .env_remove("ABP_FORBIDDEN_TOKEN")
+            .env_remove("ABP_EXPIRED_TOKEN")
+            .output()
+            .unwrap()
+    };
+    // Untrusted: unreachable, and the reason says it is the certificate.
+    let out = run(&[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.to_lowercase().contains("certificate"), "{stderr}");
+
+    // Trusted through --ca-cert: the handshake succeeds and preflight gets to the credential.
+    let ca = dir.path().join("ca.pem");
+    let out = run(&["--ca-cert", ca.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("ABP_TOKEN: GET"), "{stderr}");
+    assert!(stderr.contains("answered 401"), "{stderr}");
+
+    // A file that is not a certificate is a usage error.
+    let out = run(&["--ca-cert", dir.path().join("ext.cnf").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--ca-cert"));
+}
