@@ -46,6 +46,10 @@ pub enum Event {
         reason: Option<String>,
         duration_ms: u64,
         requests: usize,
+        /// The scenario's checks and exchanges, redacted, for reporters that render a
+        /// scenario at once. Not in the JSON report, which carries them as their own events.
+        #[serde(skip)]
+        result: ScenarioResult,
     },
     /// Something a person must act on that is not a check failure: an expired known-failure
     /// entry, a known failure that now passes, missing coverage.
@@ -59,31 +63,64 @@ pub enum Event {
     },
 }
 
+/// Everything a finished scenario produced, in order: what reporters render.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ScenarioResult {
+    pub checks: Vec<CheckRecord>,
+    pub exchanges: Vec<ExchangeRecord>,
+}
+
+impl ScenarioResult {
+    /// The failed checks (known failures included), in order.
+    pub fn failures(&self) -> impl Iterator<Item = &CheckRecord> {
+        self.checks.iter().filter(|c| !c.passed)
+    }
+
+    /// The exchange a check is about.
+    pub fn exchange_of(&self, check: &CheckRecord) -> Option<&ExchangeRecord> {
+        let index = check.exchange?;
+        self.exchanges.iter().find(|x| x.index == index)
+    }
+}
+
+fn redact_exchange(x: &mut ExchangeRecord, redactor: &Redactor) {
+    for t in [&mut x.response_body, &mut x.request_body, &mut x.error]
+        .into_iter()
+        .flatten()
+    {
+        *t = redactor.apply(t);
+    }
+    x.url = redactor.apply(&x.url);
+    x.path = redactor.apply(&x.path);
+}
+
+fn redact_check(c: &mut CheckRecord, redactor: &Redactor) {
+    for t in [&mut c.message, &mut c.expected, &mut c.actual]
+        .into_iter()
+        .flatten()
+    {
+        *t = redactor.apply(t);
+    }
+}
+
 impl Event {
     /// Applies the redactor again to the texts that carry what a server said. A scenario's
     /// events are built while it runs; a secret another scenario learns later (a leaky list
     /// shows a token whose create answer was still on its way) is removed here, before any
     /// reporter sees the event.
     pub fn redact(&mut self, redactor: &Redactor) {
-        let again = |t: &mut String| *t = redactor.apply(t);
         match self {
-            Event::Exchange(x) => {
-                for t in [&mut x.response_body, &mut x.request_body, &mut x.error]
-                    .into_iter()
-                    .flatten()
-                {
-                    again(t);
-                }
-                again(&mut x.url);
-                again(&mut x.path);
-            }
-            Event::Check(c) => {
-                for t in [&mut c.message, &mut c.expected, &mut c.actual]
-                    .into_iter()
-                    .flatten()
-                {
-                    again(t);
-                }
+            Event::Exchange(x) => redact_exchange(x, redactor),
+            Event::Check(c) => redact_check(c, redactor),
+            Event::ScenarioFinished { result, .. } => {
+                result
+                    .exchanges
+                    .iter_mut()
+                    .for_each(|x| redact_exchange(x, redactor));
+                result
+                    .checks
+                    .iter_mut()
+                    .for_each(|c| redact_check(c, redactor));
             }
             _ => {}
         }

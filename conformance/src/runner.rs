@@ -8,7 +8,7 @@
 use crate::config::RunConfig;
 use crate::context::{Ctx, Shared};
 use crate::error::RunError;
-use crate::events::{Event, Progress, RunStats, Verdict};
+use crate::events::{Event, Progress, RunStats, ScenarioResult, Verdict};
 use crate::report::Reporter;
 use crate::roles::Role;
 use crate::suites::{self, Scenario};
@@ -248,6 +248,7 @@ async fn run_scenario(
                     Some("the run was interrupted before this scenario started".into()),
                     0,
                     0,
+                    ScenarioResult::default(),
                 ),
             ],
             stats: RunStats::default(),
@@ -282,12 +283,21 @@ async fn run_scenario(
             (verdict, None, ctx.tally.stats, requests)
         }
     };
+    let mut result = ScenarioResult::default();
+    for event in &events {
+        match event {
+            Event::Check(c) => result.checks.push(c.clone()),
+            Event::Exchange(x) => result.exchanges.push(x.clone()),
+            _ => {}
+        }
+    }
     events.push(finished_event(
         scenario,
         verdict,
         reason,
         started.elapsed().as_millis() as u64,
         requests,
+        result,
     ));
     let _ = progress.send(Progress::Finished {
         scenario: scenario.name.clone(),
@@ -315,6 +325,7 @@ fn finished_event(
     reason: Option<String>,
     duration_ms: u64,
     requests: usize,
+    result: ScenarioResult,
 ) -> Event {
     Event::ScenarioFinished {
         scenario: scenario.name.clone(),
@@ -323,6 +334,7 @@ fn finished_event(
         reason,
         duration_ms,
         requests,
+        result,
     }
 }
 

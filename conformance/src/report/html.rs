@@ -26,7 +26,6 @@ pub struct Html<W: Write> {
     warnings: Vec<String>,
     stats: RunStats,
     coverage: Vec<CoverageEntry>,
-    current: Option<ScenarioRow>,
 }
 
 impl<W: Write> Html<W> {
@@ -38,7 +37,6 @@ impl<W: Write> Html<W> {
             warnings: Vec::new(),
             stats: RunStats::default(),
             coverage: Vec::new(),
-            current: None,
         }
     }
 }
@@ -63,37 +61,23 @@ impl<W: Write> Reporter for Html<W> {
                     ("run".into(), run_id.clone()),
                 ];
             }
-            Event::ScenarioStarted {
-                scenario, suite, ..
-            } => {
-                self.current = Some(ScenarioRow {
-                    name: scenario.clone(),
-                    suite: suite.clone(),
-                    verdict: Verdict::Passed,
-                    reason: None,
-                    checks: Vec::new(),
-                    exchanges: Vec::new(),
-                });
-            }
-            Event::Exchange(x) => {
-                if let Some(c) = &mut self.current {
-                    c.exchanges.push(x.clone());
-                }
-            }
-            Event::Check(check) => {
-                if let Some(c) = &mut self.current {
-                    c.checks.push(check.clone());
-                }
-            }
+            // A row is built whole from the finished scenario's result.
+            Event::ScenarioStarted { .. } | Event::Exchange(_) | Event::Check(_) => {}
             Event::ScenarioFinished {
-                verdict, reason, ..
-            } => {
-                if let Some(mut c) = self.current.take() {
-                    c.verdict = *verdict;
-                    c.reason = reason.clone();
-                    self.scenarios.push(c);
-                }
-            }
+                scenario,
+                suite,
+                verdict,
+                reason,
+                result,
+                ..
+            } => self.scenarios.push(ScenarioRow {
+                name: scenario.clone(),
+                suite: suite.clone(),
+                verdict: *verdict,
+                reason: reason.clone(),
+                checks: result.checks.clone(),
+                exchanges: result.exchanges.clone(),
+            }),
             Event::Warning { message } => self.warnings.push(message.clone()),
             Event::Retry { .. } => {}
             Event::RunFinished { stats, coverage } => {

@@ -1,9 +1,8 @@
 //! The terminal report: a line per scenario, failure details with the exchange and a replay
 //! line, a progress bar on a TTY, and a summary.
 
-use super::Reporter;
-use crate::events::{CheckRecord, Event, Progress, Verdict};
-use crate::exchange::ExchangeRecord;
+use super::{Reporter, failure};
+use crate::events::{Event, Progress, ScenarioResult, Verdict};
 use owo_colors::OwoColorize;
 use std::io::Write;
 
@@ -11,9 +10,6 @@ pub struct Human<W: Write> {
     out: W,
     color: bool,
     progress: Option<indicatif::ProgressBar>,
-    /// Exchanges and failed checks of the scenario in progress.
-    exchanges: Vec<ExchangeRecord>,
-    failures: Vec<CheckRecord>,
     /// Scenarios running right now, in the order they started (for the progress bar).
     in_flight: Vec<String>,
 }
@@ -35,8 +31,6 @@ impl<W: Write> Human<W> {
                 );
                 bar
             }),
-            exchanges: Vec::new(),
-            failures: Vec::new(),
             in_flight: Vec::new(),
         }
     }
@@ -63,74 +57,16 @@ impl<W: Write> Human<W> {
         }
     }
 
-    fn failure_details(&mut self) {
-        let failures = std::mem::take(&mut self.failures);
-        for f in &failures {
-            let message = f.message.as_deref().unwrap_or("failed");
-            let mut message_lines = message.lines();
-            let mut lines = vec![format!(
-                "      ✗ {}: {}",
-                f.check,
-                message_lines.next().unwrap_or("")
-            )];
-            // Continuation lines (a snapshot diff) stay under their check.
-            lines.extend(message_lines.map(|l| format!("          {l}")));
-            if let Some(reason) = &f.known_failure {
-                lines.push(format!(
-                    "          known:    {reason} (listed; does not fail the run)"
-                ));
-            }
-            if let Some(e) = &f.expected {
-                lines.push(format!("          expected: {e}"));
-            }
-            if let Some(a) = &f.actual {
-                lines.push(format!("          actual:   {a}"));
-            }
-            if let Some(d) = &f.decision {
-                lines.push(format!("          basis:    {d}"));
-            }
-            if let Some(p) = &f.spec_pointer {
-                lines.push(format!("          spec:     {p}"));
-            }
-            if let Some(x) = f
-                .exchange
-                .and_then(|i| self.exchanges.iter().find(|e| e.index == i))
-            {
-                lines.push(format!(
-                    "          exchange: {} {} → {}{}",
-                    x.method,
-                    x.path,
-                    x.status
-                        .map_or_else(|| "no response".into(), |s| s.to_string()),
-                    x.content_type
-                        .as_deref()
-                        .map(|c| format!(" ({c})"))
-                        .unwrap_or_default()
-                ));
-                if let Some(b) = x.request_body.as_deref().filter(|b| !b.is_empty()) {
-                    lines.push(format!("          request:  {}", one_line(b, 300)));
-                }
-                if let Some(b) = x.response_body.as_deref().filter(|b| !b.is_empty()) {
-                    lines.push(format!("          response: {}", one_line(b, 300)));
-                }
-                if let Some(e) = &x.error {
-                    lines.push(format!("          error:    {e}"));
-                }
-                lines.push(format!("          replay:   {}", x.curl));
+    fn failure_details(&mut self, result: &ScenarioResult) {
+        for f in result.failures() {
+            let mut lines = failure::lines(f, result.exchange_of(f)).into_iter();
+            if let Some(first) = lines.next() {
+                self.line(&format!("      ✗ {first}"));
             }
             for l in lines {
-                self.line(&l);
+                self.line(&format!("          {l}"));
             }
         }
-    }
-}
-
-fn one_line(text: &str, max: usize) -> String {
-    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if flat.chars().count() > max {
-        format!("{}…", flat.chars().take(max).collect::<String>())
-    } else {
-        flat
     }
 }
 
@@ -172,21 +108,15 @@ impl<W: Write> Reporter for Human<W> {
                     "conformance: {scenarios} scenarios against {target} ({base_url}), spec \"{spec_title}\" {spec_version}"
                 ));
             }
-            Event::ScenarioStarted { .. } => {
-                self.exchanges.clear();
-                self.failures.clear();
-            }
-            Event::Exchange(x) => self.exchanges.push(x.clone()),
-            // Counted in the summary; a retried attempt is not a verdict.
-            Event::Retry { .. } => {}
+            // A scenario is rendered whole when it finishes; a retried attempt is counted in
+            // the summary and is not a verdict.
+            Event::ScenarioStarted { .. }
+            | Event::Exchange(_)
+            | Event::Check(_)
+            | Event::Retry { .. } => {}
             Event::Warning { message } => {
                 let tag = self.paint("WARNING", Verdict::Skipped);
                 self.line(&format!("{tag}: {message}"));
-            }
-            Event::Check(c) => {
-                if !c.passed {
-                    self.failures.push(c.clone());
-                }
             }
             Event::ScenarioFinished {
                 scenario,
@@ -194,6 +124,7 @@ impl<W: Write> Reporter for Human<W> {
                 reason,
                 duration_ms,
                 requests,
+                result,
                 ..
             } => {
                 let tag = match verdict {
@@ -210,7 +141,7 @@ impl<W: Write> Reporter for Human<W> {
                 let tag = self.paint(tag, *verdict);
                 self.line(&format!("{tag}  {scenario}  ({detail})"));
                 if matches!(verdict, Verdict::Failed | Verdict::KnownFailure) {
-                    self.failure_details();
+                    self.failure_details(result);
                 }
             }
             Event::RunFinished { stats, .. } => {

@@ -1,19 +1,15 @@
 //! `--report junit=PATH`: one testsuite per suite, one testcase per scenario, built with
 //! quick-junit and written once at the end in run order.
 
-use super::Reporter;
-use crate::events::{CheckRecord, Event, Verdict};
-use crate::exchange::ExchangeRecord;
+use super::{Reporter, failure};
+use crate::events::{Event, ScenarioResult, Verdict};
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
-use std::collections::BTreeMap;
 use std::io::Write;
 use std::time::Duration;
 
 pub struct Junit<W: Write> {
     out: Option<W>,
     suites: Vec<TestSuite>,
-    exchanges: BTreeMap<usize, ExchangeRecord>,
-    failures: Vec<CheckRecord>,
     run_name: String,
     total: Duration,
 }
@@ -23,8 +19,6 @@ impl<W: Write> Junit<W> {
         Junit {
             out: Some(out),
             suites: Vec::new(),
-            exchanges: BTreeMap::new(),
-            failures: Vec::new(),
             run_name: "conformance".into(),
             total: Duration::ZERO,
         }
@@ -37,68 +31,40 @@ impl<W: Write> Junit<W> {
         self.suites.push(TestSuite::new(name));
         self.suites.last_mut().expect("just pushed")
     }
+}
 
-    fn describe_failures(&self) -> String {
-        let mut text = String::new();
-        for f in &self.failures {
-            text.push_str(&format!(
-                "{}: {}\n",
-                f.check,
-                f.message.as_deref().unwrap_or("")
-            ));
-            if let Some(r) = &f.known_failure {
-                text.push_str(&format!("  known failure: {r}\n"));
+/// Every failure of the scenario, rendered as the terminal renders it.
+fn describe_failures(result: &ScenarioResult) -> String {
+    let mut text = String::new();
+    for f in result.failures() {
+        for (i, line) in failure::lines(f, result.exchange_of(f)).iter().enumerate() {
+            if i > 0 {
+                text.push_str("  ");
             }
-            if let Some(e) = &f.expected {
-                text.push_str(&format!("  expected: {e}\n"));
-            }
-            if let Some(a) = &f.actual {
-                text.push_str(&format!("  actual:   {a}\n"));
-            }
-            if let Some(d) = &f.decision {
-                text.push_str(&format!("  basis:    {d}\n"));
-            }
-            if let Some(p) = &f.spec_pointer {
-                text.push_str(&format!("  spec:     {p}\n"));
-            }
-            if let Some(x) = f.exchange.and_then(|i| self.exchanges.get(&i)) {
-                text.push_str(&format!(
-                    "  exchange: {} {} -> {}\n  replay:   {}\n",
-                    x.method,
-                    x.path,
-                    x.status
-                        .map_or_else(|| "no response".into(), |s| s.to_string()),
-                    x.curl
-                ));
-            }
+            text.push_str(line);
+            text.push('\n');
         }
-        text
     }
+    text
 }
 
 impl<W: Write> Reporter for Junit<W> {
     fn event(&mut self, event: &Event) {
         match event {
             Event::RunStarted { target, .. } => self.run_name = format!("conformance ({target})"),
-            Event::ScenarioStarted { .. } => {
-                self.exchanges.clear();
-                self.failures.clear();
-            }
-            Event::Exchange(x) => {
-                self.exchanges.insert(x.index, x.clone());
-            }
-            Event::Check(c) => {
-                if !c.passed {
-                    self.failures.push(c.clone());
-                }
-            }
-            Event::Warning { .. } | Event::Retry { .. } => {}
+            // A testcase is built whole from the finished scenario's result.
+            Event::ScenarioStarted { .. }
+            | Event::Exchange(_)
+            | Event::Check(_)
+            | Event::Warning { .. }
+            | Event::Retry { .. } => {}
             Event::ScenarioFinished {
                 scenario,
                 suite,
                 verdict,
                 reason,
                 duration_ms,
+                result,
                 ..
             } => {
                 let mut status = match verdict {
@@ -117,7 +83,7 @@ impl<W: Write> Reporter for Junit<W> {
                     }
                     Verdict::Failed => {
                         let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
-                        let first = self.failures.iter().find(|f| f.known_failure.is_none());
+                        let first = result.failures().find(|f| f.known_failure.is_none());
                         if let Some(f) = first {
                             s.set_type(f.check.clone());
                             s.set_message(format!(
@@ -134,8 +100,8 @@ impl<W: Write> Reporter for Junit<W> {
                         s
                     }
                 };
-                if !self.failures.is_empty() {
-                    status.set_description(self.describe_failures());
+                if result.failures().next().is_some() {
+                    status.set_description(describe_failures(result));
                 }
                 let mut case = TestCase::new(scenario.clone(), status);
                 case.set_classname(suite.clone());

@@ -1,5 +1,6 @@
 //! Reporters consume the runner's events. They format; they never decide a verdict.
 
+pub mod failure;
 pub mod html;
 pub mod human;
 pub mod json;
@@ -111,5 +112,65 @@ impl<R: Reporter + ?Sized> Reporter for &mut R {
 
     fn finish(&mut self) -> std::io::Result<()> {
         (**self).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::{CheckRecord, ScenarioResult, Verdict};
+
+    fn finished() -> Event {
+        let check = CheckRecord {
+            scenario: "lifecycle/x".into(),
+            check: "status_expected".into(),
+            passed: false,
+            exchange: Some(0),
+            operation: Some("op".into()),
+            status: Some(204),
+            message: Some("expected 404, got 204".into()),
+            expected: Some("404".into()),
+            actual: Some("204".into()),
+            spec_pointer: Some("#/components/responses/NotFound".into()),
+            known_failure: None,
+            decision: Some("decided, not in the vendor docs".into()),
+        };
+        Event::ScenarioFinished {
+            scenario: "lifecycle/x".into(),
+            suite: "lifecycle".into(),
+            verdict: Verdict::Failed,
+            reason: None,
+            duration_ms: 1,
+            requests: 0,
+            result: ScenarioResult {
+                checks: vec![check],
+                exchanges: vec![],
+            },
+        }
+    }
+
+    /// The terminal and JUnit show a failure in the same words: both come from
+    /// `failure::lines` and from the finished scenario's record alone.
+    #[test]
+    fn text_sinks_render_a_failure_from_the_finished_record_alike() {
+        let Event::ScenarioFinished { result, .. } = finished() else {
+            unreachable!()
+        };
+        let expected = failure::lines(&result.checks[0], None);
+
+        let mut terminal = Vec::new();
+        human::Human::new(&mut terminal, false, false).event(&finished());
+        let terminal = String::from_utf8(terminal).unwrap();
+
+        let mut xml = Vec::new();
+        let mut junit = junit::Junit::new(&mut xml);
+        junit.event(&finished());
+        junit.finish().unwrap();
+        let xml = String::from_utf8(xml).unwrap();
+
+        for line in &expected {
+            assert!(terminal.contains(line.as_str()), "{line}\n{terminal}");
+            assert!(xml.contains(line.as_str()), "{line}\n{xml}");
+        }
     }
 }
