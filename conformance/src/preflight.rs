@@ -127,8 +127,14 @@ fn hint(shared: &Shared) -> String {
             )
         }
         _ => {
-            "is --base-url the API's base URL (the spec's servers look like `https://host/api/v1`)?"
-                .into()
+            let example = shared
+                .config
+                .spec
+                .servers()
+                .first()
+                .map(|s| format!(" (the spec's servers look like `{}`)", s.url))
+                .unwrap_or_default();
+            format!("is --base-url the API's base URL{example}?")
         }
     }
 }

@@ -112,7 +112,7 @@ pub const ALL: &[CheckInfo] = &[
     CheckInfo {
         name: ACCESS_TOKEN_AUTHENTICATES,
         scope: Scope::Scenario,
-        description: "a created secret authenticates in x-access-token",
+        description: "a created secret authenticates in the header of the spec's api-key scheme",
     },
     CheckInfo {
         name: ACCESS_TOKEN_REVOKED,
