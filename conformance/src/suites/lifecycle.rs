@@ -135,8 +135,8 @@ fn check_echo(ctx: &mut Ctx<'_>, sent: &Value, created: &Created) {
     } else if created.token.privileges != privileges {
         Err(
             Failure::new("the created token's privileges differ from the requested ones")
-                .expected(format!("{privileges:?}"))
-                .actual(format!("{:?}", created.token.privileges))
+                .expected(serde_json::Value::from(privileges.clone()).to_string())
+                .actual(serde_json::Value::from(created.token.privileges.clone()).to_string())
                 .at("#/components/schemas/CreateUserAccessTokenRequest/properties/privileges"),
         )
     } else {
