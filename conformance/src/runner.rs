@@ -131,13 +131,13 @@ pub async fn run(config: RunConfig, reporter: &mut dyn Reporter) -> Result<RunSt
         reporter.event(event);
     }
     stats.scenarios = scenarios.len();
+    let dir = shared
+        .config
+        .snapshot_dir
+        .as_ref()
+        .map(|d| d.display().to_string())
+        .unwrap_or_default();
     if stats.no_baseline > 0 {
-        let dir = shared
-            .config
-            .snapshot_dir
-            .as_ref()
-            .map(|d| d.display().to_string())
-            .unwrap_or_default();
         let record = shared
             .config
             .record_command
@@ -153,12 +153,6 @@ pub async fn run(config: RunConfig, reporter: &mut dyn Reporter) -> Result<RunSt
         });
     }
     if stats.snapshots_new + stats.snapshots_updated > 0 {
-        let dir = shared
-            .config
-            .snapshot_dir
-            .as_ref()
-            .map(|d| d.display().to_string())
-            .unwrap_or_default();
         reporter.event(&Event::Warning {
             message: format!(
                 "recorded {} new and {} changed approved snapshots in {dir}; review and commit them",

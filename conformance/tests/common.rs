@@ -5,7 +5,7 @@
 use conformance::config::{Credentials, RunConfig};
 use conformance::events::{Event, RunStats, Verdict};
 use conformance::report::Collect;
-use reference_server::{Fault, start_embedded};
+use reference_server::Fault;
 
 pub struct Outcome {
     pub stats: RunStats,
@@ -77,7 +77,17 @@ pub async fn run_against(
     creds: Creds,
     tweak: impl FnOnce(&mut RunConfig),
 ) -> Outcome {
-    let server = start_embedded(faults)
+    run_with_conditions(faults, Default::default(), creds, tweak).await
+}
+
+/// Like [`run_against`], with the server playing test conditions (rate limit, drops).
+pub async fn run_with_conditions(
+    faults: Vec<Fault>,
+    conditions: reference_server::TestConditions,
+    creds: Creds,
+    tweak: impl FnOnce(&mut RunConfig),
+) -> Outcome {
+    let server = reference_server::start_embedded_with(faults, conditions)
         .await
         .expect("embedded server starts");
     let c = &server.credentials;
@@ -109,4 +119,17 @@ pub async fn run_against(
         stats,
         events: collect.events,
     }
+}
+
+/// The tokens `credential`'s list shows, straight from the server (not through the runner).
+pub async fn tokens(base_url: &str, credential: &str) -> Vec<serde_json::Value> {
+    reqwest::Client::new()
+        .get(format!("{base_url}/me/tokens"))
+        .bearer_auth(credential)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
 }

@@ -3,6 +3,8 @@
 //! mistakes (a wrong URL, a wrong second user) are one line and exit 2; snapshots land where
 //! the user works, one baseline per target; nothing a run creates escapes its prefix.
 
+mod common;
+
 use std::process::{Command, Output};
 
 fn conformance(dir: &std::path::Path) -> Command {
@@ -302,17 +304,7 @@ fn tokens_a_server_wrongly_keeps_carry_the_prefix_and_are_swept() {
         "the faults are found: {}",
         text(&out).0
     );
-    let left: Vec<serde_json::Value> = rt.block_on(async {
-        reqwest::Client::new()
-            .get(format!("{}/me/tokens", server.base_url))
-            .bearer_auth(&server.credentials.user)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
-    });
+    let left = rt.block_on(common::tokens(&server.base_url, &server.credentials.user));
     assert!(left.is_empty(), "tokens left behind: {left:#?}");
     rt.block_on(server.shutdown());
 }

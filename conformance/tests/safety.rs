@@ -2,6 +2,8 @@
 //! killed run leaves behind is found and removed by `conformance cleanup`, which touches
 //! nothing else.
 
+mod common;
+
 use std::process::{Command, Output};
 use std::time::Duration;
 
@@ -51,16 +53,9 @@ fn production_is_refused_before_anything_is_sent() {
 }
 
 async fn names(base_url: &str, credential: &str) -> Vec<String> {
-    let list: Vec<serde_json::Value> = reqwest::Client::new()
-        .get(format!("{base_url}/me/tokens"))
-        .bearer_auth(credential)
-        .send()
+    common::tokens(base_url, credential)
         .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    list.iter()
+        .iter()
         .filter_map(|t| t["name"].as_str().map(str::to_owned))
         .collect()
 }

@@ -4,35 +4,13 @@
 
 mod common;
 
-use common::{Outcome, all_credentials, baseline_copy};
-use conformance::config::RunConfig;
+use common::{Creds, Outcome, run_with_conditions};
 use conformance::events::Event;
-use conformance::report::Collect;
-use reference_server::{TestConditions, start_embedded_with};
+use reference_server::TestConditions;
 use std::num::{NonZeroU32, NonZeroU64};
 
 async fn run_with(conditions: TestConditions) -> Outcome {
-    let server = start_embedded_with(vec![], conditions)
-        .await
-        .expect("embedded server starts");
-    let mut config = RunConfig::new(
-        &server.base_url,
-        "embedded",
-        abp_spec::Spec::embedded(),
-        all_credentials(&server.credentials),
-    );
-    let snapshots = baseline_copy();
-    config.snapshot_dir = Some(snapshots.path().to_owned());
-    config.verify_roles = false;
-    let mut collect = Collect::default();
-    let stats = conformance::run(config, &mut collect)
-        .await
-        .expect("the run starts");
-    server.shutdown().await;
-    Outcome {
-        stats,
-        events: collect.events,
-    }
+    run_with_conditions(vec![], conditions, Creds::All, |_| {}).await
 }
 
 fn retry_reasons(outcome: &Outcome) -> Vec<String> {
