@@ -10,10 +10,15 @@ fn documented() -> BTreeMap<String, BTreeSet<String>> {
     let readme =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
     let mut out = BTreeMap::new();
-    for line in readme.lines() {
+    // The rows after the table's header, up to the first line that is not a table row.
+    let table = readme
+        .lines()
+        .skip_while(|l| !l.starts_with("| `event` | fields |"))
+        .skip(2)
+        .take_while(|l| l.starts_with('|'));
+    for line in table {
         let cells: Vec<&str> = line.split('|').map(str::trim).collect();
-        // Rows of the table: "| `event_kind` | `field`, ... |" (the header says "fields").
-        if cells.len() < 4 || !cells[1].starts_with('`') || cells[2] == "fields" {
+        if cells.len() < 4 || !cells[1].starts_with('`') {
             continue;
         }
         let event = cells[1].trim_matches('`').to_owned();
