@@ -312,19 +312,12 @@ impl<'a> Ctx<'a> {
             }
         };
         if let Some(why) = &sent.gave_up {
-            // Not a verdict on conformance: the target would not serve the request.
+            // Not a verdict on conformance: the target would not serve the request, so the
+            // scenario stops without one (verdict `target_unavailable`).
             self.tally.stats.rate_limited += 1;
-            self.emit_check(
-                checks::TARGET_AVAILABLE,
-                Err(Failure::new(why.clone())
-                    .expected("an answer within the retry policy (--max-retries, --max-retry-wait)")
-                    .actual(response.status.to_string())),
-                At {
-                    exchange: Some(index),
-                    operation: Some(&op.id),
-                    status: Some(response.status),
-                },
-            );
+            self.tally
+                .unserved
+                .get_or_insert_with(|| self.shared.redactor.apply(why));
             return None;
         }
         let cx = ResponseCx {
@@ -560,7 +553,9 @@ impl<'a> Ctx<'a> {
         let Some(dir) = self.shared.config.snapshot_dir.clone() else {
             return;
         };
-        if !self.shared.config.checks.is_enabled(checks::SNAPSHOT) {
+        // A scenario the target would not serve has nothing to compare.
+        if !self.shared.config.checks.is_enabled(checks::SNAPSHOT) || self.tally.unserved.is_some()
+        {
             return;
         }
         let normalizer = crate::snapshot::Normalizer {

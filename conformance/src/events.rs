@@ -150,6 +150,8 @@ pub enum Verdict {
     KnownFailure,
     /// The run was interrupted before the scenario started.
     NotRun,
+    /// The target kept refusing a request (429/503) past the retry policy: no verdict.
+    TargetUnavailable,
 }
 
 /// Live progress, in the order things happen (unlike events, which come in scenario order).
@@ -197,6 +199,8 @@ pub struct RunStats {
     pub retries: usize,
     /// Requests the target would not serve within the retry policy (still 429/503).
     pub rate_limited: usize,
+    /// Scenarios left without a verdict because of that.
+    pub unavailable: usize,
     pub checks_run: usize,
     pub checks_failed: usize,
     /// Failures listed in the known-failures file (not counted in `checks_failed`).
@@ -221,6 +225,7 @@ pub struct RunStats {
 impl RunStats {
     pub fn success(&self) -> bool {
         self.failed == 0
+            && self.unavailable == 0
             && !self.interrupted
             && !(self.require_coverage && self.coverage_exercised < self.coverage_documented)
     }

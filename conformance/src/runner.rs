@@ -86,6 +86,7 @@ pub async fn run(config: RunConfig, reporter: &mut dyn Reporter) -> Result<RunSt
             match outcome.verdict {
                 Some(Verdict::Failed) => stats.failed += 1,
                 Some(Verdict::Skipped) => stats.skipped += 1,
+                Some(Verdict::TargetUnavailable) => stats.unavailable += 1,
                 Some(Verdict::NotRun) | None => not_run += 1,
                 Some(_) => stats.passed += 1,
             }
@@ -274,7 +275,10 @@ async fn run_scenario(
             let verdict = ctx.tally.verdict();
             let requests = ctx.requests();
             events.append(&mut ctx.events);
-            (verdict, None, ctx.tally.stats, requests)
+            let reason = (verdict == Verdict::TargetUnavailable)
+                .then(|| ctx.tally.unserved.clone())
+                .flatten();
+            (verdict, reason, ctx.tally.stats, requests)
         }
     };
     let mut result = ScenarioResult::default();

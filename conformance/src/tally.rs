@@ -19,6 +19,9 @@ pub struct Tally {
     pub failed: bool,
     /// A check failed that the known-failures file lists.
     pub known: bool,
+    /// Why the target would not serve a request within the retry policy (still 429/503):
+    /// the scenario has no verdict on conformance.
+    pub unserved: Option<String>,
 }
 
 /// What a failure is looked up in: known failures, secrets to redact, decided expectations.
@@ -97,6 +100,8 @@ impl Tally {
     pub fn verdict(&self) -> Verdict {
         if self.failed {
             Verdict::Failed
+        } else if self.unserved.is_some() {
+            Verdict::TargetUnavailable
         } else if self.known {
             Verdict::KnownFailure
         } else {

@@ -79,3 +79,32 @@ async fn dropped_connections_are_retried_on_idempotent_requests_and_reported() {
     );
     assert_eq!(outcome.stats.retries, reasons.len());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_target_rate_limited_past_the_policy_gives_no_verdict_rather_than_a_failure() {
+    use conformance::events::Verdict;
+    let outcome = run_with_conditions(
+        vec![],
+        TestConditions {
+            rate_limit: NonZeroU32::new(20),
+            ..Default::default()
+        },
+        Creds::All,
+        |c| c.retry.max_retries = 0,
+    )
+    .await;
+    assert_eq!(
+        outcome.failed_checks(),
+        Vec::<String>::new(),
+        "no conformance failure"
+    );
+    assert_eq!(outcome.stats.failed, 0);
+    let unavailable = outcome.verdicts(Verdict::TargetUnavailable);
+    assert!(!unavailable.is_empty(), "{:?}", outcome.stats);
+    assert_eq!(outcome.stats.unavailable, unavailable.len());
+    assert!(outcome.stats.rate_limited >= unavailable.len());
+    assert!(
+        !outcome.stats.success(),
+        "a run without a verdict does not pass a gate"
+    );
+}

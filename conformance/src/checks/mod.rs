@@ -46,7 +46,6 @@ pub const ISOLATION_DELETE: &str = "isolation_delete";
 pub const REJECTION_CHANGES_NOTHING: &str = "rejection_changes_nothing";
 pub const SCENARIO_STEP: &str = "scenario_step";
 pub const SNAPSHOT: &str = "snapshot";
-pub const TARGET_AVAILABLE: &str = "target_available";
 
 pub const ALL: &[CheckInfo] = &[
     CheckInfo {
@@ -138,11 +137,6 @@ pub const ALL: &[CheckInfo] = &[
         name: SCENARIO_STEP,
         scope: Scope::Scenario,
         description: "every step of the scenario could be carried out (the typed client decoded what it needed)",
-    },
-    CheckInfo {
-        name: TARGET_AVAILABLE,
-        scope: Scope::Scenario,
-        description: "the target served every request within the retry policy (not rate-limited or unavailable past it)",
     },
     CheckInfo {
         name: SNAPSHOT,

@@ -30,6 +30,12 @@ pub enum CliError {
     /// Exit 3.
     #[error("cannot reach {url}: {reason}")]
     Unreachable { url: String, reason: String },
+    /// Exit 3: the target kept refusing requests (429/503) past the retry policy, so some
+    /// scenarios have no verdict.
+    #[error(
+        "the target kept answering 429/503 past the retry policy: {scenarios} scenarios have no verdict ({requests} requests refused); try again later, or allow longer waits (--max-retry-wait, --max-retries) or a slower pace (--max-rps)"
+    )]
+    Unavailable { scenarios: usize, requests: usize },
     /// Exit 130. The run has said so and deleted what it created.
     #[error("interrupted")]
     Interrupted,
@@ -40,7 +46,7 @@ impl CliError {
         match self {
             CliError::ChecksFailed => 1,
             CliError::Usage(_) | CliError::Config(_) | CliError::Report(_) => 2,
-            CliError::Unreachable { .. } => 3,
+            CliError::Unreachable { .. } | CliError::Unavailable { .. } => 3,
             CliError::Interrupted => 130,
         }
     }

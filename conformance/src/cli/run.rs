@@ -231,6 +231,11 @@ pub async fn run(args: RunArgs) -> Result<(), CliError> {
     }
     if stats.interrupted {
         Err(CliError::Interrupted)
+    } else if stats.failed == 0 && stats.unavailable > 0 {
+        Err(CliError::Unavailable {
+            scenarios: stats.unavailable,
+            requests: stats.rate_limited,
+        })
     } else if stats.success() {
         Ok(())
     } else {

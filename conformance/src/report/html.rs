@@ -142,6 +142,8 @@ impl<W: Write> Html<W> {
             "INTERRUPTED"
         } else if ok {
             "PASSED"
+        } else if s.failed == 0 && s.unavailable > 0 {
+            "NO VERDICT"
         } else {
             "FAILED"
         };
@@ -366,6 +368,7 @@ impl<W: Write> Html<W> {
                 Verdict::Skipped => ("skip", "skipped"),
                 Verdict::KnownFailure => ("known", "known failure"),
                 Verdict::NotRun => ("skip", "not run (interrupted)"),
+                Verdict::TargetUnavailable => ("skip", "no verdict (target unavailable)"),
             };
             let title = row.reason.as_deref().map(esc).unwrap_or_default();
             let _ = write!(

@@ -53,7 +53,10 @@ impl<W: Write> Human<W> {
         match verdict {
             Verdict::Passed => text.green().to_string(),
             Verdict::Failed => text.red().bold().to_string(),
-            Verdict::Skipped | Verdict::KnownFailure | Verdict::NotRun => text.yellow().to_string(),
+            Verdict::Skipped
+            | Verdict::KnownFailure
+            | Verdict::NotRun
+            | Verdict::TargetUnavailable => text.yellow().to_string(),
         }
     }
 
@@ -133,6 +136,7 @@ impl<W: Write> Reporter for Human<W> {
                     Verdict::Skipped => "SKIP",
                     Verdict::KnownFailure => "KNOWN",
                     Verdict::NotRun => "NOT RUN",
+                    Verdict::TargetUnavailable => "UNAVAILABLE",
                 };
                 let detail = match reason {
                     Some(r) => r.clone(),
@@ -157,6 +161,8 @@ impl<W: Write> Reporter for Human<W> {
                     "INTERRUPTED"
                 } else if stats.success() {
                     "PASSED"
+                } else if stats.failed == 0 && stats.unavailable > 0 {
+                    "NO VERDICT"
                 } else {
                     "FAILED"
                 };
@@ -166,11 +172,17 @@ impl<W: Write> Reporter for Human<W> {
                 } else {
                     String::new()
                 };
-                let not_run = if stats.not_run > 0 {
+                let mut not_run = if stats.not_run > 0 {
                     format!(", {} not run", stats.not_run)
                 } else {
                     String::new()
                 };
+                if stats.unavailable > 0 {
+                    not_run.push_str(&format!(
+                        ", {} without a verdict (target unavailable)",
+                        stats.unavailable
+                    ));
+                }
                 let mut requests = format!("{} requests", stats.requests);
                 if stats.retries > 0 {
                     requests.push_str(&format!(" ({} retried)", stats.retries));

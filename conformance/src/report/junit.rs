@@ -74,6 +74,12 @@ impl<W: Write> Reporter for Junit<W> {
                         s.set_message(reason.clone().unwrap_or_default());
                         s
                     }
+                    Verdict::TargetUnavailable => {
+                        let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
+                        s.set_type("target-unavailable");
+                        s.set_message(reason.clone().unwrap_or_default());
+                        s
+                    }
                     // An error, not a skip: a publisher must not show an interrupted run green.
                     Verdict::NotRun => {
                         let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
