@@ -52,7 +52,7 @@ struct TargetArgs {
 struct RunArgs {
     #[command(flatten)]
     target: TargetArgs,
-    /// Run only this suite (repeatable): lifecycle, validation, auth.
+    /// Run only this suite (repeatable): lifecycle, validation, auth, model.
     #[arg(long, value_name = "SUITE")]
     suite: Vec<String>,
     /// Run only scenarios whose name matches this glob, e.g. 'auth/*/expired-*'.
@@ -115,6 +115,13 @@ struct RunArgs {
     /// Per-request timeout, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=600))]
     timeout: u64,
+    /// The model suite's seed: the same seed sends the same sequence of requests (default: a
+    /// random seed, shown in the scenario's summary and in any failure).
+    #[arg(long, value_name = "N")]
+    seed: Option<u64>,
+    /// The model suite's budget: operations in its random sequence (a burst counts as one).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    model_steps: Option<u64>,
 }
 
 #[derive(Args)]
@@ -389,6 +396,8 @@ async fn run(args: RunArgs) -> Result<u8, Failure> {
     config.snapshot_dir = Some(snapshot_dir.clone());
     config.suites = args.suite;
     config.scenario_glob = args.scenario;
+    config.model_seed = args.seed;
+    config.model_steps = args.model_steps.map(|n| n as usize);
     config.checks = checks;
     config.clock_tolerance = chrono::TimeDelta::seconds(i64::from(args.clock_tolerance));
     config.timeout = std::time::Duration::from_secs(args.timeout);

@@ -47,6 +47,7 @@ pub const REJECTION_CHANGES_NOTHING: &str = "rejection_changes_nothing";
 pub const SCENARIO_STEP: &str = "scenario_step";
 pub const SNAPSHOT: &str = "snapshot";
 pub const TARGET_AVAILABLE: &str = "target_available";
+pub const MODEL_MATCHES: &str = "model_matches";
 
 pub const ALL: &[CheckInfo] = &[
     CheckInfo {
@@ -143,6 +144,11 @@ pub const ALL: &[CheckInfo] = &[
         name: TARGET_AVAILABLE,
         scope: Scope::Scenario,
         description: "the target served every request within the retry policy (not rate-limited or unavailable past it)",
+    },
+    CheckInfo {
+        name: MODEL_MATCHES,
+        scope: Scope::Scenario,
+        description: "a seeded random sequence of operations gets every answer the spec's model predicts (statuses, exact lists, echoes, expiry); a failure shows the shrunk sequence and a replay script",
     },
     CheckInfo {
         name: SNAPSHOT,
