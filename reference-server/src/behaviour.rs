@@ -12,7 +12,8 @@ use crate::fault::Fault;
 use crate::fixtures::{MANAGE_PRIVILEGE, User};
 use crate::store::TokenStore;
 use crate::store::faulty::{
-    DeleteAlwaysSucceeds, DeleteIgnoresOwner, DeleteKeeps, DeletedSecretsLinger, ListIgnoresOwner,
+    DeleteAlwaysSucceeds, DeleteIgnoresOwner, DeleteKeeps, DeleteStaleIndex, DeletedSecretsLinger,
+    ListIgnoresOwner, ListTruncated, RacyDelete,
 };
 use crate::tokens::{fresh_secret, mask};
 use abp_spec::{Lifetime, SchemaViolation};
@@ -261,6 +262,9 @@ pub(crate) fn compile(
             Fault::MissingUserId => b.show_user_id = false,
             Fault::DeleteReturnsBody => b.delete_body = Some(r#"{"deleted":true}"#),
             Fault::ErrorMessageChanged => b.not_found_message = "token not found",
+            Fault::DeleteStaleIndex => b.store = Arc::new(DeleteStaleIndex::new(store)),
+            Fault::ListTruncated => b.store = Arc::new(ListTruncated(store)),
+            Fault::RacyDelete => b.store = Arc::new(RacyDelete(store)),
         }
     }
     if !faults.is_empty() {

@@ -41,6 +41,9 @@ pub const DEFAULT_STEPS: usize = 120;
 /// The most replays a shrink may use; each replays at most the failing prefix.
 const MAX_REPLAYS: usize = 200;
 
+/// A shrink stops after this many requests per step of the budget (`--model-steps`).
+const SHRINK_REQUESTS_PER_STEP: usize = 25;
+
 /// The most requests of one burst.
 const MAX_BURST: usize = 5;
 
@@ -1173,6 +1176,7 @@ async fn shrink(
     facts: &Facts,
     ops: &[Op],
     first: Mismatch,
+    max_requests: usize,
 ) -> (Vec<Op>, Mismatch, usize, usize) {
     let mut current: Vec<Op> = ops[..=first.step].to_vec();
     let mut best = first;
@@ -1182,7 +1186,7 @@ async fn shrink(
         let mut progressed = false;
         let mut start = 0;
         // Never drop the failing step itself: it is what the shrink keeps.
-        while start + 1 < current.len() && replays < MAX_REPLAYS {
+        while start + 1 < current.len() && replays < MAX_REPLAYS && requests < max_requests {
             let end = (start + chunk).min(current.len() - 1);
             let candidate = without(&current, start..end);
             if candidate.len() == current.len() || candidate.is_empty() {
@@ -1201,7 +1205,7 @@ async fn shrink(
                 _ => start = end,
             }
         }
-        if replays >= MAX_REPLAYS || (chunk == 1 && !progressed) {
+        if replays >= MAX_REPLAYS || requests >= max_requests || (chunk == 1 && !progressed) {
             break;
         }
         if !progressed {
@@ -1467,7 +1471,8 @@ pub async fn run(case: &Case, ctx: &mut Ctx<'_>) {
     let original = first.step + 1;
     // Delete what the failing sequence created before the replays start.
     ctx.clean_up().await;
-    let (minimal, last, replays, requests) = shrink(ctx, &facts, &ops, first).await;
+    let budget = SHRINK_REQUESTS_PER_STEP * case.steps;
+    let (minimal, last, replays, requests) = shrink(ctx, &facts, &ops, first, budget).await;
     ctx.tally.stats.requests += requests;
     let mut message = format!(
         "the answers left the model: {} (seed {seed}, step {original} of {}; shrunk to {} steps in {replays} replays, {requests} requests)\n",
