@@ -117,6 +117,9 @@ pub struct Ctx<'a> {
     pub(crate) log: Vec<(OpKind, RawExchange)>,
     /// Whether the snapshot gate applies: off for a scenario whose requests depend on a seed.
     pub(crate) snapshot: bool,
+    /// Exchanges (by index) of DELETEs retried after an attempt that got no answer: that
+    /// attempt may have deleted the token, so the unknown-id status is no verdict on them.
+    pub(crate) lost_first: Vec<usize>,
 }
 
 /// One request of a [`Ctx::burst`]: what [`Ctx::raw`] takes.
@@ -145,6 +148,7 @@ impl<'a> Ctx<'a> {
             to_clean: Vec::new(),
             log: Vec::new(),
             snapshot: true,
+            lost_first: Vec::new(),
         }
     }
 
@@ -164,6 +168,11 @@ impl<'a> Ctx<'a> {
     /// How many requests the scenario has made so far.
     pub fn requests(&self) -> usize {
         self.exchanges
+    }
+
+    /// How many exchanges in `range` (indices) are DELETEs retried after a lost answer.
+    pub fn lost_answers(&self, range: std::ops::Range<usize>) -> usize {
+        self.lost_first.iter().filter(|i| range.contains(i)).count()
     }
 
     fn emit(&mut self, event: Event) {
@@ -241,6 +250,9 @@ impl<'a> Ctx<'a> {
         let expected = expected.as_slice();
         let raw = sent.exchange;
         let index = self.exchanges;
+        if lost_first {
+            self.lost_first.push(index);
+        }
         self.exchanges += 1;
         self.tally.stats.requests += 1 + sent.retries.len();
         let created = match &raw.response {

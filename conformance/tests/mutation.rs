@@ -39,6 +39,7 @@ fn expected_check(fault: Fault) -> &'static str {
         "delete-stale-index" => MODEL_MATCHES,
         "list-truncated" => MODEL_MATCHES,
         "racy-delete" => MODEL_MATCHES,
+        "no-www-authenticate" => WWW_AUTHENTICATE,
         other => panic!("fault `{other}` has no expected check: add it to this table"),
     }
 }

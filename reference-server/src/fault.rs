@@ -61,6 +61,7 @@ faults! {
     DeleteStaleIndex => ("delete-stale-index", "model", "after a user deletes a token that is not their newest, their newest can no longer be deleted (404): a swap_remove that leaves a stale index"),
     ListTruncated => ("list-truncated", "model", "a list shows only the user's oldest 20 tokens, as if a page size applied"),
     RacyDelete => ("racy-delete", "model", "a delete checks, then deletes without a lock: deletes of one token sent at the same time all answer 204"),
+    NoWwwAuthenticate => ("no-www-authenticate", "semantics", "401 answers carry no WWW-Authenticate challenge"),
 }
 
 impl Fault {

@@ -208,6 +208,11 @@ async fn observe(fault: Fault, srv: &EmbeddedServer, raw: &Raw) -> String {
             }
             raw.list(&c.user).await.len().to_string()
         }
+        Fault::NoWwwAuthenticate => raw
+            .send(Method::GET, "/me/tokens", &[], None)
+            .await
+            .www_authenticate
+            .unwrap_or_default(),
         Fault::RacyDelete => {
             let id = raw.create_ok(&c.user).await["_id"]
                 .as_str()
