@@ -59,6 +59,10 @@ pub struct RunConfig {
     /// Set (by a signal handler) to start no more scenarios; those in flight finish and the
     /// run still deletes what it created.
     pub cancel: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// The model suite's seed (`--seed`); `None` draws one, which the run reports.
+    pub model_seed: Option<u64>,
+    /// The model suite's budget: operations per sequence (`--model-steps`); `None`: the default.
+    pub model_steps: Option<usize>,
 }
 
 impl RunConfig {
@@ -86,6 +90,8 @@ impl RunConfig {
             force_record: false,
             record_command: None,
             cleanup_command: None,
+            model_seed: None,
+            model_steps: None,
         }
     }
 }

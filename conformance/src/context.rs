@@ -138,6 +138,23 @@ pub struct Ctx<'a> {
     pub(crate) to_clean: Vec<(Role, String)>,
     /// Every exchange of the scenario, raw, with its operation (for the snapshot).
     pub(crate) log: Vec<(OpKind, RawExchange)>,
+    /// Whether the snapshot gate applies: off for a scenario whose requests depend on a seed.
+    pub(crate) snapshot: bool,
+    /// Exchanges (by index) of DELETEs retried after an attempt that got no answer: that
+    /// attempt may have deleted the token, so the unknown-id status is no verdict on them.
+    pub(crate) lost_first: Vec<usize>,
+}
+
+/// One request of a [`Ctx::burst`]: what [`Ctx::raw`] takes.
+#[derive(Debug, Clone)]
+pub struct RawRequest {
+    pub kind: OpKind,
+    /// Relative to the base URL.
+    pub path: String,
+    pub auth: Auth,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: Option<Vec<u8>>,
+    pub expected: Vec<u16>,
 }
 
 impl<'a> Ctx<'a> {
@@ -153,6 +170,8 @@ impl<'a> Ctx<'a> {
             exchanges: 0,
             to_clean: Vec::new(),
             log: Vec::new(),
+            snapshot: true,
+            lost_first: Vec::new(),
         }
     }
 
@@ -172,6 +191,11 @@ impl<'a> Ctx<'a> {
     /// How many requests the scenario has made so far.
     pub fn requests(&self) -> usize {
         self.exchanges
+    }
+
+    /// How many exchanges in `range` (indices) are DELETEs retried after a lost answer.
+    pub fn lost_answers(&self, range: std::ops::Range<usize>) -> usize {
+        self.lost_first.iter().filter(|i| range.contains(i)).count()
     }
 
     fn emit(&mut self, event: Event) {
@@ -252,6 +276,9 @@ impl<'a> Ctx<'a> {
         let expected = expected.as_slice();
         let raw = sent.exchange;
         let index = self.exchanges;
+        if lost_first {
+            self.lost_first.push(index);
+        }
         self.exchanges += 1;
         self.tally.stats.requests += 1 + sent.retries.len();
         let created = match &raw.response {
@@ -535,6 +562,18 @@ impl<'a> Ctx<'a> {
                 return None;
             }
         };
+        self.settle_raw(sent, kind, path, &auth, expected)
+    }
+
+    /// Records a raw request's exchange like [`Ctx::raw`] does.
+    fn settle_raw(
+        &mut self,
+        sent: Sent,
+        kind: OpKind,
+        path: &str,
+        auth: &Auth,
+        expected: &[u16],
+    ) -> Option<RawResponse> {
         let response = self.record(sent, kind, expected, auth.owner());
         // A raw DELETE that succeeded leaves nothing for the clean-up to delete.
         if kind == OpKind::Delete
@@ -548,13 +587,99 @@ impl<'a> Ctx<'a> {
         response
     }
 
+    /// Sends the requests at the same time (a burst: parallel creates, racing deletes of one
+    /// token) and then records them by status, then in the order given: which of several
+    /// racing deletes wins is the server's choice, and the report must not depend on it.
+    /// Returns one answer per request, in the order given.
+    pub async fn burst(&mut self, requests: &[RawRequest]) -> Vec<Option<RawResponse>> {
+        let shared = self.shared;
+        let sends = requests.iter().map(|r| {
+            let op = shared.api.get(r.kind);
+            let headers: Vec<(&str, String)> =
+                r.headers.iter().map(|(k, v)| (*k, v.clone())).collect();
+            let transport = shared.transport.clone();
+            let body = r.body.clone();
+            async move {
+                transport
+                    .raw(&op.method, &r.path, &r.auth, &headers, body, &op.id)
+                    .await
+            }
+        });
+        let sent = futures_util::future::join_all(sends).await;
+        let mut order: Vec<usize> = (0..sent.len()).collect();
+        order.sort_by_key(|i| match &sent[*i] {
+            Ok(s) => s.exchange.response.as_ref().map_or(0, |r| r.status),
+            Err(_) => 0,
+        });
+        let mut sent: Vec<Option<Result<Sent, String>>> = sent.into_iter().map(Some).collect();
+        let mut out = vec![None; requests.len()];
+        for i in order {
+            let r = &requests[i];
+            out[i] = match sent[i].take() {
+                Some(Ok(sent)) => self.settle_raw(sent, r.kind, &r.path, &r.auth, &r.expected),
+                Some(Err(why)) => {
+                    self.step_failed(&why);
+                    None
+                }
+                None => None,
+            };
+        }
+        out
+    }
+
+    /// Sends a request the spec does not document (say a method a path does not have). Its
+    /// exchange is reported, but the response checks, which judge documented operations, do
+    /// not run; the scenario judges the answer. `kind` names the operation whose path it is.
+    pub async fn undocumented(
+        &mut self,
+        kind: OpKind,
+        method: &str,
+        path: &str,
+        auth: Auth,
+    ) -> Option<RawResponse> {
+        let op = self.shared.api.get(kind);
+        let transport = self.shared.transport.clone();
+        let sent = match transport.raw(method, path, &auth, &[], None, &op.id).await {
+            Ok(s) => s,
+            Err(why) => {
+                self.step_failed(&why);
+                return None;
+            }
+        };
+        let raw = sent.exchange;
+        let index = self.exchanges;
+        self.exchanges += 1;
+        self.tally.stats.requests += 1 + sent.retries.len();
+        let record = ExchangeRecord::new(
+            &raw,
+            &self.scenario,
+            index,
+            &op.id,
+            self.shared.transport.base_url(),
+            &self.shared.redactor,
+        );
+        self.emit(Event::Exchange(record));
+        match raw.response {
+            Ok(r) => Some(r),
+            Err(e) => {
+                self.step_failed(&format!(
+                    "{method} {path} got no response: {}",
+                    self.shared.redactor.apply(&e.message)
+                ));
+                None
+            }
+        }
+    }
+
     /// The snapshot gate: the scenario's normalized exchanges against the approved baseline.
     pub(crate) fn compare_snapshot(&mut self, summary: &str) {
         let Some(dir) = self.shared.config.snapshot_dir.clone() else {
             return;
         };
-        // A scenario the target would not serve has nothing to compare.
-        if !self.shared.config.checks.is_enabled(checks::SNAPSHOT) || self.tally.unserved.is_some()
+        // A model replay, or a scenario the target would not serve, has nothing to compare.
+        if !self.snapshot
+            || !self.shared.config.checks.is_enabled(checks::SNAPSHOT)
+            || self.tally.unserved.is_some()
         {
             return;
         }

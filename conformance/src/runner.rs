@@ -223,6 +223,7 @@ fn weight(scenario: &Scenario, shared: &Shared) -> usize {
             _ => 4,
         },
         Kind::Validation(_) => 3,
+        Kind::Model(case) => 2 * case.steps,
     }
 }
 

@@ -111,7 +111,7 @@ fn every_report_comes_from_one_run_and_none_contains_a_secret() {
     // JUnit parses back: a suite per suite, a case per scenario, failures carry the check.
     let report = quick_junit::Report::deserialize_from_str(&junit_text).unwrap();
     let suites: Vec<&str> = report.test_suites.iter().map(|s| s.name.as_str()).collect();
-    assert_eq!(suites, ["lifecycle", "validation", "auth"]);
+    assert_eq!(suites, ["lifecycle", "validation", "auth", "model"]);
     let cases: usize = report.test_suites.iter().map(|s| s.test_cases.len()).sum();
     let events: Vec<serde_json::Value> = json_text
         .lines()

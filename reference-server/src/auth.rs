@@ -16,10 +16,15 @@ impl AppState {
     /// The caller, if they may manage tokens; otherwise the 401 or 403 answer.
     pub(crate) async fn authorize(&self, headers: &HeaderMap) -> Result<User, Response> {
         let behaviour = self.behaviour();
-        let user = self
-            .authenticate(headers)
-            .await
-            .ok_or_else(behaviour.unauthorized)?;
+        let user = self.authenticate(headers).await.ok_or_else(|| {
+            let mut answer = (behaviour.unauthorized)();
+            if let Some(challenge) = &behaviour.challenge {
+                answer
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, challenge.clone());
+            }
+            answer
+        })?;
         let allowed = behaviour
             .required_privilege
             .as_ref()

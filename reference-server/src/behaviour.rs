@@ -12,7 +12,8 @@ use crate::fault::Fault;
 use crate::fixtures::{MANAGE_PRIVILEGE, User};
 use crate::store::TokenStore;
 use crate::store::faulty::{
-    DeleteAlwaysSucceeds, DeleteIgnoresOwner, DeleteKeeps, DeletedSecretsLinger, ListIgnoresOwner,
+    DeleteAlwaysSucceeds, DeleteIgnoresOwner, DeleteKeeps, DeleteStaleIndex, DeletedSecretsLinger,
+    ListIgnoresOwner, ListTruncated, RacyDelete,
 };
 use crate::tokens::{fresh_secret, mask};
 use abp_spec::{Lifetime, SchemaViolation};
@@ -145,6 +146,8 @@ pub(crate) struct Behaviour {
     pub required_privilege: Option<String>,
     /// The answer to a request without valid credentials.
     pub unauthorized: fn() -> Response,
+    /// The `WWW-Authenticate` challenge every 401 carries (RFC 9110, section 11.6.1).
+    pub challenge: Option<HeaderValue>,
 
     // Request decoding and validation.
     /// The largest create body accepted; `None` accepts any size.
@@ -194,6 +197,12 @@ impl Behaviour {
             unknown_credential_user: None,
             required_privilege: Some(MANAGE_PRIVILEGE.to_owned()),
             unauthorized: unauthorized_json,
+            challenge: HeaderValue::from_str(&format!(
+                "{} realm=\"{}\"",
+                capitalized(&contract.bearer_scheme),
+                contract.base_path
+            ))
+            .ok(),
             body_limit: Some(contract.body_limit),
             malformed_json: malformed_json_400,
             rewrites: Vec::new(),
@@ -261,6 +270,10 @@ pub(crate) fn compile(
             Fault::MissingUserId => b.show_user_id = false,
             Fault::DeleteReturnsBody => b.delete_body = Some(r#"{"deleted":true}"#),
             Fault::ErrorMessageChanged => b.not_found_message = "token not found",
+            Fault::DeleteStaleIndex => b.store = Arc::new(DeleteStaleIndex::new(store)),
+            Fault::ListTruncated => b.store = Arc::new(ListTruncated(store)),
+            Fault::RacyDelete => b.store = Arc::new(RacyDelete(store)),
+            Fault::NoWwwAuthenticate => b.challenge = None,
         }
     }
     if !faults.is_empty() {
@@ -280,6 +293,7 @@ impl Behaviour {
             unknown_credential_user,
             required_privilege,
             unauthorized,
+            challenge,
             body_limit,
             malformed_json,
             rewrites,
@@ -315,6 +329,7 @@ impl Behaviour {
                     unauthorized.headers().get(header::CONTENT_TYPE)
                 ),
             ),
+            ("challenge", format!("{challenge:?}")),
             ("body_limit", format!("{body_limit:?}")),
             (
                 "malformed_json",

@@ -19,7 +19,7 @@ macro_rules! faults {
                 match self { $( Fault::$variant => $name, )* }
             }
 
-            /// `lifecycle`, `validation`, `auth` or `schema`.
+            /// `lifecycle`, `validation`, `auth`, `schema`, `model` or `semantics`.
             pub fn area(self) -> &'static str {
                 match self { $( Fault::$variant => $area, )* }
             }
@@ -58,6 +58,10 @@ faults! {
     MissingUserId => ("missing-user-id", "schema", "token objects omit `userId`"),
     DeleteReturnsBody => ("delete-returns-body", "schema", "DELETE answers 204 with a JSON body `{\"deleted\":true}`"),
     ErrorMessageChanged => ("error-message-changed", "schema", "the 404 error message reads \"token not found\" (schema-valid; only a snapshot sees it)"),
+    DeleteStaleIndex => ("delete-stale-index", "model", "after a user deletes a token that is not their newest, their newest can no longer be deleted (404): a swap_remove that leaves a stale index"),
+    ListTruncated => ("list-truncated", "model", "a list shows only the user's oldest 20 tokens, as if a page size applied"),
+    RacyDelete => ("racy-delete", "model", "a delete checks, then deletes without a lock: deletes of one token sent at the same time all answer 204"),
+    NoWwwAuthenticate => ("no-www-authenticate", "semantics", "401 answers carry no WWW-Authenticate challenge"),
 }
 
 impl Fault {
@@ -92,7 +96,17 @@ mod tests {
         assert_eq!(names.len(), Fault::ALL.len());
         for f in Fault::ALL {
             assert_eq!(Fault::from_name(f.name()), Some(*f));
-            assert!(["lifecycle", "validation", "auth", "schema"].contains(&f.area()));
+            assert!(
+                [
+                    "lifecycle",
+                    "validation",
+                    "auth",
+                    "schema",
+                    "model",
+                    "semantics"
+                ]
+                .contains(&f.area())
+            );
         }
         assert!(Fault::ALL.len() >= 15);
         assert_eq!(Fault::from_name("nope"), None);

@@ -82,6 +82,7 @@ async fn above_the_rate_requests_get_429_with_retry_after_and_change_nothing() {
         let answer = common::Answer {
             status: 429,
             content_type,
+            www_authenticate: None,
             body,
         };
         assert_error(&answer, 429, "too_many_requests");

@@ -189,6 +189,40 @@ async fn observe(fault: Fault, srv: &EmbeddedServer, raw: &Raw) -> String {
             let a = raw.delete(&c.user, "0123456789abcdef01234567").await;
             format!("{} {}", a.status, a.json()["message"])
         }
+        Fault::DeleteStaleIndex => {
+            let mut ids = Vec::new();
+            for _ in 0..3 {
+                ids.push(
+                    raw.create_ok(&c.user).await["_id"]
+                        .as_str()
+                        .unwrap()
+                        .to_owned(),
+                );
+            }
+            raw.delete(&c.user, &ids[0]).await;
+            raw.delete(&c.user, &ids[2]).await.status.to_string()
+        }
+        Fault::ListTruncated => {
+            for _ in 0..25 {
+                raw.create_ok(&c.user).await;
+            }
+            raw.list(&c.user).await.len().to_string()
+        }
+        Fault::NoWwwAuthenticate => raw
+            .send(Method::GET, "/me/tokens", &[], None)
+            .await
+            .www_authenticate
+            .unwrap_or_default(),
+        Fault::RacyDelete => {
+            let id = raw.create_ok(&c.user).await["_id"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            let (a, b) = tokio::join!(raw.delete(&c.user, &id), raw.delete(&c.user, &id));
+            let mut statuses = [a.status, b.status];
+            statuses.sort_unstable();
+            format!("{statuses:?}")
+        }
     }
 }
 

@@ -4,6 +4,7 @@
 pub mod content_type;
 pub mod schema;
 pub mod secrets;
+pub mod semantics;
 pub mod status;
 pub mod unique;
 
@@ -46,6 +47,10 @@ pub const ISOLATION_DELETE: &str = "isolation_delete";
 pub const REJECTION_CHANGES_NOTHING: &str = "rejection_changes_nothing";
 pub const SCENARIO_STEP: &str = "scenario_step";
 pub const SNAPSHOT: &str = "snapshot";
+pub const MODEL_MATCHES: &str = "model_matches";
+pub const WWW_AUTHENTICATE: &str = "www_authenticate";
+pub const CONTENT_LENGTH: &str = "content_length";
+pub const METHOD_NOT_ALLOWED: &str = "method_not_allowed";
 
 pub const ALL: &[CheckInfo] = &[
     CheckInfo {
@@ -77,6 +82,16 @@ pub const ALL: &[CheckInfo] = &[
         name: NO_SECRET_LEAK,
         scope: Scope::Response,
         description: "no credential or created secret appears in a response, except a secret in its own create response",
+    },
+    CheckInfo {
+        name: WWW_AUTHENTICATE,
+        scope: Scope::Response,
+        description: "a 401 carries a WWW-Authenticate challenge (RFC 9110 §11.6.1)",
+    },
+    CheckInfo {
+        name: CONTENT_LENGTH,
+        scope: Scope::Response,
+        description: "a 204 has no content; a Content-Length, when present, is the length of the content (RFC 9110 §8.6, §15.3.5)",
     },
     CheckInfo {
         name: CREATE_ECHOES_REQUEST,
@@ -137,6 +152,16 @@ pub const ALL: &[CheckInfo] = &[
         name: SCENARIO_STEP,
         scope: Scope::Scenario,
         description: "every step of the scenario could be carried out (the typed client decoded what it needed)",
+    },
+    CheckInfo {
+        name: METHOD_NOT_ALLOWED,
+        scope: Scope::Scenario,
+        description: "a method the spec does not document on a path answers 405 with an Allow header listing the documented ones (RFC 9110 §15.5.6)",
+    },
+    CheckInfo {
+        name: MODEL_MATCHES,
+        scope: Scope::Scenario,
+        description: "a seeded random sequence of operations gets every answer the spec's model predicts (statuses, exact lists, echoes, expiry); a failure shows the shrunk sequence and a replay script",
     },
     CheckInfo {
         name: SNAPSHOT,
@@ -210,6 +235,8 @@ pub const RESPONSE_CHECKS: &[(&str, ResponseCheck)] = &[
     (CONTENT_TYPE, content_type::content_type),
     (RESPONSE_SCHEMA, schema::response_schema),
     (NO_SECRET_LEAK, secrets::no_secret_leak),
+    (WWW_AUTHENTICATE, semantics::www_authenticate),
+    (CONTENT_LENGTH, semantics::content_length),
 ];
 
 /// Which checks run. Unknown names are a usage error, reported by [`Selection::new`].

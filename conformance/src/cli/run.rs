@@ -17,7 +17,7 @@ pub struct RunArgs {
     pub target: TargetArgs,
     #[command(flatten)]
     pub connect: ConnectArgs,
-    /// Run only this suite (repeatable): lifecycle, validation, auth.
+    /// Run only this suite (repeatable): lifecycle, validation, auth, model.
     #[arg(long, value_name = "SUITE")]
     pub suite: Vec<String>,
     /// Run only scenarios whose name matches this glob, e.g. 'auth/*/expired-*'.
@@ -65,6 +65,13 @@ pub struct RunArgs {
     /// --list-faults` shows them). Shows what failures look like; only without a target.
     #[arg(long = "embedded-fault", value_name = "NAME", conflicts_with_all = ["base_url", "server"])]
     pub embedded_faults: Vec<reference_server::Fault>,
+    /// The model suite's seed: the same seed sends the same sequence of requests (default: a
+    /// random seed, shown in the scenario's summary and in any failure).
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// The model suite's budget: operations in its random sequence (a burst counts as one).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub model_steps: Option<u64>,
 }
 
 /// Opens every `--report` file before the run, so a bad path fails fast and changes nothing
@@ -143,6 +150,8 @@ fn build_config(
     config.snapshot_dir = Some(snapshot_dir);
     config.suites = args.suite;
     config.scenario_glob = args.scenario;
+    config.model_seed = args.seed;
+    config.model_steps = args.model_steps.map(|n| n as usize);
     config.checks = checks;
     config.clock_tolerance = chrono::TimeDelta::seconds(i64::from(args.clock_tolerance));
     config.timeout = std::time::Duration::from_secs(args.connect.timeout);

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod lifecycle;
+pub mod model;
 pub mod validation;
 
 use crate::api::Api;
@@ -17,16 +18,23 @@ pub enum Suite {
     Lifecycle,
     Validation,
     Auth,
+    Model,
 }
 
 impl Suite {
-    pub const ALL: [Suite; 3] = [Suite::Lifecycle, Suite::Validation, Suite::Auth];
+    pub const ALL: [Suite; 4] = [
+        Suite::Lifecycle,
+        Suite::Validation,
+        Suite::Auth,
+        Suite::Model,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Suite::Lifecycle => "lifecycle",
             Suite::Validation => "validation",
             Suite::Auth => "auth",
+            Suite::Model => "model",
         }
     }
 
@@ -41,6 +49,9 @@ impl Suite {
             Suite::Auth => {
                 "missing, malformed, unknown, expired and forbidden credentials on every operation"
             }
+            Suite::Model => {
+                "seeded random sequences of operations across roles, checked against a model of the spec; failures shrink to a replay"
+            }
         }
     }
 
@@ -54,6 +65,7 @@ pub enum Kind {
     Lifecycle(lifecycle::Case),
     Validation(validation::Case),
     Auth(auth::Case),
+    Model(model::Case),
 }
 
 #[derive(Debug, Clone)]
@@ -73,6 +85,7 @@ pub fn all(spec: &Spec) -> Result<Vec<Scenario>, RunError> {
     let mut out = lifecycle::scenarios(spec, &api)?;
     out.extend(validation::scenarios(spec, &api)?);
     out.extend(auth::scenarios(&api)?);
+    out.extend(model::scenarios());
     Ok(out)
 }
 
@@ -82,7 +95,7 @@ pub fn select(config: &RunConfig) -> Result<Vec<Scenario>, RunError> {
     for name in &config.suites {
         suites.push(Suite::from_name(name).ok_or_else(|| {
             RunError::Config(format!(
-                "unknown suite `{name}` (suites: lifecycle, validation, auth)"
+                "unknown suite `{name}` (suites: lifecycle, validation, auth, model)"
             ))
         })?);
     }
@@ -98,6 +111,10 @@ pub fn select(config: &RunConfig) -> Result<Vec<Scenario>, RunError> {
         .into_iter()
         .filter(|s| suites.is_empty() || suites.contains(&s.suite))
         .filter(|s| glob.as_ref().is_none_or(|g| g.is_match(&s.name)))
+        .map(|mut s| {
+            model::configure(&mut s, config.model_seed, config.model_steps);
+            s
+        })
         .collect();
     if selected.is_empty() {
         return Err(RunError::Config(
@@ -112,6 +129,7 @@ pub async fn execute(scenario: &Scenario, ctx: &mut Ctx<'_>) {
         Kind::Lifecycle(case) => lifecycle::run(case, ctx).await,
         Kind::Validation(case) => validation::run(case, ctx).await,
         Kind::Auth(case) => auth::run(case, ctx).await,
+        Kind::Model(case) => model::run(case, ctx).await,
     }
 }
 

@@ -35,6 +35,59 @@ pub enum Case {
         id: String,
         accept: Vec<u16>,
     },
+    /// A method the spec does not document on the path of `kind`'s operation.
+    Method {
+        kind: OpKind,
+        method: String,
+        /// The methods the spec documents on that path.
+        documented: Vec<String>,
+    },
+}
+
+/// Methods a client may try on any path; those a path does not document must get 405.
+const PROBED_METHODS: [&str; 5] = ["GET", "POST", "PUT", "PATCH", "DELETE"];
+
+/// One scenario per method the spec does not document on each of its paths.
+fn undocumented_methods(api: &Api) -> Vec<Scenario> {
+    let mut out = Vec::new();
+    let mut seen: Vec<&str> = Vec::new();
+    for kind in OpKind::ALL {
+        let path = api.get(kind).path.as_str();
+        if seen.contains(&path) {
+            continue;
+        }
+        seen.push(path);
+        let documented: Vec<String> = OpKind::ALL
+            .into_iter()
+            .map(|k| api.get(k))
+            .filter(|op| op.path == path)
+            .map(|op| op.method.to_ascii_uppercase())
+            .collect();
+        let label = path
+            .trim_matches('/')
+            .replace('/', "-")
+            .replace(['{', '}'], "");
+        for method in PROBED_METHODS {
+            if documented.iter().any(|m| m == method) {
+                continue;
+            }
+            out.push(Scenario {
+                name: format!("validation/method-{}-{label}", method.to_ascii_lowercase()),
+                suite: Suite::Validation,
+                summary: format!(
+                    "{method} {path}, which the spec does not document, answers 405 with Allow: {}",
+                    documented.join(", ")
+                ),
+                needs: vec![],
+                kind: Kind::Validation(Case::Method {
+                    kind,
+                    method: method.to_owned(),
+                    documented: documented.clone(),
+                }),
+            });
+        }
+    }
+    out
 }
 
 /// A JSON value of each type, to put where another type belongs.
@@ -336,6 +389,7 @@ pub fn scenarios(spec: &Spec, api: &Api) -> Result<Vec<Scenario>, RunError> {
             }
         }
     }
+    out.extend(undocumented_methods(api));
     Ok(out)
 }
 
@@ -372,6 +426,26 @@ pub async fn run(case: &Case, ctx: &mut Ctx<'_>) {
             {
                 return;
             }
+        }
+        Case::Method {
+            kind,
+            method,
+            documented,
+        } => {
+            let op = ctx.api().get(*kind);
+            let path = if op.path_params().next().is_some() {
+                op.path_with(&crate::roles::random_hex(12))
+            } else {
+                op.path.clone()
+            };
+            let Some(answer) = ctx
+                .undocumented(*kind, method, &path, Auth::Role(Role::User))
+                .await
+            else {
+                return;
+            };
+            let verdict = checks::semantics::method_not_allowed(method, &path, documented, &answer);
+            ctx.check(checks::METHOD_NOT_ALLOWED, verdict);
         }
         Case::TokenId { param, id, accept } => {
             // Sent as it is: the point is a value that breaks the parameter's schema.

@@ -136,6 +136,111 @@ impl TokenStore for DeletedSecretsLinger {
     }
 }
 
+/// How many tokens the `list-truncated` fault's list shows: a page size nobody asked for.
+pub(crate) const TRUNCATED_LIST_LEN: usize = 20;
+
+/// `list-truncated`: a list shows only the owner's oldest [`TRUNCATED_LIST_LEN`] tokens, as
+/// if a forgotten page size applied (the spec has no paging).
+pub(crate) struct ListTruncated(pub Arc<dyn TokenStore>);
+
+impl TokenStore for ListTruncated {
+    fn layers(&self) -> Vec<&'static str> {
+        layered(&self.0, "ListTruncated")
+    }
+    forward!(0; blocks, insert, get, find_by_hash, delete);
+    fn list(&self, owner: Option<&str>) -> Result<Vec<TokenRecord>, ServerError> {
+        let mut all = self.0.list(owner)?;
+        if owner.is_some() {
+            all.truncate(TRUNCATED_LIST_LEN);
+        }
+        Ok(all)
+    }
+}
+
+/// `delete-stale-index`: each user's tokens sit in a vector with an id → position index;
+/// a delete `swap_remove`s from the vector but does not re-index the token it moved, so
+/// that token can no longer be deleted (404) after a delete of an older token.
+pub(crate) struct DeleteStaleIndex {
+    pub inner: Arc<dyn TokenStore>,
+    /// Per owner, ids in the order the vector holds them.
+    pub order: Mutex<HashMap<String, Vec<String>>>,
+    /// Ids whose position is stale.
+    pub stale: Mutex<std::collections::HashSet<String>>,
+}
+
+impl DeleteStaleIndex {
+    pub fn new(inner: Arc<dyn TokenStore>) -> DeleteStaleIndex {
+        DeleteStaleIndex {
+            inner,
+            order: Mutex::default(),
+            stale: Mutex::default(),
+        }
+    }
+}
+
+impl TokenStore for DeleteStaleIndex {
+    fn layers(&self) -> Vec<&'static str> {
+        layered(&self.inner, "DeleteStaleIndex")
+    }
+    forward!(inner; blocks, list, get, find_by_hash);
+    fn insert(&self, record: &TokenRecord) -> Result<(), ServerError> {
+        self.inner.insert(record)?;
+        lock(&self.order)
+            .entry(record.user_id.clone())
+            .or_default()
+            .push(record.id.clone());
+        Ok(())
+    }
+    fn delete(&self, id: &str, owner: Option<&str>) -> Result<bool, ServerError> {
+        if lock(&self.stale).contains(id) {
+            return Ok(false);
+        }
+        let Some(record) = self.inner.get(id)? else {
+            return Ok(false);
+        };
+        let deleted = self.inner.delete(id, owner)?;
+        if deleted {
+            let mut order = lock(&self.order);
+            let ids = order.entry(record.user_id).or_default();
+            if let Some(i) = ids.iter().position(|x| x == id) {
+                ids.swap_remove(i);
+                if let Some(moved) = ids.get(i) {
+                    lock(&self.stale).insert(moved.clone());
+                }
+            }
+        }
+        Ok(deleted)
+    }
+}
+
+/// How long `racy-delete` waits between finding a token and deleting it.
+const RACE_WINDOW: std::time::Duration = std::time::Duration::from_millis(15);
+
+/// `racy-delete`: a delete checks that the token exists, then deletes it without holding a
+/// lock in between, and reports what the check saw: two deletes of one token at the same
+/// time both answer 204.
+pub(crate) struct RacyDelete(pub Arc<dyn TokenStore>);
+
+impl TokenStore for RacyDelete {
+    fn layers(&self) -> Vec<&'static str> {
+        layered(&self.0, "RacyDelete")
+    }
+    forward!(0; insert, list, get, find_by_hash);
+    /// The race window sleeps, so every call runs on the blocking pool.
+    fn blocks(&self) -> bool {
+        true
+    }
+    fn delete(&self, id: &str, owner: Option<&str>) -> Result<bool, ServerError> {
+        let found = self
+            .0
+            .get(id)?
+            .is_some_and(|r| owner.is_none_or(|o| r.user_id == o));
+        std::thread::sleep(RACE_WINDOW);
+        self.0.delete(id, owner)?;
+        Ok(found)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -182,6 +287,27 @@ mod tests {
         let always = DeleteAlwaysSucceeds(store_with_two());
         assert!(always.delete("zzz", Some("u1")).unwrap());
         assert_eq!(always.list(None).unwrap().len(), 2);
+
+        let short = ListTruncated(store_with_two());
+        for i in 0..TRUNCATED_LIST_LEN + 5 {
+            short.insert(&record(&format!("x{i}"), "u1")).unwrap();
+        }
+        assert_eq!(short.list(Some("u1")).unwrap().len(), TRUNCATED_LIST_LEN);
+        assert_eq!(short.list(Some("u1")).unwrap()[0].id, "a");
+
+        let stale = DeleteStaleIndex::new(Arc::new(Store::memory()));
+        for id in ["p", "q", "r"] {
+            stale.insert(&record(id, "u1")).unwrap();
+        }
+        assert!(stale.delete("p", Some("u1")).unwrap());
+        // `r` moved into `p`'s place and kept its old index.
+        assert!(!stale.delete("r", Some("u1")).unwrap());
+        assert!(stale.get("r").unwrap().is_some());
+        assert!(stale.delete("q", Some("u1")).unwrap());
+
+        let racy = RacyDelete(store_with_two());
+        assert!(racy.delete("a", Some("u1")).unwrap());
+        assert!(!racy.delete("a", Some("u1")).unwrap());
 
         let linger = DeletedSecretsLinger::new(store_with_two());
         assert!(linger.delete("a", Some("u1")).unwrap());

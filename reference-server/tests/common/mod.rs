@@ -15,6 +15,8 @@ pub struct Raw {
 pub struct Answer {
     pub status: u16,
     pub content_type: Option<String>,
+    /// The `WWW-Authenticate` challenge, if any.
+    pub www_authenticate: Option<String>,
     pub body: Vec<u8>,
 }
 
@@ -59,10 +61,16 @@ impl Raw {
             .get("content-type")
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
+        let www_authenticate = resp
+            .headers()
+            .get("www-authenticate")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let body = resp.bytes().await.expect("body is read").to_vec();
         Answer {
             status,
             content_type,
+            www_authenticate,
             body,
         }
     }
