@@ -574,12 +574,15 @@ impl<'a> Ctx<'a> {
         auth: &Auth,
         expected: &[u16],
     ) -> Option<RawResponse> {
+        let lost_first = sent.retries.iter().any(|r| r.attempt.response.is_err());
+        let unknown = self.shared.api.delete.unknown_id_status;
         let response = self.record(sent, kind, expected, auth.owner());
-        // A raw DELETE that succeeded leaves nothing for the clean-up to delete.
+        // A raw DELETE that succeeded leaves nothing for the clean-up to delete (nor does one
+        // whose lost first attempt did the deletion, so that the retry met the unknown id).
         if kind == OpKind::Delete
-            && response
-                .as_ref()
-                .is_some_and(|r| (200..300).contains(&r.status))
+            && response.as_ref().is_some_and(|r| {
+                (200..300).contains(&r.status) || (lost_first && Some(r.status) == unknown)
+            })
         {
             let last = path.rsplit('/').next().unwrap_or_default();
             self.to_clean.retain(|(_, id)| id != last);

@@ -224,6 +224,8 @@ fn weight(scenario: &Scenario, shared: &Shared) -> usize {
         },
         Kind::Validation(_) => 3,
         Kind::Model(case) => 2 * case.steps,
+        // A create, and the clean-up's delete.
+        Kind::Boundary(_) => 2,
     }
 }
 

@@ -38,6 +38,7 @@ fn expected_check(fault: Fault) -> &'static str {
         "error-message-changed" => SNAPSHOT,
         "delete-stale-index" => MODEL_MATCHES,
         "list-truncated" => MODEL_MATCHES,
+        "names-ascii-only" => CREATE_ECHOES_REQUEST,
         "racy-delete" => MODEL_MATCHES,
         "no-www-authenticate" => WWW_AUTHENTICATE,
         other => panic!("fault `{other}` has no expected check: add it to this table"),

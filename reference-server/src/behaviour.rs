@@ -13,7 +13,7 @@ use crate::fixtures::{MANAGE_PRIVILEGE, User};
 use crate::store::TokenStore;
 use crate::store::faulty::{
     DeleteAlwaysSucceeds, DeleteIgnoresOwner, DeleteKeeps, DeleteStaleIndex, DeletedSecretsLinger,
-    ListIgnoresOwner, ListTruncated, RacyDelete,
+    ListIgnoresOwner, ListTruncated, NamesAsciiOnly, RacyDelete,
 };
 use crate::tokens::{fresh_secret, mask};
 use abp_spec::{Lifetime, SchemaViolation};
@@ -272,6 +272,7 @@ pub(crate) fn compile(
             Fault::ErrorMessageChanged => b.not_found_message = "token not found",
             Fault::DeleteStaleIndex => b.store = Arc::new(DeleteStaleIndex::new(store)),
             Fault::ListTruncated => b.store = Arc::new(ListTruncated(store)),
+            Fault::NamesAsciiOnly => b.store = Arc::new(NamesAsciiOnly(store)),
             Fault::RacyDelete => b.store = Arc::new(RacyDelete(store)),
             Fault::NoWwwAuthenticate => b.challenge = None,
         }

@@ -59,6 +59,7 @@ faults! {
     DeleteReturnsBody => ("delete-returns-body", "schema", "DELETE answers 204 with a JSON body `{\"deleted\":true}`"),
     ErrorMessageChanged => ("error-message-changed", "schema", "the 404 error message reads \"token not found\" (schema-valid; only a snapshot sees it)"),
     DeleteStaleIndex => ("delete-stale-index", "model", "after a user deletes a token that is not their newest, their newest can no longer be deleted (404): a swap_remove that leaves a stale index"),
+    NamesAsciiOnly => ("names-ascii-only", "boundary", "names are stored with every character outside ASCII dropped (the create answer still echoes the request)"),
     ListTruncated => ("list-truncated", "model", "a list shows only the user's oldest 20 tokens, as if a page size applied"),
     RacyDelete => ("racy-delete", "model", "a delete checks, then deletes without a lock: deletes of one token sent at the same time all answer 204"),
     NoWwwAuthenticate => ("no-www-authenticate", "semantics", "401 answers carry no WWW-Authenticate challenge"),
@@ -102,6 +103,7 @@ mod tests {
                     "validation",
                     "auth",
                     "schema",
+                    "boundary",
                     "model",
                     "semantics"
                 ]

@@ -202,6 +202,11 @@ async fn observe(fault: Fault, srv: &EmbeddedServer, raw: &Raw) -> String {
             raw.delete(&c.user, &ids[0]).await;
             raw.delete(&c.user, &ids[2]).await.status.to_string()
         }
+        Fault::NamesAsciiOnly => {
+            raw.create(&c.user, json!({"name": "tøken-名前", "lifetime": lifetime}))
+                .await;
+            raw.list(&c.user).await[0]["name"].to_string()
+        }
         Fault::ListTruncated => {
             for _ in 0..25 {
                 raw.create_ok(&c.user).await;

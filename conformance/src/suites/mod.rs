@@ -2,6 +2,7 @@
 //! executed by the runner through [`execute`].
 
 pub mod auth;
+pub mod boundary;
 pub mod lifecycle;
 pub mod model;
 pub mod validation;
@@ -66,6 +67,7 @@ pub enum Kind {
     Validation(validation::Case),
     Auth(auth::Case),
     Model(model::Case),
+    Boundary(boundary::Case),
 }
 
 #[derive(Debug, Clone)]
@@ -84,6 +86,7 @@ pub fn all(spec: &Spec) -> Result<Vec<Scenario>, RunError> {
     let api = Api::from_spec(spec)?;
     let mut out = lifecycle::scenarios(spec, &api)?;
     out.extend(validation::scenarios(spec, &api)?);
+    out.extend(boundary::scenarios(spec, &api)?);
     out.extend(auth::scenarios(&api)?);
     out.extend(model::scenarios());
     Ok(out)
@@ -130,6 +133,7 @@ pub async fn execute(scenario: &Scenario, ctx: &mut Ctx<'_>) {
         Kind::Validation(case) => validation::run(case, ctx).await,
         Kind::Auth(case) => auth::run(case, ctx).await,
         Kind::Model(case) => model::run(case, ctx).await,
+        Kind::Boundary(case) => boundary::run(case, ctx).await,
     }
 }
 

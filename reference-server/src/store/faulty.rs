@@ -157,6 +157,23 @@ impl TokenStore for ListTruncated {
     }
 }
 
+/// `names-ascii-only`: names are stored with every character outside ASCII dropped, as a
+/// column in a legacy encoding would keep them; only a name outside ASCII shows it, and only
+/// when it is read back.
+pub(crate) struct NamesAsciiOnly(pub Arc<dyn TokenStore>);
+
+impl TokenStore for NamesAsciiOnly {
+    fn layers(&self) -> Vec<&'static str> {
+        layered(&self.0, "NamesAsciiOnly")
+    }
+    forward!(0; blocks, list, get, find_by_hash, delete);
+    fn insert(&self, record: &TokenRecord) -> Result<(), ServerError> {
+        let mut stored = record.clone();
+        stored.name.retain(|c| c.is_ascii());
+        self.0.insert(&stored)
+    }
+}
+
 /// `delete-stale-index`: each user's tokens sit in a vector with an id → position index;
 /// a delete `swap_remove`s from the vector but does not re-index the token it moved, so
 /// that token can no longer be deleted (404) after a delete of an older token.

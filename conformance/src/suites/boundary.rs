@@ -1,0 +1,311 @@
+//! Valid inputs at the edges of what the spec allows, read from the create body's schema: a
+//! string exactly at its `maxLength`, a body exactly at `x-max-body-bytes`, unicode, an
+//! escaped name, a `charset` parameter, surrounding whitespace, an empty array, a property the
+//! schema does not name (it does not forbid extra properties). Each must be accepted with the
+//! documented success and echoed faithfully; the runner then deletes it. The invalid side of
+//! each boundary is the validation suite's. Every case names the constraint's JSON pointer,
+//! and every name it sends carries the scenario's prefix, so nothing escapes the sweep.
+
+use super::{Kind, Scenario, Suite, valid_create_body};
+use crate::api::{Api, OpKind};
+use crate::checks::{self, Failure};
+use crate::context::Ctx;
+use crate::error::RunError;
+use crate::roles::Role;
+use crate::transport::Auth;
+use abp_spec::Spec;
+use serde_json::{Map, Value, json};
+
+/// Replaced by the scenario's token name (plus `suffix`) when the body is sent.
+const NAME_SLOT: &str = "{{run-name}}";
+
+#[derive(Debug, Clone)]
+pub struct Case {
+    /// The body, with [`NAME_SLOT`] where the name goes.
+    pub body: String,
+    /// What follows the prefixed name (unicode, padding to a length).
+    pub name_suffix: NameSuffix,
+    pub content_type: String,
+    /// The constraint the case sits on.
+    pub pointer: String,
+}
+
+#[derive(Debug, Clone)]
+pub enum NameSuffix {
+    Text(String),
+    /// Pad the prefixed name to exactly this many characters.
+    PadTo(usize),
+}
+
+pub fn scenarios(spec: &Spec, api: &Api) -> Result<Vec<Scenario>, RunError> {
+    let create = &api.create;
+    let request = create.body.clone().ok_or_else(|| {
+        RunError::Config(format!(
+            "the create operation {} has no request body",
+            create.id
+        ))
+    })?;
+    let (schema, schema_pointer) = spec.resolve(&request.schema, request.pointer.clone());
+    let base = valid_create_body(spec, create, NAME_SLOT)?;
+    let Some(base) = base.as_object().cloned() else {
+        return Ok(Vec::new());
+    };
+    let Some(name_field) = base
+        .iter()
+        .find(|(_, v)| v.as_str() == Some(NAME_SLOT))
+        .map(|(k, _)| k.clone())
+    else {
+        return Ok(Vec::new());
+    };
+    let props = schema
+        .get("properties")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    let prop_pointer = |p: &str| {
+        format!(
+            "{schema_pointer}/properties/{}",
+            abp_spec::escape_pointer(p)
+        )
+    };
+    let ct = request.content_type.clone();
+    let text = |m: &Map<String, Value>| Value::Object(m.clone()).to_string();
+    let mut out = Vec::new();
+    let mut push = |label: &str, summary: String, case: Case| {
+        out.push(Scenario {
+            name: format!("validation/accepts-{label}"),
+            suite: Suite::Validation,
+            summary,
+            needs: vec![],
+            kind: Kind::Boundary(case),
+        });
+    };
+
+    if let Some(max) = props
+        .get(&name_field)
+        .map(|p| spec.resolve(p, String::new()).0)
+        .and_then(|p| p.get("maxLength"))
+        .and_then(Value::as_u64)
+    {
+        push(
+            &format!("{name_field}-of-exactly-{max}"),
+            format!("create with `{name_field}` exactly at maxLength {max}: accepted and echoed"),
+            Case {
+                body: text(&base),
+                name_suffix: NameSuffix::PadTo(max as usize),
+                content_type: ct.clone(),
+                pointer: format!("{}/maxLength", prop_pointer(&name_field)),
+            },
+        );
+    }
+    push(
+        &format!("unicode-{name_field}"),
+        format!(
+            "create with a `{name_field}` in several scripts and an emoji (UTF-8): echoed byte for byte"
+        ),
+        Case {
+            body: text(&base),
+            name_suffix: NameSuffix::Text("-ünïcødé-名前-🔑".into()),
+            content_type: ct.clone(),
+            pointer: prop_pointer(&name_field),
+        },
+    );
+    push(
+        &format!("escaped-{name_field}"),
+        format!(
+            "create with `{name_field}` written with JSON escapes (RFC 8259 §7): echoed decoded"
+        ),
+        Case {
+            // `\u00e9` and `\/` decode to `é` and `/`.
+            body: text(&base).replace(NAME_SLOT, &format!("{NAME_SLOT}-caf\\u00e9-a\\/b")),
+            name_suffix: NameSuffix::Text(String::new()),
+            content_type: ct.clone(),
+            pointer: prop_pointer(&name_field),
+        },
+    );
+    push(
+        "charset-parameter",
+        format!("create with Content-Type `{ct}; charset=utf-8` (RFC 9110 §8.3): accepted"),
+        Case {
+            body: text(&base),
+            name_suffix: NameSuffix::Text(String::new()),
+            content_type: format!("{ct}; charset=utf-8"),
+            pointer: request.pointer.clone(),
+        },
+    );
+    push(
+        "surrounding-whitespace",
+        "create with whitespace around the JSON value (RFC 8259 §2): accepted".into(),
+        Case {
+            body: format!(" \n\t{}\r\n ", text(&base)),
+            name_suffix: NameSuffix::Text(String::new()),
+            content_type: ct.clone(),
+            pointer: request.pointer.clone(),
+        },
+    );
+    if schema.get("additionalProperties") != Some(&Value::Bool(false)) {
+        let mut extra = base.clone();
+        extra.insert("x-conformance-extra".into(), json!("ignored"));
+        push(
+            "unknown-property",
+            "create with a property the schema does not name (it does not forbid others): accepted"
+                .into(),
+            Case {
+                body: text(&extra),
+                name_suffix: NameSuffix::Text(String::new()),
+                content_type: ct.clone(),
+                pointer: schema_pointer.clone(),
+            },
+        );
+    }
+    for (field, prop) in &props {
+        let (prop, _) = spec.resolve(prop, String::new());
+        if prop.get("type").and_then(Value::as_str) != Some("array") {
+            continue;
+        }
+        let min = prop.get("minItems").and_then(Value::as_u64).unwrap_or(0);
+        if min == 0 {
+            let mut empty = base.clone();
+            empty.insert(field.clone(), json!([]));
+            push(
+                &format!("empty-{field}"),
+                format!(
+                    "create with `{field}` as an empty array (no minItems): accepted, echoed empty"
+                ),
+                Case {
+                    body: text(&empty),
+                    name_suffix: NameSuffix::Text(String::new()),
+                    content_type: ct.clone(),
+                    pointer: prop_pointer(field),
+                },
+            );
+        }
+    }
+    // The largest body a server must accept: a string item of an array grown to the limit.
+    if let (Some(max), Some((field, _))) = (
+        request.max_bytes,
+        props.iter().find(|(_, p)| {
+            let (p, _) = spec.resolve(p, String::new());
+            p.get("type").and_then(Value::as_str) == Some("array")
+                && p.pointer("/items/type").and_then(Value::as_str) == Some("string")
+        }),
+    ) {
+        let mut body = base.clone();
+        body.insert(field.clone(), json!([""]));
+        // The name is filled in at run time; its length is fixed (prefix + label), so the
+        // padding is computed for the final size.
+        push(
+            &format!("body-of-exactly-{max}-bytes"),
+            format!("create with a body of exactly {max} bytes (x-max-body-bytes): accepted"),
+            Case {
+                body: text(&body),
+                name_suffix: NameSuffix::Text(String::new()),
+                content_type: ct.clone(),
+                pointer: format!(
+                    "{}/x-max-body-bytes",
+                    request
+                        .pointer
+                        .rsplit_once("/content/")
+                        .map_or(request.pointer.as_str(), |(b, _)| b)
+                ),
+            },
+        );
+    }
+    Ok(out)
+}
+
+/// The body as sent: the name filled in, and for the at-the-limit case padded to the limit.
+fn body_for(case: &Case, name: &str, max_bytes: Option<u64>) -> Vec<u8> {
+    let mut body = case.body.replace(NAME_SLOT, name);
+    if case.pointer.ends_with("/x-max-body-bytes")
+        && let Some(max) = max_bytes
+    {
+        // `[""]` holds the padding; every added `x` adds one byte.
+        let missing = (max as usize).saturating_sub(body.len());
+        body = body.replacen("[\"\"]", &format!("[\"{}\"]", "x".repeat(missing)), 1);
+    }
+    body.into_bytes()
+}
+
+pub async fn run(case: &Case, ctx: &mut Ctx<'_>) {
+    let mut name = ctx.token_name("boundary");
+    match &case.name_suffix {
+        NameSuffix::Text(t) => name.push_str(t),
+        NameSuffix::PadTo(n) => {
+            while name.chars().count() < *n {
+                name.push('x');
+            }
+        }
+    }
+    let create = ctx.api().create.clone();
+    let body = body_for(case, &name, create.body.as_ref().and_then(|b| b.max_bytes));
+    let sent: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let expected: Vec<u16> = create.success_status().into_iter().collect();
+    let headers = [("content-type", case.content_type.clone())];
+    let Some(response) = ctx
+        .raw(
+            OpKind::Create,
+            &create.path,
+            Auth::Role(Role::User),
+            &headers,
+            Some(body),
+            &expected,
+        )
+        .await
+    else {
+        return;
+    };
+    if !expected.contains(&response.status) {
+        // status_expected has said it; the echo means nothing without a token.
+        return;
+    }
+    let got = response.json().unwrap_or(Value::Null);
+    let mut differences = Vec::new();
+    // Only fields the response also has are echoed (an unknown one is ignored; a missing
+    // required one is the schema check's).
+    for (field, value) in sent.as_object().into_iter().flatten() {
+        if got.get(field).is_none() {
+            continue;
+        }
+        if got.get(field) != Some(value) {
+            differences.push(format!(
+                "{field}: sent {value}, got {}",
+                got.get(field).map_or("nothing".into(), |v| v.to_string())
+            ));
+        }
+    }
+    // What was stored, read back: the list must show the same name and privileges.
+    if let Some(id) = got.get("_id").and_then(Value::as_str).map(str::to_owned) {
+        let Some(items) = ctx.list(Role::User).await else {
+            return;
+        };
+        match items
+            .iter()
+            .find(|i| i.get("_id").and_then(Value::as_str) == Some(&id))
+        {
+            Some(listed) => {
+                for (field, value) in sent.as_object().into_iter().flatten() {
+                    if listed.get(field).is_some_and(|v| v != value) {
+                        differences.push(format!(
+                            "listed {field}: sent {value}, stored {}",
+                            listed[field]
+                        ));
+                    }
+                }
+            }
+            None => differences.push(format!("the created token {id} is not listed")),
+        }
+    }
+    let result = if differences.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure::new(format!(
+            "the created token does not echo what was sent: {}",
+            differences.join("; ")
+        ))
+        .expected("the fields as sent")
+        .actual(differences.join("; "))
+        .at(case.pointer.clone()))
+    };
+    ctx.check(checks::CREATE_ECHOES_REQUEST, result);
+}
