@@ -56,6 +56,9 @@ pub struct RetryPolicy {
     pub max_retries: u32,
     /// The longest single wait; a `Retry-After` beyond it is not waited out.
     pub max_wait: Duration,
+    /// First contact: a refused connection or a timeout is the answer (the target is not
+    /// there), so only a connection broken after it was made is retried.
+    pub first_contact: bool,
 }
 
 impl Default for RetryPolicy {
@@ -63,6 +66,7 @@ impl Default for RetryPolicy {
         RetryPolicy {
             max_retries: 4,
             max_wait: Duration::from_secs(30),
+            first_contact: false,
         }
     }
 }
@@ -318,8 +322,9 @@ impl Transport {
         Ok(self.send(request, operation_id).await.0)
     }
 
-    /// Like [`Transport::raw`] but never retried: the first contact with a target, where a
-    /// refused connection must be reported at once rather than waited out.
+    /// Like [`Transport::raw`] for the first contact with a target: a refused connection or a
+    /// timeout is reported at once rather than waited out, while a connection that a flaky
+    /// network broke after it was made (and a 429) is retried like any other.
     pub async fn probe(
         &self,
         method: &str,
@@ -328,11 +333,11 @@ impl Transport {
         operation_id: &str,
     ) -> Result<Sent, String> {
         let request = self.build(method, path, auth, &[], None)?;
-        let no_retries = RetryPolicy {
-            max_retries: 0,
+        let first_contact = RetryPolicy {
+            first_contact: true,
             ..self.retry
         };
-        Ok(self.send_with(request, operation_id, no_retries).await.0)
+        Ok(self.send_with(request, operation_id, first_contact).await.0)
     }
 
     fn build(
@@ -517,7 +522,11 @@ impl Transport {
                 }
             }
             Err(e) if attempts < policy.max_retries => {
-                let safe = idempotent || e.kind == TransportErrorKind::Connect;
+                let safe = if policy.first_contact {
+                    idempotent && e.kind == TransportErrorKind::Broken
+                } else {
+                    idempotent || e.kind == TransportErrorKind::Connect
+                };
                 if safe {
                     Decision::Retry {
                         wait: backoff,

@@ -108,3 +108,25 @@ async fn a_target_rate_limited_past_the_policy_gives_no_verdict_rather_than_a_fa
         "a run without a verdict does not pass a gate"
     );
 }
+
+/// Every second GET/DELETE is lost, first contact included: the preflight probes retry a
+/// broken connection (a refused one would be reported at once), and the run still passes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_answer_on_first_contact_is_retried_not_called_unreachable() {
+    let outcome = run_with_conditions(
+        vec![],
+        TestConditions {
+            drop_every: NonZeroU64::new(2),
+            ..Default::default()
+        },
+        Creds::All,
+        // One request at a time, so each retry is the very next request (never dropped too).
+        |c| {
+            c.suites = vec!["lifecycle".into()];
+            c.jobs = 1;
+        },
+    )
+    .await;
+    assert!(outcome.stats.success(), "{:?}", outcome.failed_checks());
+    assert!(outcome.stats.retries >= 5, "{:?}", outcome.stats);
+}

@@ -55,6 +55,7 @@ impl ConnectArgs {
         RetryPolicy {
             max_retries: self.max_retries,
             max_wait: Duration::from_secs(self.max_retry_wait),
+            first_contact: false,
         }
     }
 
