@@ -21,7 +21,7 @@ const NAME_SLOT: &str = "{{run-name}}";
 
 #[derive(Debug, Clone)]
 pub struct Case {
-    /// The body, with [`NAME_SLOT`] where the name goes.
+    /// The body, with the name slot (`{{run-name}}`) where the name goes.
     pub body: String,
     /// What follows the prefixed name (unicode, padding to a length).
     pub name_suffix: NameSuffix,

@@ -9,7 +9,7 @@
 //! concurrent requests. It grows until dozens of tokens are live at once, then interleaves
 //! deletes with creates.
 //!
-//! The [`Model`] is built from the spec: the statuses of each operation, the unknown-id
+//! The `Model` is built from the spec: the statuses of each operation, the unknown-id
 //! status (`x-unknown-id-status`), the lifetimes and their durations, the masking rule (a
 //! listed token never shows its secret). It predicts every answer: the status, a create's
 //! echo and expiry, and for a list the exact set of this sequence's tokens the caller must
