@@ -145,7 +145,7 @@ pub fn scenarios(spec: &Spec, api: &Api) -> Result<Vec<Scenario>, RunError> {
     );
     if schema.get("additionalProperties") != Some(&Value::Bool(false)) {
         let mut extra = base.clone();
-        extra.insert("x-conformance-extra".into(), json!("ignored"));
+        extra.insert("x-extra-property".into(), json!("ignored"));
         push(
             "unknown-property",
             "create with a property the schema does not name (it does not forbid others): accepted"

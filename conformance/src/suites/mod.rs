@@ -45,7 +45,7 @@ impl Suite {
                 "create, list, authenticate with and delete tokens; isolation between users"
             }
             Suite::Validation => {
-                "bad input generated from the spec is rejected with 400 and changes nothing"
+                "inputs at the spec's limits: bad ones get 400 and change nothing, valid edge cases are stored as sent"
             }
             Suite::Auth => {
                 "missing, malformed, unknown, expired and forbidden credentials on every operation"
