@@ -97,8 +97,17 @@ async fn a_fault_found_with_one_job_is_found_with_sixteen() {
         Fault::ReusedSecret,
         Fault::ListShowsOtherUsers,
     ] {
-        let one = run_against(vec![fault], Creds::All, |c| c.jobs = 1).await;
-        let many = run_against(vec![fault], Creds::All, |c| c.jobs = 16).await;
+        // One seed for both, so the model suite sends the same sequence in each.
+        let one = run_against(vec![fault], Creds::All, |c| {
+            c.jobs = 1;
+            c.model_seed = Some(7);
+        })
+        .await;
+        let many = run_against(vec![fault], Creds::All, |c| {
+            c.jobs = 16;
+            c.model_seed = Some(7);
+        })
+        .await;
         assert!(!one.stats.success(), "{fault}: detected with one job");
         // Concurrency may show more of a bug (a reused secret still authenticates after
         // "its" token is deleted, because a concurrent scenario's token has it too), never less.
