@@ -17,10 +17,10 @@ use crate::config::RunConfig;
 use crate::error::RunError;
 use crate::events::Event;
 use crate::exchange::{ExchangeRecord, RawExchange, RawResponse};
-use crate::redact::{CREATED_SECRET, Redactor};
+use crate::redact::Redactor;
 use crate::roles::{Role, random_hex, tamper};
 use crate::tally::{At, Coverage, References, Tally};
-use crate::transport::{Auth, RetryPolicy, Sent, Transport};
+use crate::transport::{Auth, Sent, Transport};
 use abp_spec::Lifetime;
 use abp_tokens_client::types;
 use std::sync::Arc;
@@ -107,10 +107,6 @@ impl Shared {
                 .collect(),
             config,
         })
-    }
-
-    pub fn retry_policy(&self) -> RetryPolicy {
-        self.config.retry
     }
 }
 
@@ -286,7 +282,8 @@ impl<'a> Ctx<'a> {
             _ => None,
         };
         // The leak check must not see this response's own new secret (a create response
-        // shows it); the transport registered it with the redactor as soon as it arrived.
+        // shows it); the transport registered it with the redactor as soon as it arrived,
+        // so it is left out of the secrets the check looks for.
         let own: Vec<&str> = created
             .iter()
             .flat_map(|body| {
@@ -304,9 +301,6 @@ impl<'a> Ctx<'a> {
             .into_iter()
             .filter(|(s, _)| !own.contains(&s.as_str()))
             .collect();
-        for secret in &own {
-            self.shared.redactor.add(secret, CREATED_SECRET);
-        }
         if let Some(id) = created
             .as_ref()
             .and_then(|body| body.get("_id"))
@@ -397,6 +391,28 @@ impl<'a> Ctx<'a> {
         raw
     }
 
+    /// Makes a typed call as `role` and records every request it sent; returns the call's
+    /// result and the last response. `None` (reported) when the role has no credential.
+    async fn call<T, F, Fut>(
+        &mut self,
+        role: Role,
+        kind: OpKind,
+        expected: &[u16],
+        call: F,
+    ) -> Option<(T, Option<RawResponse>)>
+    where
+        F: FnOnce(abp_tokens_client::Client) -> Fut,
+        Fut: std::future::Future<Output = T>,
+    {
+        let transport = self.shared.transport.clone();
+        let Some((result, sent)) = transport.typed(role, call).await else {
+            self.missing(role);
+            return None;
+        };
+        let raw = self.record_typed(sent, kind, expected, role);
+        Some((result, raw))
+    }
+
     /// Records every request a typed call made; returns the last response.
     fn record_typed(
         &mut self,
@@ -430,15 +446,11 @@ impl<'a> Ctx<'a> {
                     return None;
                 }
             };
-        let transport = self.shared.transport.clone();
-        let Some((result, sent)) = transport
-            .typed(role, |c| async move { c.create_my_token(&request).await })
-            .await
-        else {
-            self.missing(role);
-            return None;
-        };
-        let raw = self.record_typed(sent, OpKind::Create, &expected, role);
+        let (result, raw) = self
+            .call(role, OpKind::Create, &expected, |c| async move {
+                c.create_my_token(&request).await
+            })
+            .await?;
         let received_at = chrono::Utc::now();
         let token = match result {
             Ok(v) => v.into_inner(),
@@ -468,15 +480,12 @@ impl<'a> Ctx<'a> {
     /// items when the typed client cannot decode it (the schema check reports why).
     pub async fn list(&mut self, role: Role) -> Option<Vec<serde_json::Value>> {
         let expected: Vec<u16> = self.api().list.success_status().into_iter().collect();
-        let transport = self.shared.transport.clone();
-        let Some((result, sent)) = transport
-            .typed(role, |c| async move { c.list_my_tokens().await })
-            .await
-        else {
-            self.missing(role);
-            return None;
-        };
-        let raw = self.record_typed(sent, OpKind::List, &expected, role)?;
+        let (result, raw) = self
+            .call(role, OpKind::List, &expected, |c| async move {
+                c.list_my_tokens().await
+            })
+            .await?;
+        let raw = raw?;
         let items = Some(&raw)
             .filter(|r| (200..300).contains(&r.status))
             .and_then(RawResponse::json)
@@ -519,15 +528,12 @@ impl<'a> Ctx<'a> {
             self.step_failed(&format!("`{id}` is not an id the generated client accepts"));
             return None;
         };
-        let transport = self.shared.transport.clone();
-        let Some((_, sent)) = transport
-            .typed(role, |c| async move { c.delete_my_token(&typed_id).await })
-            .await
-        else {
-            self.missing(role);
-            return None;
-        };
-        let raw = self.record_typed(sent, OpKind::Delete, expected, role)?;
+        let (_, raw) = self
+            .call(role, OpKind::Delete, expected, |c| async move {
+                c.delete_my_token(&typed_id).await
+            })
+            .await?;
+        let raw = raw?;
         if (200..300).contains(&raw.status) {
             self.to_clean.retain(|(_, i)| i != id);
         } else if Some(raw.status) == self.api().delete.unknown_id_status {

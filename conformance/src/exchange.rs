@@ -61,6 +61,19 @@ pub struct ExchangeRecord {
     pub curl: String,
 }
 
+impl ExchangeRecord {
+    /// What came back, in a few words: `204`, `400 (application/json)` or `no response`.
+    pub fn outcome(&self) -> String {
+        let status = self
+            .status
+            .map_or_else(|| "no response".into(), |s| s.to_string());
+        match &self.content_type {
+            Some(c) => format!("{status} ({c})"),
+            None => status,
+        }
+    }
+}
+
 /// Headers a replay or a report does not need.
 const NOISE_HEADERS: [&str; 4] = ["host", "content-length", "accept-encoding", "connection"];
 

@@ -136,3 +136,29 @@ pub async fn tokens(base_url: &str, credential: &str) -> Vec<serde_json::Value> 
         .await
         .unwrap()
 }
+
+/// The `conformance` binary with none of the `ABP_*` credentials, outside CI and without
+/// colour: each test sets what it means to test.
+pub fn binary() -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_conformance"));
+    for var in [
+        "ABP_TOKEN",
+        "ABP_OTHER_USER_TOKEN",
+        "ABP_FORBIDDEN_TOKEN",
+        "ABP_EXPIRED_TOKEN",
+        "CI",
+        "INSTA_UPDATE",
+    ] {
+        c.env_remove(var);
+    }
+    c.env("NO_COLOR", "1");
+    c
+}
+
+/// A finished command's stdout and stderr as text.
+pub fn output_text(out: &std::process::Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}

@@ -5,30 +5,15 @@
 
 mod common;
 
-use std::process::{Command, Output};
+use std::process::Command;
 
 fn conformance(dir: &std::path::Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_conformance"));
-    for var in [
-        "ABP_TOKEN",
-        "ABP_OTHER_USER_TOKEN",
-        "ABP_FORBIDDEN_TOKEN",
-        "ABP_EXPIRED_TOKEN",
-        "CI",
-        "INSTA_UPDATE",
-    ] {
-        c.env_remove(var);
-    }
-    c.env("NO_COLOR", "1").current_dir(dir);
+    let mut c = common::binary();
+    c.current_dir(dir);
     c
 }
 
-fn text(out: &Output) -> (String, String) {
-    (
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use common::output_text as text;
 
 fn with_creds(c: &mut Command, creds: &reference_server::Credentials) {
     c.env("ABP_TOKEN", &creds.user)

@@ -4,30 +4,16 @@
 
 mod common;
 
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::Duration;
 
 fn conformance() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_conformance"));
-    for var in [
-        "ABP_OTHER_USER_TOKEN",
-        "ABP_FORBIDDEN_TOKEN",
-        "ABP_EXPIRED_TOKEN",
-        "CI",
-    ] {
-        c.env_remove(var);
-    }
-    c.env("NO_COLOR", "1")
-        .env("ABP_TOKEN", "a-real-looking-credential");
+    let mut c = common::binary();
+    c.env("ABP_TOKEN", "a-real-looking-credential");
     c
 }
 
-fn text(out: &Output) -> (String, String) {
-    (
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use common::output_text as text;
 
 #[test]
 fn production_is_refused_before_anything_is_sent() {

@@ -36,15 +36,10 @@ pub fn lines(f: &CheckRecord, exchange: Option<&ExchangeRecord>) -> Vec<String> 
     }
     if let Some(x) = exchange {
         out.push(format!(
-            "exchange: {} {} → {}{}",
+            "exchange: {} {} → {}",
             x.method,
             x.path,
-            x.status
-                .map_or_else(|| "no response".into(), |s| s.to_string()),
-            x.content_type
-                .as_deref()
-                .map(|c| format!(" ({c})"))
-                .unwrap_or_default()
+            x.outcome()
         ));
         if let Some(b) = x.request_body.as_deref().filter(|b| !b.is_empty()) {
             out.push(format!("request:  {}", one_line(b, 300)));

@@ -273,16 +273,7 @@ impl<W: Write> Html<W> {
                 if let Some(b) = &x.request_body {
                     let _ = writeln!(text, "\n{b}");
                 }
-                let _ = write!(
-                    text,
-                    "\n→ {}{}\n",
-                    x.status
-                        .map_or_else(|| "no response".into(), |s| s.to_string()),
-                    x.content_type
-                        .as_deref()
-                        .map(|c| format!(" ({c})"))
-                        .unwrap_or_default()
-                );
+                let _ = write!(text, "\n→ {}\n", x.outcome());
                 if let Some(b) = &x.response_body {
                     let _ = writeln!(text, "{b}");
                 }

@@ -6,7 +6,7 @@
 //! each boundary is the validation suite's. Every case names the constraint's JSON pointer,
 //! and every name it sends carries the scenario's prefix, so nothing escapes the sweep.
 
-use super::{Kind, Scenario, Suite, valid_create_body};
+use super::{Kind, NAME_SLOT, Scenario, Suite, create_request_body, name_field, valid_create_body};
 use crate::api::{Api, OpKind};
 use crate::checks::{self, Failure};
 use crate::context::Ctx;
@@ -15,9 +15,6 @@ use crate::roles::Role;
 use crate::transport::Auth;
 use abp_spec::Spec;
 use serde_json::{Map, Value, json};
-
-/// Replaced by the scenario's token name (plus `suffix`) when the body is sent.
-const NAME_SLOT: &str = "{{run-name}}";
 
 #[derive(Debug, Clone)]
 pub struct Case {
@@ -39,22 +36,13 @@ pub enum NameSuffix {
 
 pub fn scenarios(spec: &Spec, api: &Api) -> Result<Vec<Scenario>, RunError> {
     let create = &api.create;
-    let request = create.body.clone().ok_or_else(|| {
-        RunError::Config(format!(
-            "the create operation {} has no request body",
-            create.id
-        ))
-    })?;
+    let request = create_request_body(create)?.clone();
     let (schema, schema_pointer) = spec.resolve(&request.schema, request.pointer.clone());
     let base = valid_create_body(spec, create, NAME_SLOT)?;
     let Some(base) = base.as_object().cloned() else {
         return Ok(Vec::new());
     };
-    let Some(name_field) = base
-        .iter()
-        .find(|(_, v)| v.as_str() == Some(NAME_SLOT))
-        .map(|(k, _)| k.clone())
-    else {
+    let Some(name_field) = name_field(&base).map(str::to_owned) else {
         return Ok(Vec::new());
     };
     let props = schema

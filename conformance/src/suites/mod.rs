@@ -137,6 +137,28 @@ pub async fn execute(scenario: &Scenario, ctx: &mut Ctx<'_>) {
     }
 }
 
+/// Stands in for the scenario's prefixed token name in a body generated before the run knows
+/// its prefix. Plain ASCII that JSON does not escape, so it survives serialization and is
+/// replaced in the bytes.
+pub const NAME_SLOT: &str = "{{run-name}}";
+
+/// The create operation's request body; a spec without one cannot be tested.
+pub fn create_request_body(create: &Operation) -> Result<&abp_spec::RequestBody, RunError> {
+    create.body.as_ref().ok_or_else(|| {
+        RunError::Config(format!(
+            "the create operation {} has no request body",
+            create.id
+        ))
+    })
+}
+
+/// The body field that holds the token name: the one a valid body filled with [`NAME_SLOT`].
+pub fn name_field(body: &serde_json::Map<String, serde_json::Value>) -> Option<&str> {
+    body.iter()
+        .find(|(_, v)| v.as_str() == Some(NAME_SLOT))
+        .map(|(k, _)| k.as_str())
+}
+
 /// A request body that the spec says is valid: every property from its example (or a
 /// plain value of its type), the name replaced by `name`.
 pub fn valid_create_body(
@@ -144,12 +166,7 @@ pub fn valid_create_body(
     create: &Operation,
     name: &str,
 ) -> Result<serde_json::Value, RunError> {
-    let op = create.body.as_ref().ok_or_else(|| {
-        RunError::Config(format!(
-            "the create operation {} has no request body",
-            create.id
-        ))
-    })?;
+    let op = create_request_body(create)?;
     let (schema, _) = spec.resolve(&op.schema, op.pointer.clone());
     let mut body = serde_json::Map::new();
     for (prop, sub) in schema

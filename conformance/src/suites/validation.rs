@@ -4,7 +4,7 @@
 //! for path parameters, values that break their pattern. Each must get the documented 400
 //! (413 accepted for an oversized body) and leave the list unchanged.
 
-use super::{Kind, Scenario, Suite, valid_create_body};
+use super::{Kind, NAME_SLOT, Scenario, Suite, create_request_body, name_field, valid_create_body};
 use crate::api::{Api, OpKind};
 use crate::checks::{self, Failure};
 use crate::context::Ctx;
@@ -13,10 +13,6 @@ use crate::roles::Role;
 use crate::transport::Auth;
 use abp_spec::Spec;
 use serde_json::{Value, json};
-
-/// Stands in for the scenario's prefixed token name until the run knows its prefix. Plain
-/// ASCII that JSON does not escape, so it survives serialization and is replaced in the bytes.
-const NAME_SLOT: &str = "{{run-name}}";
 
 #[derive(Debug, Clone)]
 pub enum Case {
@@ -103,25 +99,13 @@ fn samples() -> [(&'static str, Value); 7] {
     ]
 }
 
-/// The body field that holds the token name: the one the valid body filled with the slot.
-fn name_field(body: &serde_json::Map<String, Value>) -> Option<&str> {
-    body.iter()
-        .find(|(_, v)| v.as_str() == Some(NAME_SLOT))
-        .map(|(k, _)| k.as_str())
-}
-
 fn type_allows(schema_type: &str, sample: &str) -> bool {
     schema_type == sample || (schema_type == "number" && sample == "integer")
 }
 
 pub fn scenarios(spec: &Spec, api: &Api) -> Result<Vec<Scenario>, RunError> {
     let create = &api.create;
-    let request = create.body.clone().ok_or_else(|| {
-        RunError::Config(format!(
-            "the create operation {} has no request body",
-            create.id
-        ))
-    })?;
+    let request = create_request_body(create)?.clone();
     let bad_request: Vec<u16> = create.response(400).map(|_| 400).into_iter().collect();
     let (schema, _) = spec.resolve(&request.schema, request.pointer.clone());
     let base = valid_create_body(spec, create, NAME_SLOT)?;
