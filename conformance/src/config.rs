@@ -50,15 +50,22 @@ pub struct RunConfig {
     pub record_command: Option<String>,
     /// The command that lists earlier runs' leftovers on this target, for the run's notice.
     pub cleanup_command: Option<String>,
-    /// Whether preflight demands that ABP_FORBIDDEN_TOKEN gets 403 and ABP_EXPIRED_TOKEN 401.
-    /// Off for an embedded server, whose fixture credentials are right by construction (a
-    /// fault that accepts them is then the auth suite's to report).
-    pub verify_roles: bool,
     /// Extra certificate authorities to trust (a staging server with a private CA).
     pub ca_certs: Vec<reqwest::Certificate>,
     /// Set (by a signal handler) to start no more scenarios; those in flight finish and the
     /// run still deletes what it created.
     pub cancel: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// Set when `--deadline` passed (the run then cancels itself): what ended it was time,
+    /// not a signal.
+    pub deadline_passed: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// The whole run's deadline (`--deadline`): past it, the run stops like an interrupted
+    /// one (scenarios cut short, tokens deleted) and says that time ran out.
+    pub deadline: Option<Duration>,
+    /// Re-run a failed scenario up to this many times with fresh tokens (`--rerun-failures`);
+    /// one that then passes is `flaky`.
+    pub rerun_failures: u32,
+    /// Flaky scenarios do not fail the run (`--allow-flaky`).
+    pub allow_flaky: bool,
     /// The model suite's seed (`--seed`); `None` draws one, which the run reports.
     pub model_seed: Option<u64>,
     /// The model suite's budget: operations per sequence (`--model-steps`); `None`: the default.
@@ -81,11 +88,14 @@ impl RunConfig {
             known_failures: Default::default(),
             require_coverage: false,
             cancel: Default::default(),
+            deadline_passed: Default::default(),
+            deadline: None,
+            rerun_failures: 0,
+            allow_flaky: false,
             max_rps: None,
             jobs: DEFAULT_JOBS,
             retry: Default::default(),
             ca_certs: Vec::new(),
-            verify_roles: true,
             update_snapshots: false,
             force_record: false,
             record_command: None,

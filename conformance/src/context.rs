@@ -43,6 +43,9 @@ pub fn is_run_token_name(name: &str) -> bool {
 }
 
 /// State shared by every scenario of one run.
+/// The shortest credential a run accepts (see [`Shared::new`]).
+pub const MIN_CREDENTIAL_CHARS: usize = 8;
+
 pub struct Shared {
     pub config: RunConfig,
     pub api: Api,
@@ -57,6 +60,9 @@ pub struct Shared {
     pub coverage: Coverage,
     /// The transcription record's project decisions that this run's spec carries.
     pub decisions: Vec<abp_spec::decisions::Decision>,
+    /// The status preflight's credential nobody issued got (the auth suite's messages tell
+    /// a server that accepts anything from a variable that holds the wrong credential).
+    pub unissued_status: std::sync::OnceLock<u16>,
 }
 
 impl Shared {
@@ -71,6 +77,15 @@ impl Shared {
         let redactor = Redactor::default();
         for role in Role::ALL {
             if let Some(c) = config.credentials.get(role) {
+                // A secret is kept out of the output by replacing it wherever it appears; a
+                // credential of a few characters would be "found" inside ordinary words.
+                let length = c.chars().count();
+                if length < MIN_CREDENTIAL_CHARS {
+                    return Err(RunError::Config(format!(
+                        "{} is {length} characters long: a credential shorter than {MIN_CREDENTIAL_CHARS} characters cannot be kept out of the run's output, since it would be redacted inside ordinary text; use a real credential",
+                        role.env_var()
+                    )));
+                }
                 redactor.add(c, &format!("[{}]", role.env_var()));
                 redactor.add(&tamper(c), &format!("[tampered {}]", role.env_var()));
             }
@@ -97,6 +112,7 @@ impl Shared {
             redactor,
             transport,
             seen: SeenTokens::default(),
+            unissued_status: Default::default(),
             decisions: abp_spec::decisions::decisions()
                 .into_iter()
                 .filter(|d| {

@@ -8,6 +8,9 @@ pub enum RunError {
     /// Exit code 3: the target did not answer the first request.
     #[error("cannot reach {url}: {reason}")]
     Unreachable { url: String, reason: String },
+    /// Exit code 130: a signal arrived before the first scenario started.
+    #[error("interrupted before the first scenario")]
+    Interrupted,
 }
 
 impl RunError {
@@ -15,6 +18,7 @@ impl RunError {
         match self {
             RunError::Config(_) => 2,
             RunError::Unreachable { .. } => 3,
+            RunError::Interrupted => 130,
         }
     }
 }

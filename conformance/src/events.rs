@@ -56,6 +56,16 @@ pub enum Event {
     Warning {
         message: String,
     },
+    /// The run ended before any scenario: preflight found a setup mistake (exit 2), the
+    /// target did not answer (exit 3), or the run was interrupted (exit 130). Reporters say
+    /// so instead of reporting an empty run as passed.
+    RunAborted {
+        target: String,
+        base_url: String,
+        /// What ended it, in one line (credentials redacted).
+        reason: String,
+        exit_code: u8,
+    },
     RunFinished {
         stats: RunStats,
         /// Every documented status of every operation, and whether the run exercised it.
@@ -152,6 +162,52 @@ pub enum Verdict {
     NotRun,
     /// The target kept refusing a request (429/503) past the retry policy: no verdict.
     TargetUnavailable,
+    /// The run was interrupted (a signal, or `--deadline`) while the scenario ran: cut short,
+    /// so never a pass.
+    Interrupted,
+    /// Failed, then passed when run again (`--rerun-failures`): not reproducible, still not
+    /// a pass unless `--allow-flaky`.
+    Flaky,
+}
+
+impl Verdict {
+    /// The word reports print for it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Verdict::Passed => "PASS",
+            Verdict::Failed => "FAIL",
+            Verdict::Skipped => "SKIP",
+            Verdict::KnownFailure => "KNOWN",
+            Verdict::NotRun => "NOT RUN",
+            Verdict::TargetUnavailable => "UNAVAILABLE",
+            Verdict::Interrupted => "INTERRUPTED",
+            Verdict::Flaky => "FLAKY",
+        }
+    }
+}
+
+/// The verdict of a whole run, computed once ([`RunStats::verdict`]) for every reporter and
+/// the exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunVerdict {
+    Passed,
+    Failed,
+    /// A signal or `--deadline` cut the run short: not a verdict on the target.
+    Interrupted,
+    /// Some scenarios had no verdict (the target kept answering 429/503) and none failed.
+    NoVerdict,
+}
+
+impl RunVerdict {
+    pub fn word(self) -> &'static str {
+        match self {
+            RunVerdict::Passed => "PASSED",
+            RunVerdict::Failed => "FAILED",
+            RunVerdict::Interrupted => "INTERRUPTED",
+            RunVerdict::NoVerdict => "NO VERDICT",
+        }
+    }
 }
 
 /// Live progress, in the order things happen (unlike events, which come in scenario order).
@@ -214,6 +270,14 @@ pub struct RunStats {
     pub interrupted: bool,
     /// Scenarios that did not run because of the interruption.
     pub not_run: usize,
+    /// Scenarios cut short by the interruption (verdict `interrupted`).
+    pub cut_short: usize,
+    /// The interruption was `--deadline` passing, not a signal.
+    pub deadline_passed: bool,
+    /// Scenarios that failed and then passed on a re-run (verdict `flaky`).
+    pub flaky: usize,
+    /// `--allow-flaky`: flaky scenarios do not fail the run.
+    pub allow_flaky: bool,
     /// Scenarios with no approved snapshot for the target (first contact, outside CI).
     pub no_baseline: usize,
     /// Baselines written by `--update-snapshots`: new ones, and changed ones.
@@ -224,9 +288,23 @@ pub struct RunStats {
 
 impl RunStats {
     pub fn success(&self) -> bool {
-        self.failed == 0
-            && self.unavailable == 0
-            && !self.interrupted
-            && !(self.require_coverage && self.coverage_exercised < self.coverage_documented)
+        self.verdict() == RunVerdict::Passed
+    }
+
+    /// The run's verdict: interrupted wins over everything (a cut-short run says nothing),
+    /// then a failure, then scenarios without a verdict.
+    pub fn verdict(&self) -> RunVerdict {
+        if self.interrupted {
+            RunVerdict::Interrupted
+        } else if self.failed > 0
+            || (self.flaky > 0 && !self.allow_flaky)
+            || (self.require_coverage && self.coverage_exercised < self.coverage_documented)
+        {
+            RunVerdict::Failed
+        } else if self.unavailable > 0 {
+            RunVerdict::NoVerdict
+        } else {
+            RunVerdict::Passed
+        }
     }
 }

@@ -14,6 +14,7 @@ pub mod error;
 pub mod events;
 pub mod exchange;
 pub mod known;
+pub mod pacing;
 pub mod preflight;
 pub mod redact;
 pub mod report;

@@ -30,9 +30,57 @@ struct Outcome {
 /// Runs the selected scenarios against the configured target.
 pub async fn run(config: RunConfig, reporter: &mut dyn Reporter) -> Result<RunStats, RunError> {
     let started = Instant::now();
-    let scenarios = suites::select(&config)?;
-    let shared = Shared::new(config)?;
-    crate::preflight::preflight(&shared).await?;
+    let (target, base_url) = (config.target_name.clone(), config.base_url.clone());
+    // Every way of ending before the first scenario still gives every report its verdict.
+    let abort = |reporter: &mut dyn Reporter, error: RunError, reason: String| {
+        reporter.event(&Event::RunAborted {
+            target: target.clone(),
+            base_url: base_url.clone(),
+            reason,
+            exit_code: error.exit_code(),
+        });
+        Err(error)
+    };
+    let scenarios = match suites::select(&config) {
+        Ok(s) => s,
+        Err(e) => {
+            let reason = e.to_string();
+            return abort(reporter, e, reason);
+        }
+    };
+    let shared = match Shared::new(config) {
+        Ok(s) => s,
+        Err(e) => {
+            let reason = e.to_string();
+            return abort(reporter, e, reason);
+        }
+    };
+    let deadline = shared.config.deadline.map(|limit| {
+        let (cancel, passed) = (
+            shared.config.cancel.clone(),
+            shared.config.deadline_passed.clone(),
+        );
+        DeadlineGuard(tokio::spawn(async move {
+            tokio::time::sleep(limit).await;
+            passed.store(true, Ordering::SeqCst);
+            cancel.store(true, Ordering::SeqCst);
+        }))
+    });
+    let first_contact = tokio::select! {
+        result = crate::preflight::preflight(&shared) => result,
+        () = cancelled(&shared.config.cancel) => Err(if shared.config.deadline_passed.load(Ordering::SeqCst) {
+            RunError::Unreachable {
+                url: shared.config.base_url.clone(),
+                reason: format!("no answer to the first requests within --deadline {} s", shared.config.deadline.unwrap_or_default().as_secs()),
+            }
+        } else {
+            RunError::Interrupted
+        }),
+    };
+    if let Err(e) = first_contact {
+        let reason = shared.redactor.apply(&e.to_string());
+        return abort(reporter, e, reason);
+    }
     let mut stats = RunStats::default();
     reporter.event(&Event::RunStarted {
         run_id: shared.run_id.clone(),
@@ -88,7 +136,9 @@ pub async fn run(config: RunConfig, reporter: &mut dyn Reporter) -> Result<RunSt
                 Some(Verdict::Skipped) => stats.skipped += 1,
                 Some(Verdict::TargetUnavailable) => stats.unavailable += 1,
                 Some(Verdict::NotRun) | None => not_run += 1,
-                Some(_) => stats.passed += 1,
+                Some(Verdict::Interrupted) => stats.cut_short += 1,
+                Some(Verdict::Flaky) => stats.flaky += 1,
+                Some(Verdict::Passed | Verdict::KnownFailure) => stats.passed += 1,
             }
             for event in &mut outcome.events {
                 event.redact(&shared.redactor);
@@ -115,16 +165,7 @@ pub async fn run(config: RunConfig, reporter: &mut dyn Reporter) -> Result<RunSt
             () = tokio::time::sleep(std::time::Duration::from_millis(5)), if !ready.is_empty() => {}
         }
     }
-    if not_run > 0 {
-        stats.interrupted = true;
-        stats.not_run = not_run;
-        reporter.event(&Event::Warning {
-            message: format!(
-                "interrupted: {not_run} of {} scenarios did not run; this run's tokens were deleted",
-                scenarios.len()
-            ),
-        });
-    }
+    stats.not_run = not_run;
     let mut swept = sweep(&shared).await;
     tally::absorb(&mut stats, &swept.stats);
     for event in &mut swept.events {
@@ -132,6 +173,30 @@ pub async fn run(config: RunConfig, reporter: &mut dyn Reporter) -> Result<RunSt
         reporter.event(event);
     }
     stats.scenarios = scenarios.len();
+    stats.allow_flaky = shared.config.allow_flaky;
+    // A signal (or the deadline) at any moment, the final sweep included, makes the run
+    // interrupted: what it reports is not a verdict on the target.
+    stats.interrupted = shared.config.cancel.load(Ordering::SeqCst);
+    stats.deadline_passed = shared.config.deadline_passed.load(Ordering::SeqCst);
+    drop(deadline);
+    if stats.interrupted {
+        let why = if stats.deadline_passed {
+            format!(
+                "the run's deadline (--deadline {} s) passed",
+                shared.config.deadline.unwrap_or_default().as_secs()
+            )
+        } else {
+            "interrupted by a signal".to_owned()
+        };
+        reporter.event(&Event::Warning {
+            message: format!(
+                "{why}: {} of {} scenarios did not run and {} were cut short; the tokens this run created were deleted",
+                stats.not_run,
+                scenarios.len(),
+                stats.cut_short
+            ),
+        });
+    }
     let dir = shared
         .config
         .snapshot_dir
@@ -271,17 +336,36 @@ async fn run_scenario(
             0,
         ),
         None => {
-            let mut ctx = Ctx::new(shared, &scenario.name, seq);
-            suites::execute(scenario, &mut ctx).await;
-            ctx.clean_up().await;
-            ctx.compare_snapshot(&scenario.summary);
-            let verdict = ctx.tally.verdict();
-            let requests = ctx.requests();
-            events.append(&mut ctx.events);
-            let reason = (verdict == Verdict::TargetUnavailable)
-                .then(|| ctx.tally.unserved.clone())
-                .flatten();
-            (verdict, reason, ctx.tally.stats, requests)
+            let mut first = attempt(shared, seq, scenario).await;
+            let mut reason = first.reason.take();
+            let mut verdict = first.verdict;
+            let mut requests = first.requests;
+            // A failure is tried again with fresh tokens: one that does not reproduce is
+            // flaky, a verdict of its own; the events shown are the failing attempt's.
+            let reruns = shared.config.rerun_failures;
+            let mut rerun = 0;
+            while verdict == Verdict::Failed
+                && rerun < reruns
+                && !shared.config.cancel.load(Ordering::SeqCst)
+            {
+                rerun += 1;
+                let again = attempt(shared, seq, scenario).await;
+                requests += again.requests;
+                first.stats.requests += again.stats.requests;
+                first.stats.retries += again.stats.retries;
+                if again.verdict == Verdict::Passed || again.verdict == Verdict::KnownFailure {
+                    verdict = Verdict::Flaky;
+                    reason = Some(format!(
+                        "failed, then passed on re-run {rerun} of {reruns} (--rerun-failures): not reproducible"
+                    ));
+                } else if again.verdict == Verdict::Interrupted {
+                    break;
+                } else if rerun == reruns {
+                    reason = Some(format!("failed again on {reruns} re-runs"));
+                }
+            }
+            events.append(&mut first.events);
+            (verdict, reason, first.stats, requests)
         }
     };
     let mut result = ScenarioResult::default();
@@ -309,6 +393,70 @@ async fn run_scenario(
         stats,
         verdict: Some(verdict),
         watermark: shared.transport.posts_started(),
+    }
+}
+
+/// One execution of a scenario, in a fresh [`Ctx`] of its own.
+struct Attempt {
+    events: Vec<Event>,
+    stats: RunStats,
+    verdict: Verdict,
+    reason: Option<String>,
+    requests: usize,
+}
+
+async fn attempt(shared: &Shared, seq: usize, scenario: &Scenario) -> Attempt {
+    let mut ctx = Ctx::new(shared, &scenario.name, seq);
+    // A signal (or the deadline) stops the scenario where it is; what it created is still
+    // deleted. A scenario that ends while the run is being cancelled may have stopped
+    // early on its own (the model suite does): it is cut short too, never a pass.
+    let stopped = tokio::select! {
+        () = suites::execute(scenario, &mut ctx) => false,
+        () = cancelled(&shared.config.cancel) => true,
+    };
+    let cut_short = stopped || shared.config.cancel.load(Ordering::SeqCst);
+    ctx.clean_up().await;
+    let mut verdict = ctx.tally.verdict();
+    let mut reason = (verdict == Verdict::TargetUnavailable)
+        .then(|| ctx.tally.unserved.clone())
+        .flatten();
+    if cut_short && verdict != Verdict::Failed {
+        verdict = Verdict::Interrupted;
+        reason = Some(if shared.config.deadline_passed.load(Ordering::SeqCst) {
+            "cut short: the run's deadline (--deadline) passed while it ran".to_owned()
+        } else {
+            "cut short: the run was interrupted while it ran".to_owned()
+        });
+    } else {
+        // A scenario cut short has only part of its exchanges: no snapshot to compare.
+        ctx.compare_snapshot(&scenario.summary);
+        verdict = ctx.tally.verdict();
+        if verdict == Verdict::TargetUnavailable {
+            reason = ctx.tally.unserved.clone();
+        }
+    }
+    Attempt {
+        requests: ctx.requests(),
+        events: std::mem::take(&mut ctx.events),
+        stats: ctx.tally.stats,
+        verdict,
+        reason,
+    }
+}
+
+/// Resolves once the run is cancelled (a signal, or the deadline).
+pub async fn cancelled(flag: &std::sync::atomic::AtomicBool) {
+    while !flag.load(Ordering::SeqCst) {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// Stops the deadline's timer when the run ends first.
+struct DeadlineGuard(tokio::task::JoinHandle<()>);
+
+impl Drop for DeadlineGuard {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

@@ -11,16 +11,16 @@
 //! - both are bounded (`--max-retries`, `--max-retry-wait`); every retry is reported.
 
 use crate::error::RunError;
+use crate::pacing::Pacer;
 use crate::redact::{CREATED_SECRET, Redactor};
 use crate::roles::{Credentials, Role};
 use abp_tokens_client::{
     Client, Exchange, Observer, RecordedResponse, TransportErrorKind, send_recorded,
 };
 use reqwest::header::{AUTHORIZATION, HeaderName, HeaderValue};
-use std::collections::VecDeque;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Who a raw request claims to be. Stated by the caller, never guessed from header values.
 #[derive(Debug, Clone)]
@@ -92,88 +92,6 @@ pub struct Sent {
     pub gave_up: Option<String>,
 }
 
-/// Request pacing shared by every scenario of the run: `--max-rps`, slowed down after a 429.
-#[derive(Debug)]
-struct Pacer {
-    state: tokio::sync::Mutex<PacerState>,
-}
-
-#[derive(Debug)]
-struct PacerState {
-    /// Time between requests; `None` sends as fast as the scenarios ask.
-    interval: Option<Duration>,
-    next: Instant,
-    /// Answers of the last second: when, and whether the target served the request (not 429).
-    answers: VecDeque<(Instant, bool)>,
-    /// When the pace last changed: one burst of 429s is one signal, not one per request.
-    last_slowdown: Option<Instant>,
-}
-
-impl PacerState {
-    fn forget_old(&mut self, now: Instant) {
-        while self
-            .answers
-            .front()
-            .is_some_and(|(t, _)| now.duration_since(*t) > Duration::from_secs(1))
-        {
-            self.answers.pop_front();
-        }
-    }
-}
-
-impl Pacer {
-    fn new(max_rps: Option<f64>) -> Self {
-        Pacer {
-            state: tokio::sync::Mutex::new(PacerState {
-                interval: max_rps.map(|r| Duration::from_secs_f64(1.0 / r)),
-                next: Instant::now(),
-                answers: VecDeque::new(),
-                last_slowdown: None,
-            }),
-        }
-    }
-
-    async fn wait_turn(&self) {
-        let mut s = self.state.lock().await;
-        if let Some(interval) = s.interval {
-            tokio::time::sleep_until(s.next.into()).await;
-            s.next = Instant::now() + interval;
-        }
-    }
-
-    async fn note_answer(&self, served: bool) {
-        let mut s = self.state.lock().await;
-        let now = Instant::now();
-        s.answers.push_back((now, served));
-        s.forget_old(now);
-    }
-
-    /// After a 429: from now on send at most 80% of what the target served in the last
-    /// second (its limit, as observed), never faster than the pace already set. Returns the
-    /// new rate, or `None` when the pace changed less than a second ago.
-    async fn slow_down(&self) -> Option<f64> {
-        let mut s = self.state.lock().await;
-        let now = Instant::now();
-        if s.last_slowdown
-            .is_some_and(|t| now.duration_since(t) < Duration::from_secs(1))
-        {
-            return None;
-        }
-        s.forget_old(now);
-        let served = s.answers.iter().filter(|(_, ok)| *ok).count() as f64;
-        let current = s.interval.map(|i| 1.0 / i.as_secs_f64());
-        let target = if served > 0.0 {
-            served * 0.8
-        } else {
-            current.map_or(1.0, |c| c * 0.5)
-        };
-        let rate = current.map_or(target, |c| c.min(target)).max(0.5);
-        s.interval = Some(Duration::from_secs_f64(1.0 / rate));
-        s.last_slowdown = Some(now);
-        Some(rate)
-    }
-}
-
 /// Sends the run's requests. Cheap to share: scenarios hold it by reference.
 pub struct Transport {
     http: reqwest::Client,
@@ -198,6 +116,22 @@ pub struct Transport {
 struct PostLedger {
     next: u64,
     open: std::collections::BTreeSet<u64>,
+}
+
+/// A create in the [`PostLedger`] until it is answered or abandoned.
+struct OpenPost<'a> {
+    ledger: &'a Mutex<PostLedger>,
+    seq: u64,
+}
+
+impl Drop for OpenPost<'_> {
+    fn drop(&mut self) {
+        self.ledger
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .open
+            .remove(&self.seq);
+    }
 }
 
 impl Transport {
@@ -402,17 +336,22 @@ impl Transport {
             *request.method(),
             reqwest::Method::GET | reqwest::Method::DELETE | reqwest::Method::HEAD
         );
+        // Open until answered; the guard also closes it when the scenario is cancelled
+        // mid-request (the future dropped), so no held-back outcome waits for it forever.
         let post = (*request.method() == reqwest::Method::POST).then(|| {
             let mut ledger = self.posts.lock().unwrap_or_else(|p| p.into_inner());
             let seq = ledger.next;
             ledger.next += 1;
             ledger.open.insert(seq);
-            seq
+            OpenPost {
+                ledger: &self.posts,
+                seq,
+            }
         });
         let (sent, response) = self
             .attempts(request, operation_id, policy, idempotent)
             .await;
-        if let Some(seq) = post {
+        if post.is_some() {
             for e in sent
                 .retries
                 .iter()
@@ -421,12 +360,8 @@ impl Transport {
             {
                 self.register_secrets(e);
             }
-            self.posts
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .open
-                .remove(&seq);
         }
+        drop(post);
         (sent, response)
     }
 
@@ -487,22 +422,35 @@ impl Transport {
         policy: RetryPolicy,
     ) -> Decision {
         let backoff = Duration::from_millis(250 * 2u64.pow(attempts.min(6)));
-        if let Ok(r) = &exchange.response {
-            self.pacer.note_answer(r.status != 429).await;
+        match &exchange.response {
+            Ok(r) if r.status == 429 => {
+                if let Some(rate) = self.pacer.refused().await {
+                    *self.slowed.lock().unwrap_or_else(|p| p.into_inner()) = Some(rate);
+                }
+            }
+            Ok(r) if r.status == 503 => self.pacer.unavailable().await,
+            Ok(_) => self.pacer.served().await,
+            Err(_) => {}
         }
         match &exchange.response {
             Ok(r) if r.status == 429 || r.status == 503 => {
-                if r.status == 429
-                    && let Some(rate) = self.pacer.slow_down().await
-                {
-                    *self.slowed.lock().unwrap_or_else(|p| p.into_inner()) = Some(rate);
-                }
                 let wait = retry_after(r).unwrap_or(backoff);
                 let what = if r.status == 429 {
                     "rate-limited (429)"
                 } else {
                     "unavailable (503)"
                 };
+                // A target that has served nothing for a long while is not coming back
+                // within this run: every request gives up at once instead of waiting out
+                // its own retries, so the run ends (exit 3) in seconds, not hours.
+                let (refusing, refusals) = self.pacer.refusing_for().await;
+                let stall = policy.max_wait.max(STALL);
+                if refusing >= stall && refusals >= STALL_REFUSALS {
+                    return Decision::GiveUp(format!(
+                        "the target is {what}: it served no request for {} s ({refusals} refusals in a row)",
+                        refusing.as_secs()
+                    ));
+                }
                 if attempts >= policy.max_retries {
                     Decision::GiveUp(format!(
                         "the target is {what}: it still answered {} after {attempts} retries",
@@ -540,6 +488,11 @@ impl Transport {
         }
     }
 }
+
+/// A target that served nothing for this long (or `--max-retry-wait`, if longer), over at
+/// least [`STALL_REFUSALS`] refusals, is given up on.
+const STALL: Duration = Duration::from_secs(20);
+const STALL_REFUSALS: u32 = 10;
 
 enum Decision {
     Done,

@@ -106,9 +106,6 @@ pub async fn run_with_conditions(
     );
     let snapshots = baseline_copy();
     config.snapshot_dir = Some(snapshots.path().to_owned());
-    // The fixture's credentials are right by construction: a fault that accepts the expired
-    // or forbidden one must reach the auth suite, not stop at preflight.
-    config.verify_roles = false;
     // One model-suite sequence for every test built on this helper, so their verdicts are
     // reproducible; tests/model.rs runs random seeds against a correct server on its own.
     config.model_seed = Some(7);

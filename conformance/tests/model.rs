@@ -68,7 +68,6 @@ async fn fifty_random_seeds_pass_against_a_correct_server() {
             common::all_credentials(&server.credentials),
         );
         config.suites = vec!["model".into()];
-        config.verify_roles = false;
         let mut collect = conformance::report::Collect::default();
         let stats = conformance::run(config, &mut collect)
             .await

@@ -89,8 +89,9 @@ impl std::fmt::Display for TransportError {
 }
 
 impl TransportError {
-    /// Classifies a reqwest error and describes it with its whole cause chain, most specific
-    /// last ("connection refused" rather than only "error sending request").
+    /// Classifies a reqwest error and says its cause in words: "DNS lookup of HOST failed",
+    /// "connection refused by HOST:PORT", "TLS certificate of HOST not trusted", rather than
+    /// reqwest's chain of wrappers ("error sending request for url: client error (Connect)").
     pub fn from_reqwest(e: &reqwest::Error, timeout: Option<Duration>) -> Self {
         let kind = if e.is_timeout() {
             TransportErrorKind::Timeout
@@ -104,21 +105,60 @@ impl TransportError {
                 format!("timed out after {} s", fmt_seconds(t))
             }
             (TransportErrorKind::Timeout, None) => "timed out".to_owned(),
-            _ => {
-                let mut parts: Vec<String> = Vec::new();
-                let mut source: Option<&dyn std::error::Error> = Some(e);
-                while let Some(s) = source {
-                    // reqwest's own text repeats the URL; the exchange already names it.
-                    let text = s.to_string().replace(&format!(" ({})", url_of(e)), "");
-                    if !parts.iter().any(|p| p.contains(&text)) {
-                        parts.push(text);
-                    }
-                    source = s.source();
-                }
-                parts.join(": ")
-            }
+            _ => in_words(e),
         };
         TransportError { kind, message }
+    }
+}
+
+/// The cause of a failed request, in words a person reads.
+fn in_words(e: &reqwest::Error) -> String {
+    let host = e
+        .url()
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .unwrap_or_else(|| "the target".into());
+    let host_port = e
+        .url()
+        .and_then(|u| Some(format!("{}:{}", u.host_str()?, u.port_or_known_default()?)))
+        .unwrap_or_else(|| host.clone());
+    // The chain, outermost first; reqwest's own texts repeat the URL, which the exchange
+    // already names.
+    let mut chain: Vec<String> = Vec::new();
+    let mut io_kind = None;
+    let mut source: Option<&dyn std::error::Error> = Some(e);
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            io_kind.get_or_insert(io.kind());
+        }
+        let text = s.to_string().replace(&format!(" ({})", url_of(e)), "");
+        chain.push(text);
+        source = s.source();
+    }
+    let all = chain.join(": ").to_lowercase();
+    let root = chain.last().cloned().unwrap_or_default();
+    use std::io::ErrorKind;
+    if all.contains("dns error") || all.contains("failed to lookup address") {
+        format!("DNS lookup of {host} failed (no such host, or no DNS server answered)")
+    } else if io_kind == Some(ErrorKind::ConnectionRefused) || all.contains("connection refused") {
+        format!("connection refused by {host_port} (nothing listens there)")
+    } else if all.contains("certificate") || all.contains("unknownissuer") {
+        format!(
+            "TLS certificate of {host} not trusted ({root}): if it is signed by a private CA, give that CA with --ca-cert"
+        )
+    } else if all.contains("tls") || all.contains("handshake") {
+        format!("TLS handshake with {host_port} failed: {root}")
+    } else if io_kind == Some(ErrorKind::ConnectionReset) || all.contains("connection reset") {
+        format!("connection reset by {host_port}")
+    } else if all.contains("connection closed before message completed")
+        || all.contains("incomplete message")
+    {
+        format!("{host_port} closed the connection before a complete answer")
+    } else if e.is_connect() {
+        format!("could not connect to {host_port}: {root}")
+    } else if e.is_body() || e.is_decode() {
+        format!("the answer's body from {host_port} could not be read: {root}")
+    } else {
+        format!("no answer from {host_port}: {root}")
     }
 }
 

@@ -136,6 +136,7 @@ mod tests {
         "redact",
         "api",
         "exchange",
+        "pacing",
         "transport",
         "checks",
         "known",

@@ -45,6 +45,7 @@ pub const ACCESS_TOKEN_REVOKED: &str = "access_token_revoked";
 pub const ISOLATION_LIST: &str = "isolation_list";
 pub const ISOLATION_DELETE: &str = "isolation_delete";
 pub const REJECTION_CHANGES_NOTHING: &str = "rejection_changes_nothing";
+pub const CREDENTIAL_REFUSED: &str = "credential_refused";
 pub const SCENARIO_STEP: &str = "scenario_step";
 pub const SNAPSHOT: &str = "snapshot";
 pub const MODEL_MATCHES: &str = "model_matches";
@@ -147,6 +148,11 @@ pub const ALL: &[CheckInfo] = &[
         name: REJECTION_CHANGES_NOTHING,
         scope: Scope::Scenario,
         description: "a rejected request leaves the list unchanged",
+    },
+    CheckInfo {
+        name: CREDENTIAL_REFUSED,
+        scope: Scope::Scenario,
+        description: "a credential that must not authenticate (expired, without the privilege, unknown, tampered, never issued) is refused; an accepted one is named with both possible causes, or as certain when a credential nobody issued was accepted too",
     },
     CheckInfo {
         name: SCENARIO_STEP,

@@ -36,6 +36,11 @@ pub enum CliError {
         "the target kept answering 429/503 past the retry policy: {scenarios} scenarios have no verdict ({requests} requests refused); try again later, or allow longer waits (--max-retry-wait, --max-retries) or a slower pace (--max-rps)"
     )]
     Unavailable { scenarios: usize, requests: usize },
+    /// Exit 3: `--deadline` passed before the run ended; what was cut short has no verdict.
+    #[error(
+        "the run's deadline (--deadline {seconds} s) passed: {scenarios} scenarios were cut short or did not run, and have no verdict; this run's tokens were deleted"
+    )]
+    DeadlinePassed { seconds: u64, scenarios: usize },
     /// Exit 130. The run has said so and deleted what it created.
     #[error("interrupted")]
     Interrupted,
@@ -46,7 +51,9 @@ impl CliError {
         match self {
             CliError::ChecksFailed => 1,
             CliError::Usage(_) | CliError::Config(_) | CliError::Report(_) => 2,
-            CliError::Unreachable { .. } | CliError::Unavailable { .. } => 3,
+            CliError::Unreachable { .. }
+            | CliError::Unavailable { .. }
+            | CliError::DeadlinePassed { .. } => 3,
             CliError::Interrupted => 130,
         }
     }
@@ -62,6 +69,7 @@ impl From<RunError> for CliError {
         match e {
             RunError::Config(m) => CliError::Config(m),
             RunError::Unreachable { url, reason } => CliError::Unreachable { url, reason },
+            RunError::Interrupted => CliError::Interrupted,
         }
     }
 }

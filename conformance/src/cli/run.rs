@@ -69,6 +69,18 @@ pub struct RunArgs {
     /// random seed, shown in the scenario's summary and in any failure).
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
+    /// Stop the whole run after this many seconds, like an interrupted one: scenarios in
+    /// flight are cut short (never passed), the run's tokens are deleted, and it exits 3.
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub deadline: Option<u64>,
+    /// Run a failed scenario again, up to N times, with fresh tokens. One that then passes is
+    /// FLAKY (its own verdict in every report), which still fails the run unless
+    /// --allow-flaky; a failure that reproduces stays FAIL.
+    #[arg(long, value_name = "N", default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=10))]
+    pub rerun_failures: u32,
+    /// With --rerun-failures: flaky scenarios are reported but do not fail the run.
+    #[arg(long)]
+    pub allow_flaky: bool,
     /// The model suite's budget: operations in its random sequence (a burst counts as one).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=100_000))]
     pub model_steps: Option<u64>,
@@ -159,6 +171,9 @@ fn build_config(
     config.require_coverage = args.require_coverage;
     config.max_rps = args.connect.max_rps;
     config.jobs = args.jobs;
+    config.deadline = args.deadline.map(std::time::Duration::from_secs);
+    config.rerun_failures = args.rerun_failures;
+    config.allow_flaky = args.allow_flaky;
     config.retry = args.connect.retry();
     config.ca_certs = args.connect.ca_certs()?;
     Ok(config)
@@ -197,13 +212,12 @@ pub async fn run(args: RunArgs) -> Result<(), CliError> {
                 expired: Some(c.expired.clone()),
             };
             let url = server.base_url.clone();
-            let mut config = build_config(args, spec, &url, "embedded".into(), credentials)?;
-            // The fixture's credentials are right by construction.
-            config.verify_roles = false;
+            let config = build_config(args, spec, &url, "embedded".into(), credentials)?;
             (config, Some(server))
         }
     };
     let snapshot_dir = config.snapshot_dir.clone();
+    let deadline = config.deadline.map(|d| d.as_secs());
 
     let stdout = std::io::stdout();
     let tty = stdout.is_terminal();
@@ -238,22 +252,25 @@ pub async fn run(args: RunArgs) -> Result<(), CliError> {
             ))?;
         }
     }
-    if stats.interrupted {
-        Err(CliError::Interrupted)
-    } else if stats.failed == 0 && stats.unavailable > 0 {
-        Err(CliError::Unavailable {
+    use conformance::events::RunVerdict;
+    match stats.verdict() {
+        RunVerdict::Interrupted if stats.deadline_passed => Err(CliError::DeadlinePassed {
+            seconds: deadline.unwrap_or_default(),
+            scenarios: stats.not_run + stats.cut_short,
+        }),
+        RunVerdict::Interrupted => Err(CliError::Interrupted),
+        RunVerdict::NoVerdict => Err(CliError::Unavailable {
             scenarios: stats.unavailable,
             requests: stats.rate_limited,
-        })
-    } else if stats.success() {
-        Ok(())
-    } else {
-        Err(CliError::ChecksFailed)
+        }),
+        RunVerdict::Passed => Ok(()),
+        RunVerdict::Failed => Err(CliError::ChecksFailed),
     }
 }
 
-/// First SIGINT/SIGTERM: start no more scenarios, let those in flight finish, delete what
-/// the run created, report. A second one exits at once.
+/// First SIGINT/SIGTERM: start no more scenarios, cut those in flight short (verdict
+/// `interrupted`, never passed), delete what the run created, report, exit 130. A second one
+/// exits at once.
 fn watch_signals(cancel: std::sync::Arc<std::sync::atomic::AtomicBool>) {
     tokio::spawn(async move {
         let mut signals = 0;
@@ -266,7 +283,7 @@ fn watch_signals(cancel: std::sync::Arc<std::sync::atomic::AtomicBool>) {
                 std::process::exit(130);
             }
             eprintln!(
-                "interrupted: finishing the scenarios in flight, then deleting this run's tokens (again to exit now)"
+                "interrupted: stopping the scenarios in flight and deleting this run's tokens (again to exit now)"
             );
             cancel.store(true, std::sync::atomic::Ordering::SeqCst);
         }

@@ -26,6 +26,8 @@ pub struct Html<W: Write> {
     warnings: Vec<String>,
     stats: RunStats,
     coverage: Vec<CoverageEntry>,
+    /// Why the run ended before any scenario, and its exit code.
+    aborted: Option<(String, u8)>,
 }
 
 impl<W: Write> Html<W> {
@@ -37,6 +39,7 @@ impl<W: Write> Html<W> {
             warnings: Vec::new(),
             stats: RunStats::default(),
             coverage: Vec::new(),
+            aborted: None,
         }
     }
 }
@@ -80,6 +83,18 @@ impl<W: Write> Reporter for Html<W> {
             }),
             Event::Warning { message } => self.warnings.push(message.clone()),
             Event::Retry { .. } => {}
+            Event::RunAborted {
+                target,
+                base_url,
+                reason,
+                exit_code,
+            } => {
+                self.header = vec![
+                    ("target".into(), target.clone()),
+                    ("base URL".into(), base_url.clone()),
+                ];
+                self.aborted = Some((reason.clone(), *exit_code));
+            }
             Event::RunFinished { stats, coverage } => {
                 self.stats = *stats;
                 self.coverage = coverage.clone();
@@ -136,16 +151,12 @@ a{color:inherit}
 impl<W: Write> Html<W> {
     fn render(&self) -> String {
         let s = &self.stats;
-        let ok = s.success();
+        let ok = s.success() && self.aborted.is_none();
         let mut h = String::new();
-        let verdict = if s.interrupted {
-            "INTERRUPTED"
-        } else if ok {
-            "PASSED"
-        } else if s.failed == 0 && s.unavailable > 0 {
-            "NO VERDICT"
-        } else {
-            "FAILED"
+        let verdict = match &self.aborted {
+            Some((_, 130)) => "INTERRUPTED",
+            Some(_) => "NOT RUN",
+            None => s.verdict().word(),
         };
         let target = self
             .header
@@ -161,10 +172,15 @@ impl<W: Write> Html<W> {
             h,
             "<header class=\"{}\"><h1 id=\"verdict\">{verdict}</h1>{}<p class=\"summary\">{} passed · {} failed · {} skipped{} · {} checks ({} failed) · coverage {}/{} documented statuses · {} requests · {:.1} s</p><dl>",
             if ok { "pass" } else { "fail" },
-            if s.interrupted {
+            if let Some((reason, code)) = &self.aborted {
                 format!(
-                    "<p class=\"banner\" id=\"interrupted\">The run was interrupted: {} of {} scenarios did not run. This report is not a verdict on the target.</p>",
-                    s.not_run, s.scenarios
+                    "<p class=\"banner\" id=\"aborted\">The run ended before any scenario (exit {code}): {}. This report is not a verdict on the target.</p>",
+                    esc(reason)
+                )
+            } else if s.interrupted {
+                format!(
+                    "<p class=\"banner\" id=\"interrupted\">The run was interrupted: {} of {} scenarios did not run and {} were cut short. This report is not a verdict on the target.</p>",
+                    s.not_run, s.scenarios, s.cut_short
                 )
             } else {
                 String::new()
@@ -360,6 +376,8 @@ impl<W: Write> Html<W> {
                 Verdict::KnownFailure => ("known", "known failure"),
                 Verdict::NotRun => ("skip", "not run (interrupted)"),
                 Verdict::TargetUnavailable => ("skip", "no verdict (target unavailable)"),
+                Verdict::Interrupted => ("fail", "interrupted (cut short)"),
+                Verdict::Flaky => ("fail", "flaky (passed on a re-run)"),
             };
             let title = row.reason.as_deref().map(esc).unwrap_or_default();
             let _ = write!(

@@ -2,7 +2,7 @@
 //! line, a progress bar on a TTY, and a summary.
 
 use super::{Reporter, failure};
-use crate::events::{Event, Progress, ScenarioResult, Verdict};
+use crate::events::{Event, Progress, RunVerdict, ScenarioResult, Verdict};
 use owo_colors::OwoColorize;
 use std::io::Write;
 
@@ -52,7 +52,9 @@ impl<W: Write> Human<W> {
         }
         match verdict {
             Verdict::Passed => text.green().to_string(),
-            Verdict::Failed => text.red().bold().to_string(),
+            Verdict::Failed | Verdict::Interrupted | Verdict::Flaky => {
+                text.red().bold().to_string()
+            }
             Verdict::Skipped
             | Verdict::KnownFailure
             | Verdict::NotRun
@@ -117,6 +119,12 @@ impl<W: Write> Reporter for Human<W> {
             | Event::Exchange(_)
             | Event::Check(_)
             | Event::Retry { .. } => {}
+            // The command line prints why the run could not start.
+            Event::RunAborted { .. } => {
+                if let Some(bar) = self.progress.take() {
+                    bar.finish_and_clear();
+                }
+            }
             Event::Warning { message } => {
                 let tag = self.paint("WARNING", Verdict::Skipped);
                 self.line(&format!("{tag}: {message}"));
@@ -130,21 +138,17 @@ impl<W: Write> Reporter for Human<W> {
                 result,
                 ..
             } => {
-                let tag = match verdict {
-                    Verdict::Passed => "PASS",
-                    Verdict::Failed => "FAIL",
-                    Verdict::Skipped => "SKIP",
-                    Verdict::KnownFailure => "KNOWN",
-                    Verdict::NotRun => "NOT RUN",
-                    Verdict::TargetUnavailable => "UNAVAILABLE",
-                };
+                let tag = verdict.label();
                 let detail = match reason {
                     Some(r) => r.clone(),
                     None => format!("{requests} requests, {duration_ms} ms"),
                 };
                 let tag = self.paint(tag, *verdict);
                 self.line(&format!("{tag}  {scenario}  ({detail})"));
-                if matches!(verdict, Verdict::Failed | Verdict::KnownFailure) {
+                if matches!(
+                    verdict,
+                    Verdict::Failed | Verdict::KnownFailure | Verdict::Flaky
+                ) {
                     self.failure_details(result);
                 }
             }
@@ -152,21 +156,13 @@ impl<W: Write> Reporter for Human<W> {
                 if let Some(bar) = self.progress.take() {
                     bar.finish_and_clear();
                 }
-                let verdict = if stats.success() {
+                let run = stats.verdict();
+                let verdict = if run == RunVerdict::Passed {
                     Verdict::Passed
                 } else {
                     Verdict::Failed
                 };
-                let word = if stats.interrupted {
-                    "INTERRUPTED"
-                } else if stats.success() {
-                    "PASSED"
-                } else if stats.failed == 0 && stats.unavailable > 0 {
-                    "NO VERDICT"
-                } else {
-                    "FAILED"
-                };
-                let word = self.paint(word, verdict);
+                let word = self.paint(run.word(), verdict);
                 let known = if stats.known_failures > 0 {
                     format!(", {} known", stats.known_failures)
                 } else {
@@ -177,6 +173,16 @@ impl<W: Write> Reporter for Human<W> {
                 } else {
                     String::new()
                 };
+                if stats.cut_short > 0 {
+                    not_run.push_str(&format!(", {} cut short", stats.cut_short));
+                }
+                if stats.flaky > 0 {
+                    not_run.push_str(&format!(
+                        ", {} flaky{}",
+                        stats.flaky,
+                        if stats.allow_flaky { " (allowed)" } else { "" }
+                    ));
+                }
                 if stats.unavailable > 0 {
                     not_run.push_str(&format!(
                         ", {} without a verdict (target unavailable)",

@@ -58,6 +58,25 @@ impl<W: Write> Reporter for Junit<W> {
             | Event::Check(_)
             | Event::Warning { .. }
             | Event::Retry { .. } => {}
+            // No scenario ran: one errored testcase says why, so a publisher shows red.
+            Event::RunAborted {
+                target,
+                reason,
+                exit_code,
+                ..
+            } => {
+                self.run_name = format!("conformance ({target})");
+                let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
+                s.set_type(if *exit_code == 130 {
+                    "interrupted"
+                } else {
+                    "preflight"
+                });
+                s.set_message(reason.clone());
+                let mut case = TestCase::new("preflight", s);
+                case.set_classname("preflight");
+                self.suite("preflight").add_test_case(case);
+            }
             Event::ScenarioFinished {
                 scenario,
                 suite,
@@ -81,9 +100,15 @@ impl<W: Write> Reporter for Junit<W> {
                         s
                     }
                     // An error, not a skip: a publisher must not show an interrupted run green.
-                    Verdict::NotRun => {
+                    Verdict::NotRun | Verdict::Interrupted => {
                         let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
                         s.set_type("interrupted");
+                        s.set_message(reason.clone().unwrap_or_default());
+                        s
+                    }
+                    Verdict::Flaky => {
+                        let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                        s.set_type("flaky");
                         s.set_message(reason.clone().unwrap_or_default());
                         s
                     }

@@ -1,5 +1,6 @@
 //! The auth suite: for every operation, requests with missing, malformed, unknown, tampered,
-//! expired and forbidden credentials get the documented 401/403 with the spec's error body;
+//! expired, forbidden and never-issued credentials get the documented 401/403 with the spec's
+//! error body (and an accepted one is named by `credential_refused`, with its possible causes);
 //! the valid credential with a lower-case scheme succeeds (schemes are case-insensitive).
 
 use super::{Kind, Scenario, Suite, valid_create_body};
@@ -21,10 +22,11 @@ pub enum Variant {
     LowercaseScheme,
     ExpiredCredential,
     ForbiddenCredential,
+    UnissuedCredential,
 }
 
 impl Variant {
-    const ALL: [Variant; 9] = [
+    const ALL: [Variant; 10] = [
         Variant::NoAuthorization,
         Variant::EmptyAuthorization,
         Variant::BearerWithoutCredential,
@@ -34,6 +36,7 @@ impl Variant {
         Variant::LowercaseScheme,
         Variant::ExpiredCredential,
         Variant::ForbiddenCredential,
+        Variant::UnissuedCredential,
     ];
 
     fn label(self) -> &'static str {
@@ -47,6 +50,7 @@ impl Variant {
             Variant::LowercaseScheme => "lowercase-scheme",
             Variant::ExpiredCredential => "expired-credential",
             Variant::ForbiddenCredential => "forbidden-credential",
+            Variant::UnissuedCredential => "unissued-credential",
         }
     }
 
@@ -61,6 +65,9 @@ impl Variant {
             Variant::LowercaseScheme => "`bearer` (lower case) with ABP_TOKEN succeeds",
             Variant::ExpiredCredential => "the expired credential → 401",
             Variant::ForbiddenCredential => "a user without the privilege → 403",
+            Variant::UnissuedCredential => {
+                "a credential nobody issued, shaped like ABP_TOKEN → 401"
+            }
         }
     }
 
@@ -118,7 +125,61 @@ fn authorization(ctx: &Ctx<'_>, variant: Variant) -> Auth {
         Variant::LowercaseScheme => header(format!("bearer {user}"), Some(Role::User)),
         Variant::ExpiredCredential => Auth::Role(Role::Expired),
         Variant::ForbiddenCredential => Auth::Role(Role::Forbidden),
+        Variant::UnissuedCredential => header(
+            format!("Bearer {}", crate::preflight::unissued_credential(user)),
+            None,
+        ),
     }
+}
+
+/// Whether a credential that must not authenticate was refused; when it was accepted, the
+/// failure says what that means: a variable holding the wrong credential and a server bug
+/// look the same from one answer, unless the server also took a credential nobody issued.
+fn judge_refusal(ctx: &mut Ctx<'_>, variant: Variant, status: u16) {
+    if !(200..300).contains(&status) {
+        ctx.check(checks::CREDENTIAL_REFUSED, Ok(()));
+        return;
+    }
+    let anything = ctx
+        .shared
+        .unissued_status
+        .get()
+        .is_some_and(|s| (200..300).contains(s));
+    let certain = if anything {
+        "; it also accepted a credential nobody issued at first contact, so the server authenticates credentials it never issued"
+    } else {
+        ""
+    };
+    let message = match variant {
+        Variant::ExpiredCredential => format!(
+            "the server accepted {} (answered {status}): either it accepts expired credentials, or {} does not hold an expired one{certain}",
+            Role::Expired.env_var(),
+            Role::Expired.env_var()
+        ),
+        Variant::ForbiddenCredential => format!(
+            "the server let {} manage tokens (answered {status}): either it ignores the privilege to manage tokens, or {} belongs to a user who has it{certain}",
+            Role::Forbidden.env_var(),
+            Role::Forbidden.env_var()
+        ),
+        Variant::UnissuedCredential => format!(
+            "the server accepted a bearer credential nobody issued (random, shaped like {}; answered {status}): it authenticates credentials it never issued",
+            Role::User.env_var()
+        ),
+        _ => format!(
+            "the server accepted a credential it never issued (answered {status}): it authenticates credentials it never issued"
+        ),
+    };
+    let expected = if variant == Variant::ForbiddenCredential {
+        "403"
+    } else {
+        "401"
+    };
+    ctx.check(
+        checks::CREDENTIAL_REFUSED,
+        Err(Failure::new(message)
+            .expected(expected)
+            .actual(status.to_string())),
+    );
 }
 
 pub async fn run(case: &Case, ctx: &mut Ctx<'_>) {
@@ -133,8 +194,12 @@ pub async fn run(case: &Case, ctx: &mut Ctx<'_>) {
     let mut headers = Vec::new();
     match case.op {
         OpKind::List => {
-            ctx.raw(case.op, &op.path, auth, &headers, None, &expected)
+            let answer = ctx
+                .raw(case.op, &op.path, auth, &headers, None, &expected)
                 .await;
+            if let (true, Some(r)) = (must_reject, answer) {
+                judge_refusal(ctx, case.variant, r.status);
+            }
         }
         OpKind::Create => {
             let Some(before) = ctx.list_ids(Role::User).await else {
@@ -155,14 +220,14 @@ pub async fn run(case: &Case, ctx: &mut Ctx<'_>) {
                 .unwrap_or_else(|| "application/json".into());
             headers.push(("content-type", content_type));
             let bytes = serde_json::to_vec(&body).unwrap_or_default();
-            if ctx
+            let Some(answer) = ctx
                 .raw(case.op, &op.path, auth, &headers, Some(bytes), &expected)
                 .await
-                .is_none()
-            {
+            else {
                 return;
-            }
+            };
             if must_reject {
+                judge_refusal(ctx, case.variant, answer.status);
                 let Some(after) = ctx.list_ids(Role::User).await else {
                     return;
                 };
@@ -197,12 +262,14 @@ pub async fn run(case: &Case, ctx: &mut Ctx<'_>) {
             };
             let id = created.id.to_string();
             let path = op.path_with(&id);
-            if ctx
+            let Some(answer) = ctx
                 .raw(case.op, &path, auth, &headers, None, &expected)
                 .await
-                .is_none()
-            {
+            else {
                 return;
+            };
+            if must_reject {
+                judge_refusal(ctx, case.variant, answer.status);
             }
             let Some(after) = ctx.list_ids(Role::User).await else {
                 return;
