@@ -82,8 +82,9 @@ impl Shared {
                 let length = c.chars().count();
                 if length < MIN_CREDENTIAL_CHARS {
                     return Err(RunError::Config(format!(
-                        "{} is {length} characters long: a credential shorter than {MIN_CREDENTIAL_CHARS} characters cannot be kept out of the run's output, since it would be redacted inside ordinary text; use a real credential",
-                        role.env_var()
+                        "{} is {length} character{} long: a credential shorter than {MIN_CREDENTIAL_CHARS} characters cannot be kept out of the run's output, since it would be redacted inside ordinary text; use a real credential",
+                        role.env_var(),
+                        if length == 1 { "" } else { "s" }
                     )));
                 }
                 redactor.add(c, &format!("[{}]", role.env_var()));

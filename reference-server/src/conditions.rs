@@ -11,6 +11,8 @@
 //!   is handled, and then its connection is closed without any answer. The effect of a dropped
 //!   DELETE **is applied**: this is a lost response, not a lost request, which is the case a
 //!   client must handle (its retry finds the token already gone). A GET has no effect.
+//! - `fail_first_creates`: the first N creates answer 500 with no effect, then the server
+//!   serves normally (warming up): a failure that does not reproduce, for `--rerun-failures`.
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -31,6 +33,8 @@ pub struct TestConditions {
     pub rate_limit: Option<NonZeroU32>,
     /// Close the connection without an answer on every Nth GET or DELETE, after handling it.
     pub drop_every: Option<NonZeroU64>,
+    /// Answer the first N creates with 500 and no effect.
+    pub fail_first_creates: Option<NonZeroU64>,
 }
 
 /// The seconds a rate-limited client is told to wait.
@@ -75,6 +79,9 @@ pub(crate) struct Conditions {
     drop_every: Option<NonZeroU64>,
     /// GET and DELETE requests seen so far.
     counted: AtomicU64,
+    fail_first_creates: u64,
+    /// Creates seen so far.
+    creates: AtomicU64,
 }
 
 impl Conditions {
@@ -83,7 +90,17 @@ impl Conditions {
             bucket: conditions.rate_limit.map(|r| Mutex::new(Bucket::new(r))),
             drop_every: conditions.drop_every,
             counted: AtomicU64::new(0),
+            fail_first_creates: conditions.fail_first_creates.map_or(0, NonZeroU64::get),
+            creates: AtomicU64::new(0),
         }
+    }
+
+    /// Counts a create; true while the server is still warming up.
+    fn warming_up(&self, method: &Method) -> bool {
+        if self.fail_first_creates == 0 || method != Method::POST {
+            return false;
+        }
+        self.creates.fetch_add(1, Ordering::Relaxed) < self.fail_first_creates
     }
 
     fn admit(&self) -> bool {
@@ -144,6 +161,18 @@ pub(crate) async fn drop_every(
         HeaderValue::from_static("1"),
     );
     r
+}
+
+/// Answers the first creates with 500, without handling them.
+pub(crate) async fn fail_first_creates(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if state.inner.conditions.warming_up(request.method()) {
+        return ApiError::internal("the server is warming up").into_response();
+    }
+    next.run(request).await
 }
 
 /// Sleeps before handling each request.
@@ -215,5 +244,18 @@ mod tests {
         .collect();
         assert_eq!(lost, [false, false, false, true, false, false]);
         assert!(!Conditions::new(TestConditions::default()).lose_answer(&Method::GET));
+    }
+
+    #[test]
+    fn only_the_first_creates_fail() {
+        let c = Conditions::new(TestConditions {
+            fail_first_creates: NonZeroU64::new(2),
+            ..TestConditions::default()
+        });
+        let failed: Vec<bool> = [Method::GET, Method::POST, Method::POST, Method::POST]
+            .iter()
+            .map(|m| c.warming_up(m))
+            .collect();
+        assert_eq!(failed, [false, true, true, false]);
     }
 }

@@ -90,6 +90,7 @@ pub fn app(state: AppState) -> Router {
         .fallback(route_not_found)
         .layer(with(state.clone(), conditions::latency))
         .layer(with(state.clone(), conditions::timeout))
+        .layer(with(state.clone(), conditions::fail_first_creates))
         .layer(with(state.clone(), conditions::drop_every))
         .layer(with(state.clone(), conditions::rate_limit))
         .layer(axum::middleware::from_fn(log))

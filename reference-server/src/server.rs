@@ -44,6 +44,10 @@ pub struct ServeArgs {
     /// response, not a lost request).
     #[arg(long, value_name = "N", help_heading = CONDITIONS_HEADING)]
     pub drop_every: Option<NonZeroU64>,
+    /// Answer the first N creates (POST) with 500 and no effect, then serve normally: a
+    /// server warming up, for testing re-runs of failed scenarios (--rerun-failures).
+    #[arg(long, value_name = "N", help_heading = CONDITIONS_HEADING)]
+    pub fail_first_creates: Option<NonZeroU64>,
     /// Switch on a deliberate bug (repeatable); see --list-faults.
     #[arg(long = "fault", value_name = "NAME", value_parser = parse_fault, help_heading = FAULTS_HEADING)]
     pub faults: Vec<Fault>,
@@ -67,6 +71,7 @@ impl Default for ServeArgs {
             latency_ms: None,
             rate_limit: None,
             drop_every: None,
+            fail_first_creates: None,
             faults: Vec::new(),
             list_faults: false,
         }
@@ -79,6 +84,7 @@ impl ServeArgs {
         TestConditions {
             rate_limit: self.rate_limit,
             drop_every: self.drop_every,
+            fail_first_creates: self.fail_first_creates,
         }
     }
 }
@@ -151,6 +157,11 @@ fn banner(addr: SocketAddr, base_path: &str, fixtures: &Fixtures, args: &ServeAr
     if let Some(n) = args.drop_every {
         out.push_str(&format!(
             "dropped answers: every {n}th GET/DELETE is handled, then its connection closed\n"
+        ));
+    }
+    if let Some(n) = args.fail_first_creates {
+        out.push_str(&format!(
+            "warming up: the first {n} creates answer 500 with no effect\n"
         ));
     }
     out.push_str("development credentials (Authorization: Bearer <credential>):\n");

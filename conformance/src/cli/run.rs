@@ -180,6 +180,10 @@ fn build_config(
 }
 
 pub async fn run(args: RunArgs) -> Result<(), CliError> {
+    // Watched from the first moment: a signal during start-up or preflight is an interrupted
+    // run too (exit 130, reports that say so), never one that goes on to a green verdict.
+    let cancel = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    watch_signals(cancel.clone());
     let spec = load_spec(args.target.spec.as_ref())?;
     let remote = remote(
         &args.target,
@@ -216,6 +220,8 @@ pub async fn run(args: RunArgs) -> Result<(), CliError> {
             (config, Some(server))
         }
     };
+    let mut config = config;
+    config.cancel = cancel;
     let snapshot_dir = config.snapshot_dir.clone();
     let deadline = config.deadline.map(|d| d.as_secs());
 
@@ -232,7 +238,6 @@ pub async fn run(args: RunArgs) -> Result<(), CliError> {
         reporters.push(r);
     }
 
-    watch_signals(config.cancel.clone());
     let outcome = conformance::run(config, &mut reporters).await;
     if let Some(server) = embedded {
         server.shutdown().await;
@@ -272,11 +277,14 @@ pub async fn run(args: RunArgs) -> Result<(), CliError> {
 /// `interrupted`, never passed), delete what the run created, report, exit 130. A second one
 /// exits at once.
 fn watch_signals(cancel: std::sync::Arc<std::sync::atomic::AtomicBool>) {
+    // The handlers are installed here, before this returns, so no signal falls between
+    // start-up and the watch.
+    let mut signals = Signals::install();
     tokio::spawn(async move {
-        let mut signals = 0;
-        while interrupted().await {
-            signals += 1;
-            if signals > 1 {
+        let mut count = 0;
+        while signals.next().await {
+            count += 1;
+            if count > 1 {
                 eprintln!(
                     "error: interrupted twice: exiting without cleaning up (`conformance cleanup` removes what is left)"
                 );
@@ -290,25 +298,44 @@ fn watch_signals(cancel: std::sync::Arc<std::sync::atomic::AtomicBool>) {
     });
 }
 
-/// Waits for SIGINT or SIGTERM (CI systems cancel jobs with either); `false` if signals
-/// cannot be watched.
-async fn interrupted() -> bool {
+/// SIGINT and SIGTERM (CI systems cancel jobs with either).
+struct Signals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let (Ok(mut int), Ok(mut term)) = (
-            signal(SignalKind::interrupt()),
-            signal(SignalKind::terminate()),
-        ) else {
-            return false;
-        };
-        tokio::select! {
-            _ = int.recv() => true,
-            _ = term.recv() => true,
+    streams: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+}
+
+impl Signals {
+    fn install() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Signals {
+                streams: signal(SignalKind::interrupt())
+                    .ok()
+                    .zip(signal(SignalKind::terminate()).ok()),
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            Signals {}
         }
     }
-    #[cfg(not(unix))]
-    {
-        tokio::signal::ctrl_c().await.is_ok()
+
+    /// The next signal; `false` if signals cannot be watched.
+    async fn next(&mut self) -> bool {
+        #[cfg(unix)]
+        {
+            let Some((int, term)) = &mut self.streams else {
+                return false;
+            };
+            tokio::select! {
+                _ = int.recv() => true,
+                _ = term.recv() => true,
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            tokio::signal::ctrl_c().await.is_ok()
+        }
     }
 }

@@ -1,0 +1,311 @@
+//! Verdicts a release gate can trust, through the binary against URL targets (so preflight
+//! runs as it does against staging): an interrupted run is never green, whatever the moment;
+//! a server's auth bug fails the auth suite instead of stopping at preflight; a failure that
+//! does not reproduce is FLAKY, one that does stays FAIL; messages say causes in words.
+
+mod common;
+
+use common::{binary, output_text, tokens};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+fn with_creds(c: &mut Command, creds: &reference_server::Credentials) {
+    c.env("ABP_TOKEN", &creds.user)
+        .env("ABP_OTHER_USER_TOKEN", &creds.other_user)
+        .env("ABP_FORBIDDEN_TOKEN", &creds.forbidden)
+        .env("ABP_EXPIRED_TOKEN", &creds.expired);
+}
+
+/// A reference server answering every request after `latency_ms`.
+async fn slow_server(latency_ms: u64) -> reference_server::EmbeddedServer {
+    reference_server::start_with(reference_server::Config {
+        fixtures: reference_server::Fixtures::random(),
+        latency: Some(Duration::from_millis(latency_ms)),
+        ..reference_server::Config::default()
+    })
+    .await
+    .expect("server starts")
+}
+
+/// The reports a run wrote, as text: (junit, html, json).
+struct Reports {
+    dir: tempfile::TempDir,
+}
+
+impl Reports {
+    fn new() -> Reports {
+        Reports {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn args(&self) -> Vec<String> {
+        ["junit", "html", "json"]
+            .iter()
+            .flat_map(|f| {
+                [
+                    "--report".to_owned(),
+                    format!("{f}={}", self.dir.path().join(f).display()),
+                ]
+            })
+            .collect()
+    }
+
+    fn read(&self, format: &str) -> String {
+        std::fs::read_to_string(self.dir.path().join(format)).unwrap_or_default()
+    }
+}
+
+/// Runs the binary against `server`, sends SIGINT after `after`, and waits for it to end.
+fn interrupt_after(
+    server: &reference_server::EmbeddedServer,
+    extra: &[&str],
+    reports: &Reports,
+    after: Duration,
+) -> Output {
+    let work = tempfile::tempdir().unwrap();
+    let mut c = binary();
+    c.current_dir(work.path())
+        .args(["run", "--base-url", &server.base_url])
+        .args(extra)
+        .args(reports.args())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    with_creds(&mut c, &server.credentials);
+    let child = c.spawn().unwrap();
+    std::thread::sleep(after);
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn a_signal_at_any_moment_gives_exit_130_and_interrupted_in_every_report() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(slow_server(40));
+    // Before the first scenario (start-up, preflight), while many scenarios are in flight,
+    // and while only the model suite's sequence runs.
+    let moments: [(&str, &[&str], u64); 4] = [
+        ("at start-up", &[], 0),
+        ("during preflight", &[], 60),
+        ("with many scenarios in flight", &[], 700),
+        (
+            "while only the model sequence runs",
+            &["--suite", "model"],
+            1200,
+        ),
+    ];
+    for (moment, extra, ms) in moments {
+        for _ in 0..3 {
+            let reports = Reports::new();
+            let out = interrupt_after(&server, extra, &reports, Duration::from_millis(ms));
+            let (stdout, stderr) = output_text(&out);
+            // In the first milliseconds of the process, before its handler is installed, the
+            // signal's default action ends it: no verdict at all, which is not green either.
+            use std::os::unix::process::ExitStatusExt as _;
+            if ms == 0 && out.status.signal() == Some(2) {
+                assert!(stdout.is_empty(), "{stdout}");
+                continue;
+            }
+            assert_eq!(out.status.code(), Some(130), "{moment}: {stdout}\n{stderr}");
+            assert!(!stdout.contains("PASSED"), "{moment}: {stdout}");
+            let html = reports.read("html");
+            assert!(
+                html.contains("<title>conformance INTERRUPTED"),
+                "{moment}: {html:.300}"
+            );
+            let junit = reports.read("junit");
+            assert!(junit.contains("type=\"interrupted\""), "{moment}: {junit}");
+            let json = reports.read("json");
+            let last = json.lines().last().unwrap_or_default();
+            assert!(
+                last.contains("\"exit_code\":130") || last.contains("\"interrupted\":true"),
+                "{moment}: {last}"
+            );
+            // Nothing the run created is left on the account.
+            let left = rt.block_on(tokens(&server.base_url, &server.credentials.user));
+            assert!(left.is_empty(), "{moment}: left {left:?}");
+        }
+    }
+    rt.block_on(server.shutdown());
+}
+
+#[test]
+fn auth_bugs_fail_the_auth_suite_with_both_causes_instead_of_stopping_at_preflight() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    use reference_server::Fault;
+    for (fault, says) in [
+        (
+            Fault::ExpiredAccepted,
+            "ABP_EXPIRED_TOKEN does not hold an expired one",
+        ),
+        (
+            Fault::ForbiddenAllowed,
+            "ABP_FORBIDDEN_TOKEN belongs to a user who has it",
+        ),
+        (
+            Fault::AnyBearerAccepted,
+            "a bearer credential nobody issued",
+        ),
+    ] {
+        let server = rt
+            .block_on(reference_server::start_embedded(vec![fault]))
+            .unwrap();
+        let work = tempfile::tempdir().unwrap();
+        let mut c = binary();
+        c.current_dir(work.path())
+            .args(["run", "--base-url", &server.base_url, "--suite", "auth"]);
+        with_creds(&mut c, &server.credentials);
+        let out = c.output().unwrap();
+        let (stdout, stderr) = output_text(&out);
+        assert_eq!(out.status.code(), Some(1), "{fault:?}: {stdout}\n{stderr}");
+        assert!(
+            stdout.contains("credential_refused") && stdout.contains(says),
+            "{fault:?}: {stdout}"
+        );
+        rt.block_on(server.shutdown());
+    }
+}
+
+#[test]
+fn a_failure_that_does_not_reproduce_is_flaky_and_one_that_does_stays_failed() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let warming = rt
+        .block_on(reference_server::start_embedded_with(
+            vec![],
+            reference_server::TestConditions {
+                fail_first_creates: std::num::NonZeroU64::new(1),
+                ..Default::default()
+            },
+        ))
+        .unwrap();
+    let scenario = [
+        "--scenario",
+        "lifecycle/delete-removes-token",
+        "--jobs",
+        "1",
+    ];
+    let run = |server: &reference_server::EmbeddedServer, extra: &[&str]| {
+        let work = tempfile::tempdir().unwrap();
+        let reports = Reports::new();
+        let mut c = binary();
+        c.current_dir(work.path())
+            .args(["run", "--base-url", &server.base_url])
+            .args(scenario)
+            .args(extra)
+            .args(reports.args());
+        with_creds(&mut c, &server.credentials);
+        let out = c.output().unwrap();
+        let (stdout, stderr) = output_text(&out);
+        (out.status.code(), stdout, stderr, reports)
+    };
+    let (code, stdout, stderr, reports) = run(&warming, &["--rerun-failures", "2"]);
+    assert_eq!(code, Some(1), "flaky fails the gate: {stdout}\n{stderr}");
+    assert!(
+        stdout.contains("FLAKY  lifecycle/delete-removes-token"),
+        "{stdout}"
+    );
+    assert!(reports.read("junit").contains("type=\"flaky\""));
+    assert!(reports.read("json").contains("\"verdict\":\"flaky\""));
+    assert!(reports.read("html").contains("flaky (passed on a re-run)"));
+    rt.block_on(warming.shutdown());
+
+    let warming = rt
+        .block_on(reference_server::start_embedded_with(
+            vec![],
+            reference_server::TestConditions {
+                fail_first_creates: std::num::NonZeroU64::new(1),
+                ..Default::default()
+            },
+        ))
+        .unwrap();
+    let (code, stdout, _, _) = run(&warming, &["--rerun-failures", "2", "--allow-flaky"]);
+    assert_eq!(code, Some(0), "--allow-flaky: {stdout}");
+    rt.block_on(warming.shutdown());
+
+    // A bug reproduces on every re-run: never called flaky.
+    let broken = rt
+        .block_on(reference_server::start_embedded(vec![
+            reference_server::Fault::DeleteNoop,
+        ]))
+        .unwrap();
+    let (code, stdout, _, _) = run(&broken, &["--rerun-failures", "2"]);
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(
+        stdout.contains("FAIL  lifecycle/delete-removes-token"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("failed again on 2 re-runs"), "{stdout}");
+    assert!(!stdout.contains("FLAKY"), "{stdout}");
+    rt.block_on(broken.shutdown());
+}
+
+#[test]
+fn a_run_that_ends_in_preflight_writes_reports_that_say_so() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt
+        .block_on(reference_server::start_embedded(vec![]))
+        .unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let reports = Reports::new();
+    let mut c = binary();
+    c.current_dir(work.path())
+        .args(["run", "--base-url", &server.base_url])
+        .args(reports.args());
+    with_creds(&mut c, &server.credentials);
+    c.env("ABP_TOKEN", "not-a-user-credential");
+    let out = c.output().unwrap();
+    let (stdout, stderr) = output_text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stdout}\n{stderr}");
+    let html = reports.read("html");
+    assert!(html.contains("<title>conformance NOT RUN"), "{html:.300}");
+    assert!(!html.contains("PASSED"));
+    assert!(reports.read("junit").contains("type=\"preflight\""));
+    assert!(reports.read("json").contains("\"event\":\"run_aborted\""));
+    rt.block_on(server.shutdown());
+}
+
+#[test]
+fn transport_failures_and_short_credentials_are_said_in_words() {
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = free.local_addr().unwrap().port();
+    drop(free);
+    let refused = format!("http://127.0.0.1:{port}/api/v1");
+    let run = |url: &str, token: &str| {
+        let work = tempfile::tempdir().unwrap();
+        let out = binary()
+            .current_dir(work.path())
+            .args(["run", "--base-url", url])
+            .env("ABP_TOKEN", token)
+            .output()
+            .unwrap();
+        let (stdout, stderr) = output_text(&out);
+        (out.status.code(), format!("{stdout}{stderr}"))
+    };
+    let (code, text) = run(&refused, "a-long-enough-credential");
+    assert_eq!(code, Some(3), "{text}");
+    assert!(
+        text.contains(&format!("connection refused by 127.0.0.1:{port}")),
+        "{text}"
+    );
+    assert!(!text.contains("client error (Connect)"), "{text}");
+
+    let (code, text) = run(
+        "http://no-such-host.invalid/api/v1",
+        "a-long-enough-credential",
+    );
+    assert_eq!(code, Some(3), "{text}");
+    assert!(
+        text.contains("DNS lookup of no-such-host.invalid failed"),
+        "{text}"
+    );
+
+    // A one-letter credential would be "redacted" inside every word: refused up front.
+    let (code, text) = run(&refused, "a");
+    assert_eq!(code, Some(2), "{text}");
+    assert!(text.contains("ABP_TOKEN is 1 character long"), "{text}");
+    assert!(!text.contains("[ABP_TOKEN]"), "{text}");
+}
