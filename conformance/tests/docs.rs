@@ -73,8 +73,28 @@ async fn readme_json_table_names_every_field_of_every_event() {
         );
         seen.insert(kind);
     }
+    // A run that ends before its first scenario has one event of its own.
+    let aborted = serde_json::to_value(conformance::Event::RunAborted {
+        target: "t".into(),
+        base_url: "u".into(),
+        reason: "r".into(),
+        exit_code: 2,
+    })
+    .unwrap();
+    let mut fields = BTreeSet::new();
+    keys(&aborted, &mut fields);
+    fields.remove("event");
+    assert_eq!(
+        Some(&fields),
+        docs.get("run_aborted"),
+        "`run_aborted` fields"
+    );
     // A retry needs a busy or flaky target; tests/staging.rs checks that event's fields.
-    let expected: BTreeSet<String> = docs.keys().filter(|k| *k != "retry").cloned().collect();
+    let expected: BTreeSet<String> = docs
+        .keys()
+        .filter(|k| *k != "retry" && *k != "run_aborted")
+        .cloned()
+        .collect();
     assert_eq!(
         seen, expected,
         "every documented event kind occurs in this run"
