@@ -309,3 +309,66 @@ fn transport_failures_and_short_credentials_are_said_in_words() {
     assert!(text.contains("ABP_TOKEN is 1 character long"), "{text}");
     assert!(!text.contains("[ABP_TOKEN]"), "{text}");
 }
+
+#[test]
+fn a_run_past_its_deadline_stops_like_an_interrupted_one_and_exits_3() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(slow_server(40));
+    let work = tempfile::tempdir().unwrap();
+    let reports = Reports::new();
+    let mut c = binary();
+    c.current_dir(work.path())
+        .args(["run", "--base-url", &server.base_url, "--deadline", "2"])
+        .args(reports.args());
+    with_creds(&mut c, &server.credentials);
+    let out = c.output().unwrap();
+    let (stdout, stderr) = output_text(&out);
+    assert_eq!(out.status.code(), Some(3), "{stdout}\n{stderr}");
+    assert!(stderr.contains("--deadline 2 s"), "{stderr}");
+    assert!(stdout.contains("INTERRUPTED"), "{stdout}");
+    assert!(
+        reports
+            .read("html")
+            .contains("<title>conformance INTERRUPTED")
+    );
+    let left = rt.block_on(tokens(&server.base_url, &server.credentials.user));
+    assert!(left.is_empty(), "left {left:?}");
+    rt.block_on(server.shutdown());
+}
+
+#[test]
+fn a_target_that_only_answers_429_ends_the_run_without_a_verdict_in_bounded_time() {
+    use wiremock::matchers::any;
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(MockServer::start());
+    rt.block_on(
+        Mock::given(any())
+            .respond_with(
+                ResponseTemplate::new(429)
+                    .insert_header("Retry-After", "0")
+                    .set_body_json(
+                        serde_json::json!({"code": "too_many_requests", "message": "slow down"}),
+                    ),
+            )
+            .mount(&server),
+    );
+    let started = std::time::Instant::now();
+    let work = tempfile::tempdir().unwrap();
+    let out = binary()
+        .current_dir(work.path())
+        .args(["run", "--base-url", &format!("{}/api/v1", server.uri())])
+        .args(["--max-retry-wait", "5"])
+        .env("ABP_TOKEN", "a-long-enough-credential")
+        .output()
+        .unwrap();
+    let (stdout, stderr) = output_text(&out);
+    assert_eq!(out.status.code(), Some(3), "{stdout}\n{stderr}");
+    assert!(stdout.contains("NO VERDICT"), "{stdout}");
+    // Not a speed goal: a bound that only a hang breaks (it took 779 s before the give-up).
+    assert!(
+        started.elapsed() < Duration::from_secs(240),
+        "{:?}",
+        started.elapsed()
+    );
+}
