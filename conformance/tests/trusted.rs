@@ -173,15 +173,18 @@ fn auth_bugs_fail_the_auth_suite_with_both_causes_instead_of_stopping_at_preflig
 #[test]
 fn a_failure_that_does_not_reproduce_is_flaky_and_one_that_does_stays_failed() {
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let warming = rt
-        .block_on(reference_server::start_embedded_with(
+    // Its first create answers 500: the first attempt fails, a re-run passes.
+    let warming_up = || {
+        rt.block_on(reference_server::start_embedded_with(
             vec![],
             reference_server::TestConditions {
                 fail_first_creates: std::num::NonZeroU64::new(1),
                 ..Default::default()
             },
         ))
-        .unwrap();
+        .unwrap()
+    };
+    let warming = warming_up();
     let scenario = [
         "--scenario",
         "lifecycle/delete-removes-token",
@@ -213,15 +216,7 @@ fn a_failure_that_does_not_reproduce_is_flaky_and_one_that_does_stays_failed() {
     assert!(reports.read("html").contains("flaky (passed on a re-run)"));
     rt.block_on(warming.shutdown());
 
-    let warming = rt
-        .block_on(reference_server::start_embedded_with(
-            vec![],
-            reference_server::TestConditions {
-                fail_first_creates: std::num::NonZeroU64::new(1),
-                ..Default::default()
-            },
-        ))
-        .unwrap();
+    let warming = warming_up();
     let (code, stdout, _, _) = run(&warming, &["--rerun-failures", "2", "--allow-flaky"]);
     assert_eq!(code, Some(0), "--allow-flaky: {stdout}");
     rt.block_on(warming.shutdown());
