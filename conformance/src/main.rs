@@ -30,6 +30,9 @@ enum Command {
     List(cli::list::ListArgs),
     /// Run the reference server in the foreground.
     Serve(Box<reference_server::ServeArgs>),
+    /// Compare two runs' JSON reports: regressed, fixed, still failing, new, removed, coverage.
+    /// Exit 1 when anything regressed.
+    Diff(cli::diff::DiffArgs),
 }
 
 fn main() -> ExitCode {
@@ -57,6 +60,7 @@ fn main() -> ExitCode {
             Command::Run(args) => cli::run::run(*args).await,
             Command::Cleanup(args) => cli::cleanup::cleanup(*args).await,
             Command::List(args) => cli::list::list(args),
+            Command::Diff(args) => cli::diff::diff(args),
             Command::Serve(args) => reference_server::serve(*args)
                 .await
                 .map_err(|e| CliError::Usage(e.to_string())),

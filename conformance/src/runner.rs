@@ -31,6 +31,14 @@ struct Outcome {
 pub async fn run(config: RunConfig, reporter: &mut dyn Reporter) -> Result<RunStats, RunError> {
     let started = Instant::now();
     let scenarios = suites::select(&config)?;
+    let existing = suites::all(&config.spec)?
+        .into_iter()
+        .map(|s| s.name)
+        .collect();
+    config
+        .known_failures
+        .check_scenarios(&existing)
+        .map_err(RunError::Config)?;
     let shared = Shared::new(config)?;
     crate::preflight::preflight(&shared).await?;
     let mut stats = RunStats::default();
@@ -169,12 +177,9 @@ pub async fn run(config: RunConfig, reporter: &mut dyn Reporter) -> Result<RunSt
         });
     }
 
-    let ran = scenarios.iter().map(|s| s.name.clone()).collect();
-    let existing = suites::all(&shared.config.spec)?
-        .into_iter()
-        .map(|s| s.name)
-        .collect();
-    for message in shared.config.known_failures.warnings(&ran, &existing) {
+    let review = shared.config.known_failures.review();
+    stats.stale_known_failures = review.failing;
+    for message in review.messages {
         reporter.event(&Event::Warning { message });
     }
     let coverage = shared.coverage.entries(&shared.api);

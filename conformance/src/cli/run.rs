@@ -52,7 +52,8 @@ pub struct RunArgs {
     /// With --update-snapshots: record scenarios whose spec checks failed too.
     #[arg(long, requires = "update_snapshots")]
     pub force: bool,
-    /// Write a report (repeatable): junit=PATH, json=PATH (events as JSON lines), html=PATH.
+    /// Write a report (repeatable): junit=PATH, json=PATH (events as JSON lines), html=PATH,
+    /// markdown=PATH (a CI job summary).
     #[arg(long = "report", value_name = "FORMAT=PATH")]
     pub reports: Vec<String>,
     /// A TOML file of known failures: reported, but they do not fail the run until they expire.
@@ -101,6 +102,16 @@ fn open_reports(specs: &[String]) -> Result<Vec<Box<dyn Reporter>>, CliError> {
         out.push(format.open(file));
     }
     Ok(out)
+}
+
+/// On GitHub Actions without a Markdown report, one line saying how to get a job summary.
+/// The summary file is never written uninvited.
+fn step_summary_hint(reports: &[String]) -> Option<String> {
+    let on_actions = std::env::var_os("GITHUB_STEP_SUMMARY").is_some_and(|v| !v.is_empty());
+    let asked = reports.iter().any(|r| r.starts_with("markdown="));
+    (on_actions && !asked).then(|| {
+        "job summary: add --report markdown=summary.md and append it to \"$GITHUB_STEP_SUMMARY\" (cat summary.md >> \"$GITHUB_STEP_SUMMARY\") to show this run on the job's page\n".to_owned()
+    })
 }
 
 /// The run's configuration from the flags, for a target at `base_url` named `name`.
@@ -172,6 +183,9 @@ pub async fn run(args: RunArgs) -> Result<(), CliError> {
         "a run creates and deletes access tokens",
     )?;
     let file_reporters = open_reports(&args.reports)?;
+    if let Some(hint) = step_summary_hint(&args.reports) {
+        print(&hint)?;
+    }
     // A full recording also retires the baselines of scenarios that no longer exist.
     let prune = args.update_snapshots
         && args.suite.is_empty()

@@ -167,11 +167,17 @@ impl<W: Write> Reporter for Human<W> {
                     "FAILED"
                 };
                 let word = self.paint(word, verdict);
-                let known = if stats.known_failures > 0 {
+                let mut known = if stats.known_failures > 0 {
                     format!(", {} known", stats.known_failures)
                 } else {
                     String::new()
                 };
+                if stats.stale_known_failures > 0 {
+                    known.push_str(&format!(
+                        ", {} stale known-failure entries",
+                        stats.stale_known_failures
+                    ));
+                }
                 let mut not_run = if stats.not_run > 0 {
                     format!(", {} not run", stats.not_run)
                 } else {
