@@ -98,4 +98,12 @@ fn configure_insta(cli: &Cli) {
     {
         set("INSTA_UPDATE", "always");
     }
+    // Outside a checkout nothing is written unless the user names a directory
+    // (snapshot/baseline.rs): a compiled baseline's mismatch is reported, not kept.
+    if let Command::Run(args) = &cli.command
+        && !args.update_snapshots
+        && conformance::snapshot::baseline::outside_checkout(args.snapshot_dir.as_deref())
+    {
+        set("INSTA_UPDATE", "no");
+    }
 }

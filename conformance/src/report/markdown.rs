@@ -471,7 +471,16 @@ impl<W: Write> Reporter for Markdown<W> {
                     }
                     let message = f.message.as_deref().unwrap_or("failed");
                     let basis = match &f.decision {
-                        Some(d) => format!("decided: {}", text(d, 200)),
+                        Some(d) => {
+                            let row = d
+                                .strip_prefix("decided, not in the vendor docs: ")
+                                .unwrap_or(d);
+                            format!("decided: {}", text(row, 200))
+                        }
+                        // A snapshot is compared with what a person approved, not with the docs.
+                        None if f.check == crate::checks::SNAPSHOT => {
+                            "approved snapshot".to_owned()
+                        }
                         None => "documented".to_owned(),
                     };
                     let row = format!(
