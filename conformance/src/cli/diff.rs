@@ -255,7 +255,7 @@ impl Report {
         )
     }
 
-    fn failing_checks(&self, scenario: &str) -> Vec<(String, String)> {
+    fn failing_checks(&self, scenario: &str) -> Failing {
         self.checks
             .get(scenario)
             .into_iter()
@@ -288,13 +288,16 @@ struct ScenarioChange {
     checks: Vec<CheckChange>,
 }
 
+/// A scenario's failing checks: (check, first message).
+type Failing = Vec<(String, String)>;
+
 #[derive(Debug, Default)]
 struct Comparison {
     regressed: Vec<ScenarioChange>,
     fixed: Vec<ScenarioChange>,
     still_failing: Vec<ScenarioChange>,
     /// Only in the later run: verdict and failing checks.
-    new: Vec<(String, String, Vec<(String, String)>)>,
+    new: Vec<(String, String, Failing)>,
     /// Only in the earlier run: verdict.
     removed: Vec<(String, String)>,
     /// Judged in one run only (skipped or unavailable in the other): before, after, why.

@@ -346,7 +346,7 @@ impl<W: Write> Markdown<W> {
             return;
         }
         d.push_str("| reason | status | retries | waited |\n|---|---|---|---|\n");
-        let mut rows: Vec<(&(String, String), &(usize, u64))> = self.retries.iter().collect();
+        let mut rows: Vec<_> = self.retries.iter().collect();
         rows.sort_by(|a, b| b.1.0.cmp(&a.1.0).then(a.0.cmp(b.0)));
         let rows: Vec<String> = rows
             .into_iter()
