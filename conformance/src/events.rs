@@ -261,6 +261,9 @@ pub struct RunStats {
     pub checks_failed: usize,
     /// Failures listed in the known-failures file (not counted in `checks_failed`).
     pub known_failures: usize,
+    /// Known-failure entries whose check ran and passed, counted under CI only: the file
+    /// must not excuse a failure that no longer happens (known.rs).
+    pub stale_known_failures: usize,
     /// Documented (operation, status) pairs, and how many the run exercised.
     pub coverage_documented: usize,
     pub coverage_exercised: usize,
@@ -298,6 +301,7 @@ impl RunStats {
             RunVerdict::Interrupted
         } else if self.failed > 0
             || (self.flaky > 0 && !self.allow_flaky)
+            || self.stale_known_failures > 0
             || (self.require_coverage && self.coverage_exercised < self.coverage_documented)
         {
             RunVerdict::Failed

@@ -30,6 +30,9 @@ enum Command {
     List(cli::list::ListArgs),
     /// Run the reference server in the foreground.
     Serve(Box<reference_server::ServeArgs>),
+    /// Compare two runs' JSON reports: regressed, fixed, still failing, new, removed, coverage.
+    /// Exit 1 when anything regressed.
+    Diff(cli::diff::DiffArgs),
 }
 
 fn main() -> ExitCode {
@@ -57,6 +60,7 @@ fn main() -> ExitCode {
             Command::Run(args) => cli::run::run(*args).await,
             Command::Cleanup(args) => cli::cleanup::cleanup(*args).await,
             Command::List(args) => cli::list::list(args),
+            Command::Diff(args) => cli::diff::diff(args),
             Command::Serve(args) => reference_server::serve(*args)
                 .await
                 .map_err(|e| CliError::Usage(e.to_string())),
@@ -93,5 +97,13 @@ fn configure_insta(cli: &Cli) {
         && args.update_snapshots
     {
         set("INSTA_UPDATE", "always");
+    }
+    // Outside a checkout nothing is written unless the user names a directory
+    // (snapshot/baseline.rs): a compiled baseline's mismatch is reported, not kept.
+    if let Command::Run(args) = &cli.command
+        && !args.update_snapshots
+        && conformance::snapshot::baseline::outside_checkout(args.snapshot_dir.as_deref())
+    {
+        set("INSTA_UPDATE", "no");
     }
 }

@@ -41,7 +41,17 @@ pub async fn run(config: RunConfig, reporter: &mut dyn Reporter) -> Result<RunSt
         });
         Err(error)
     };
-    let scenarios = match suites::select(&config) {
+    let scenarios = match suites::select(&config).and_then(|s| {
+        let existing = suites::all(&config.spec)?
+            .into_iter()
+            .map(|s| s.name)
+            .collect();
+        config
+            .known_failures
+            .check_scenarios(&existing)
+            .map_err(RunError::Config)?;
+        Ok(s)
+    }) {
         Ok(s) => s,
         Err(e) => {
             let reason = e.to_string();
@@ -234,12 +244,9 @@ pub async fn run(config: RunConfig, reporter: &mut dyn Reporter) -> Result<RunSt
         });
     }
 
-    let ran = scenarios.iter().map(|s| s.name.clone()).collect();
-    let existing = suites::all(&shared.config.spec)?
-        .into_iter()
-        .map(|s| s.name)
-        .collect();
-    for message in shared.config.known_failures.warnings(&ran, &existing) {
+    let review = shared.config.known_failures.review();
+    stats.stale_known_failures = review.failing;
+    for message in review.messages {
         reporter.event(&Event::Warning { message });
     }
     let coverage = shared.coverage.entries(&shared.api);

@@ -10,6 +10,8 @@
 //! insta owns the files and their update rules (`INSTA_UPDATE`, `CI`, `.snap.new` files for
 //! `cargo insta review`); we capture its comparison to show a diff in our own report.
 
+pub mod baseline;
+
 use crate::checks::Failure;
 use crate::exchange::RawExchange;
 use crate::redact::Redactor;

@@ -53,6 +53,7 @@ impl Tally {
         let (known_failures, redactor, decisions) =
             (refs.known_failures, refs.redactor, refs.decisions);
         self.stats.checks_run += 1;
+        known_failures.judged(scenario, name);
         let mut record = CheckRecord {
             scenario: scenario.to_owned(),
             check: name.to_owned(),

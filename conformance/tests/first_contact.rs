@@ -1,7 +1,8 @@
 //! The first minutes with a new target, as a new user lives them through the binary: the
 //! first run gives a verdict on the spec checks and says how to record a baseline; setup
 //! mistakes (a wrong URL, a wrong second user) are one line and exit 2; snapshots land where
-//! the user works, one baseline per target; nothing a run creates escapes its prefix.
+//! the user points (`--snapshot-dir`), one baseline per target; nothing a run creates
+//! escapes its prefix.
 
 mod common;
 
@@ -54,6 +55,9 @@ fn a_first_run_on_a_new_target_passes_on_the_spec_and_says_how_to_record_a_basel
         .unwrap();
     let work = tempfile::tempdir().unwrap();
     let before = files_under(&checkout_snapshots());
+    // Outside a checkout pending snapshots are written only where the user points.
+    let root = work.path().join("conformance/snapshots");
+    let root_arg = root.to_str().unwrap().to_owned();
 
     let run = |server: &reference_server::EmbeddedServer, ci: bool| {
         let mut c = conformance(work.path());
@@ -63,6 +67,8 @@ fn a_first_run_on_a_new_target_passes_on_the_spec_and_says_how_to_record_a_basel
             &server.base_url,
             "--scenario",
             "lifecycle/*",
+            "--snapshot-dir",
+            &root_arg,
         ]);
         with_creds(&mut c, &server.credentials);
         if ci {
@@ -82,8 +88,7 @@ fn a_first_run_on_a_new_target_passes_on_the_spec_and_says_how_to_record_a_basel
     let out = run(&a, true);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out).0);
 
-    // Pending files went under the directory the user works in, one baseline per target.
-    let root = work.path().join("conformance/snapshots");
+    // Pending files went under the directory the user named, one baseline per target.
     let mut targets: Vec<String> = std::fs::read_dir(&root)
         .unwrap()
         .flatten()
@@ -129,6 +134,8 @@ fn a_first_run_on_a_new_target_passes_on_the_spec_and_says_how_to_record_a_basel
         "--scenario",
         "lifecycle/*",
         "--update-snapshots",
+        "--snapshot-dir",
+        &root_arg,
     ]);
     with_creds(&mut c, &a.credentials);
     let (stdout, _) = text(&c.output().unwrap());
@@ -160,6 +167,8 @@ fn recording_refuses_the_answers_of_a_failing_server_unless_forced() {
             "--scenario",
             "lifecycle/create-every-lifetime",
             "--update-snapshots",
+            "--snapshot-dir",
+            work.path().to_str().unwrap(),
         ]);
         if force {
             c.arg("--force");

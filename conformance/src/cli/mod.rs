@@ -1,9 +1,11 @@
 //! The `conformance` command line, beside `main.rs`: one error type whose variants carry
 //! their exit codes, target resolution (`target.rs`), the `run` command (`run.rs`), the
-//! `cleanup` command (`cleanup.rs`) and `list` (`list.rs`). The library does the work; this
-//! layer turns flags into a configuration and outcomes into exit codes.
+//! `cleanup` command (`cleanup.rs`), `list` (`list.rs`) and `diff` (`diff.rs`, two runs'
+//! JSON reports compared). The library does the work; this layer turns flags into a
+//! configuration and outcomes into exit codes.
 
 pub mod cleanup;
+pub mod diff;
 pub mod list;
 pub mod run;
 pub mod target;

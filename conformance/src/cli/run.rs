@@ -7,6 +7,7 @@ use clap::Args;
 use conformance::checks::{self, Selection};
 use conformance::config::{Credentials, RunConfig};
 use conformance::report::{Fanout, Format, Reporter, human::Human};
+use conformance::snapshot::baseline::{self, Baseline};
 use conformance::suites;
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -52,7 +53,8 @@ pub struct RunArgs {
     /// With --update-snapshots: record scenarios whose spec checks failed too.
     #[arg(long, requires = "update_snapshots")]
     pub force: bool,
-    /// Write a report (repeatable): junit=PATH, json=PATH (events as JSON lines), html=PATH.
+    /// Write a report (repeatable): junit=PATH, json=PATH (events as JSON lines), html=PATH,
+    /// markdown=PATH (a CI job summary).
     #[arg(long = "report", value_name = "FORMAT=PATH")]
     pub reports: Vec<String>,
     /// A TOML file of known failures: reported, but they do not fail the run until they expire.
@@ -115,6 +117,16 @@ fn open_reports(specs: &[String]) -> Result<Vec<Box<dyn Reporter>>, CliError> {
     Ok(out)
 }
 
+/// On GitHub Actions without a Markdown report, one line saying how to get a job summary.
+/// The summary file is never written uninvited.
+fn step_summary_hint(reports: &[String]) -> Option<String> {
+    let on_actions = std::env::var_os("GITHUB_STEP_SUMMARY").is_some_and(|v| !v.is_empty());
+    let asked = reports.iter().any(|r| r.starts_with("markdown="));
+    (on_actions && !asked).then(|| {
+        "job summary: add --report markdown=summary.md and append it to \"$GITHUB_STEP_SUMMARY\" (cat summary.md >> \"$GITHUB_STEP_SUMMARY\") to show this run on the job's page\n".to_owned()
+    })
+}
+
 /// The run's configuration from the flags, for a target at `base_url` named `name`.
 fn build_config(
     args: RunArgs,
@@ -122,7 +134,8 @@ fn build_config(
     base_url: &str,
     name: String,
     credentials: Credentials,
-) -> Result<RunConfig, CliError> {
+    embedded: bool,
+) -> Result<(RunConfig, Baseline), CliError> {
     let checks = Selection::new(&args.checks, &args.skip_checks).map_err(CliError::Usage)?;
     let known_failures = match &args.known_failures {
         Some(path) => {
@@ -132,13 +145,23 @@ fn build_config(
         None => Default::default(),
     };
     let target_name = args.target_name.clone().unwrap_or(name);
-    let snapshot_root = args
-        .snapshot_dir
-        .clone()
-        .unwrap_or_else(conformance::snapshot::default_root);
-    let snapshot_dir = snapshot_root.join(conformance::snapshot::target_dir_name(&target_name));
-    if args.update_snapshots {
-        std::fs::create_dir_all(&snapshot_dir).map_err(|e| {
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let baseline = baseline::locate(
+        &baseline::Wanted {
+            snapshot_dir: args.snapshot_dir.as_deref(),
+            target: &target_name,
+            embedded,
+            record: args.update_snapshots,
+            gate: checks.is_enabled(checks::SNAPSHOT),
+            ci: conformance::snapshot::is_ci(),
+        },
+        &cwd,
+    )
+    .map_err(CliError::Usage)?;
+    if args.update_snapshots
+        && let Some(snapshot_dir) = &baseline.dir
+    {
+        std::fs::create_dir_all(snapshot_dir).map_err(|e| {
             CliError::Usage(format!("cannot create {}: {e}", snapshot_dir.display()))
         })?;
     }
@@ -159,7 +182,7 @@ fn build_config(
         }
         config.cleanup_command = Some(target.join(" "));
     }
-    config.snapshot_dir = Some(snapshot_dir);
+    config.snapshot_dir = baseline.dir.clone();
     config.suites = args.suite;
     config.scenario_glob = args.scenario;
     config.model_seed = args.seed;
@@ -176,7 +199,7 @@ fn build_config(
     config.allow_flaky = args.allow_flaky;
     config.retry = args.connect.retry();
     config.ca_certs = args.connect.ca_certs()?;
-    Ok(config)
+    Ok((config, baseline))
 }
 
 pub async fn run(args: RunArgs) -> Result<(), CliError> {
@@ -191,6 +214,7 @@ pub async fn run(args: RunArgs) -> Result<(), CliError> {
         "a run creates and deletes access tokens",
     )?;
     let file_reporters = open_reports(&args.reports)?;
+    let hint = step_summary_hint(&args.reports);
     // A full recording also retires the baselines of scenarios that no longer exist.
     let prune = args.update_snapshots
         && args.suite.is_empty()
@@ -199,11 +223,12 @@ pub async fn run(args: RunArgs) -> Result<(), CliError> {
         && !args.skip_checks.iter().any(|c| c == checks::SNAPSHOT);
     let all_names: Vec<String> = suites::all(&spec)?.into_iter().map(|s| s.name).collect();
 
-    let (config, embedded) = match remote {
-        Some(r) => (
-            build_config(args, spec, &r.base_url, r.name, r.credentials)?,
-            None,
-        ),
+    let (config, embedded, baseline) = match remote {
+        Some(r) => {
+            let (config, baseline) =
+                build_config(args, spec, &r.base_url, r.name, r.credentials, false)?;
+            (config, None, baseline)
+        }
         None => {
             let server = reference_server::start_embedded(args.embedded_faults.clone())
                 .await
@@ -216,8 +241,15 @@ pub async fn run(args: RunArgs) -> Result<(), CliError> {
                 expired: Some(c.expired.clone()),
             };
             let url = server.base_url.clone();
-            let config = build_config(args, spec, &url, "embedded".into(), credentials)?;
-            (config, Some(server))
+            let (config, baseline) = build_config(
+                args,
+                spec,
+                &url,
+                baseline::EMBEDDED_TARGET.into(),
+                credentials,
+                true,
+            )?;
+            (config, Some(server), baseline)
         }
     };
     let mut config = config;
@@ -244,6 +276,13 @@ pub async fn run(args: RunArgs) -> Result<(), CliError> {
     }
     reporters.finish().map_err(CliError::Report)?;
     let stats = outcome?;
+    // After the summary: lines about how the run was set up, not about the target.
+    for line in [baseline.notice.as_deref(), hint.as_deref()]
+        .into_iter()
+        .flatten()
+    {
+        print(line)?;
+    }
     if prune
         && !stats.interrupted
         && let Some(dir) = &snapshot_dir

@@ -163,11 +163,17 @@ impl<W: Write> Reporter for Human<W> {
                     Verdict::Failed
                 };
                 let word = self.paint(run.word(), verdict);
-                let known = if stats.known_failures > 0 {
+                let mut known = if stats.known_failures > 0 {
                     format!(", {} known", stats.known_failures)
                 } else {
                     String::new()
                 };
+                if stats.stale_known_failures > 0 {
+                    known.push_str(&format!(
+                        ", {} stale known-failure entries",
+                        stats.stale_known_failures
+                    ));
+                }
                 let mut not_run = if stats.not_run > 0 {
                     format!(", {} not run", stats.not_run)
                 } else {

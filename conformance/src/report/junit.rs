@@ -137,6 +137,11 @@ impl<W: Write> Reporter for Junit<W> {
                 let mut case = TestCase::new(scenario.clone(), status);
                 case.set_classname(suite.clone());
                 case.set_time(Duration::from_millis(*duration_ms));
+                // A passed testcase has no description: a known failure's reason, issue and
+                // owner go to its output, so the JUnit report shows them too.
+                if *verdict == Verdict::KnownFailure {
+                    case.set_system_out(describe_failures(result));
+                }
                 self.suite(suite).add_test_case(case);
             }
             Event::RunFinished { stats, .. } => {

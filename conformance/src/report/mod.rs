@@ -5,6 +5,7 @@ pub mod html;
 pub mod human;
 pub mod json;
 pub mod junit;
+pub mod markdown;
 
 use crate::events::{Event, Progress};
 
@@ -18,6 +19,8 @@ pub enum Format {
     Json,
     /// One self-contained HTML page.
     Html,
+    /// A GitHub-flavoured Markdown summary sized for a CI job summary (under 128 KiB).
+    Markdown,
 }
 
 impl Format {
@@ -27,6 +30,7 @@ impl Format {
             Format::Junit => Box::new(junit::Junit::new(out)),
             Format::Json => Box::new(json::JsonLines::new(out)),
             Format::Html => Box::new(html::Html::new(out)),
+            Format::Markdown => Box::new(markdown::Markdown::new(out)),
         }
     }
 

@@ -1,0 +1,917 @@
+//! `--report markdown=PATH`: a GitHub-flavoured Markdown summary sized for a CI job summary
+//! (`$GITHUB_STEP_SUMMARY` shows at most 1 MiB): the verdict line, counts, target and spec,
+//! a table of failed checks (one-line message, decided-vs-documented basis, replay hint),
+//! known failures, skipped scenarios, the coverage matrix, retries and rate limiting, and the
+//! run's warnings.
+//!
+//! Whatever the run, the document stays under [`MAX_BYTES`]: every row is cut to a bounded
+//! length, every table stops at a row count or at the byte budget with a "… N more" line,
+//! and what a server said is escaped so it cannot break a table or inject HTML.
+
+use super::Reporter;
+use crate::events::{CoverageEntry, Event, RunStats, RunVerdict, Verdict};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::Write;
+
+/// The hard bound on the document's size, well under the 1 MiB GitHub accepts.
+pub const MAX_BYTES: usize = 128 * 1024;
+/// Rows a table shows before its "… N more" line.
+const MAX_ROWS: usize = 50;
+/// Replay lines shown under the failures table.
+const MAX_REPLAYS: usize = 20;
+/// Room kept for the sections after the failures (coverage, retries, warnings).
+const TAIL_RESERVE: usize = 24 * 1024;
+
+/// What the header shows, from `run_started`.
+struct Header {
+    target: String,
+    base_url: String,
+    spec: String,
+    run_id: String,
+    started_at: String,
+}
+
+/// One failed check, already rendered as a table row, with its replay line.
+struct FailedRow {
+    row: String,
+    replay: Option<String>,
+}
+
+pub struct Markdown<W: Write> {
+    out: Option<W>,
+    header: Option<Header>,
+    failed: Vec<FailedRow>,
+    failed_total: usize,
+    known: Vec<String>,
+    known_total: usize,
+    /// Why scenarios were skipped (or left without a verdict), and how many.
+    not_judged: BTreeMap<String, usize>,
+    /// Scenario verdicts as this report names them, counted.
+    verdicts: BTreeMap<&'static str, usize>,
+    /// Retried attempts by (reason, status): count and total wait.
+    retries: BTreeMap<(String, String), (usize, u64)>,
+    warnings: Vec<String>,
+    warnings_total: usize,
+    finished: Option<(RunStats, Vec<CoverageEntry>)>,
+    /// Why the run ended before any scenario, and its exit code.
+    aborted: Option<(String, u8)>,
+}
+
+impl<W: Write> Markdown<W> {
+    pub fn new(out: W) -> Self {
+        Markdown {
+            out: Some(out),
+            header: None,
+            aborted: None,
+            failed: Vec::new(),
+            failed_total: 0,
+            known: Vec::new(),
+            known_total: 0,
+            not_judged: BTreeMap::new(),
+            verdicts: BTreeMap::new(),
+            retries: BTreeMap::new(),
+            warnings: Vec::new(),
+            warnings_total: 0,
+            finished: None,
+        }
+    }
+
+    /// The command that reruns one scenario against this run's target.
+    fn rerun(&self, scenario: &str) -> String {
+        let mut words = vec!["conformance run".to_owned()];
+        if let Some(h) = self.header.as_ref().filter(|h| h.target != "embedded") {
+            words.push(format!("--base-url {}", shell_word(&h.base_url)));
+            words.push(format!("--target-name {}", shell_word(&h.target)));
+        }
+        words.push(format!("--scenario {}", shell_word(scenario)));
+        words.join(" ")
+    }
+
+    /// The whole document, never longer than [`MAX_BYTES`].
+    pub fn render(&self) -> String {
+        let mut d = String::new();
+        self.render_header(&mut d);
+        self.render_failures(&mut d);
+        self.render_known(&mut d);
+        self.render_not_judged(&mut d);
+        self.render_coverage(&mut d);
+        self.render_traffic(&mut d);
+        self.render_warnings(&mut d);
+        if d.len() > MAX_BYTES {
+            // Not reached with the bounds above; a last guard for the promise in the docs.
+            let note = "\n\n… cut at the summary's size bound: see the HTML or JSON report\n";
+            let mut cut = MAX_BYTES - note.len();
+            while !d.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            d.truncate(cut);
+            d.push_str(note);
+        }
+        d
+    }
+
+    fn render_header(&self, d: &mut String) {
+        if let Some((reason, code)) = &self.aborted {
+            let word = if *code == 130 {
+                "INTERRUPTED"
+            } else {
+                "NOT RUN"
+            };
+            let _ = writeln!(
+                d,
+                "## ⚠️ Conformance {word}\n\nThe run ended before any scenario (exit {code}): {}\n",
+                text(reason, 600)
+            );
+            return;
+        }
+        let Some((stats, _)) = &self.finished else {
+            d.push_str("## ⚠️ Conformance: NO RESULT\n\nThe run ended before it finished (a configuration error, or the target could not be reached): the job log's last line says why.\n");
+            return;
+        };
+        let (icon, word) = run_word(stats);
+        let target = self
+            .header
+            .as_ref()
+            .map(|h| format!(" against {}", code(&cut(&h.target, 120))))
+            .unwrap_or_default();
+        let _ = writeln!(d, "## {icon} Conformance {word}{target}\n");
+        let mut counts = vec![
+            format!("**{}** scenarios", stats.scenarios),
+            format!("**{}** passed", stats.passed),
+            format!("**{}** failed", stats.failed),
+            format!("{} skipped", stats.skipped),
+        ];
+        if stats.not_run > 0 {
+            counts.push(format!("{} not run", stats.not_run));
+        }
+        if stats.cut_short > 0 {
+            counts.push(format!("{} cut short", stats.cut_short));
+        }
+        if stats.flaky > 0 {
+            counts.push(format!(
+                "{} flaky{}",
+                stats.flaky,
+                if stats.allow_flaky { " (allowed)" } else { "" }
+            ));
+        }
+        if stats.unavailable > 0 {
+            counts.push(format!(
+                "{} without a verdict (target unavailable)",
+                stats.unavailable
+            ));
+        }
+        let mut checks = format!(
+            "{} checks ({} failed",
+            stats.checks_run, stats.checks_failed
+        );
+        if stats.known_failures > 0 {
+            checks.push_str(&format!(", {} known", stats.known_failures));
+        }
+        if stats.stale_known_failures > 0 {
+            checks.push_str(&format!(
+                ", {} stale known-failure entries",
+                stats.stale_known_failures
+            ));
+        }
+        checks.push(')');
+        let _ = writeln!(
+            d,
+            "{} · {checks} · coverage {}/{} documented statuses · {} requests · {:.1} s\n",
+            counts.join(", "),
+            stats.coverage_exercised,
+            stats.coverage_documented,
+            stats.requests,
+            stats.duration_ms as f64 / 1000.0
+        );
+        if !self.verdicts.is_empty() {
+            let list: Vec<String> = self
+                .verdicts
+                .iter()
+                .map(|(v, n)| format!("{v} {n}"))
+                .collect();
+            let _ = writeln!(d, "Scenario verdicts: {}\n", list.join(" · "));
+        }
+        if let Some(h) = &self.header {
+            d.push_str("| | |\n|---|---|\n");
+            let _ = writeln!(
+                d,
+                "| target | {} ({}) |",
+                code(&cut(&h.target, 120)),
+                text(&h.base_url, 200)
+            );
+            let _ = writeln!(d, "| spec | {} |", text(&h.spec, 200));
+            let _ = writeln!(
+                d,
+                "| run | {} · started {} |\n",
+                code(&cut(&h.run_id, 64)),
+                text(&h.started_at, 64)
+            );
+        }
+    }
+
+    fn render_failures(&self, d: &mut String) {
+        if self.failed_total == 0 {
+            return;
+        }
+        let _ = writeln!(d, "### Failed checks ({})\n", self.failed_total);
+        d.push_str("| scenario | check | message | basis | rerun |\n|---|---|---|---|---|\n");
+        let budget = MAX_BYTES - TAIL_RESERVE;
+        let shown = push_rows(
+            d,
+            self.failed.iter().map(|f| f.row.as_str()),
+            budget,
+            self.failed_total,
+            "failed checks",
+        );
+        d.push('\n');
+        let replays: Vec<&str> = self.failed[..shown]
+            .iter()
+            .filter_map(|f| f.replay.as_deref())
+            .take(MAX_REPLAYS)
+            .collect();
+        if replays.is_empty() {
+            return;
+        }
+        d.push_str(
+            "<details><summary>Replay lines (curl, with $ABP_TOKEN-style variables)</summary>\n\n",
+        );
+        let mut left = replays.len();
+        for r in &replays {
+            let block = fenced(r);
+            if d.len() + block.len() > budget {
+                break;
+            }
+            d.push_str(&block);
+            left -= 1;
+        }
+        if left > 0 {
+            let _ = writeln!(
+                d,
+                "… {left} more replay lines: see the HTML or JUnit report\n"
+            );
+        }
+        d.push_str("</details>\n\n");
+    }
+
+    fn render_known(&self, d: &mut String) {
+        if self.known_total == 0 {
+            return;
+        }
+        let _ = writeln!(
+            d,
+            "### Known failures ({}, listed: they do not fail the run)\n",
+            self.known_total
+        );
+        d.push_str("| scenario | check | listed as |\n|---|---|---|\n");
+        let budget = MAX_BYTES - TAIL_RESERVE / 2;
+        push_rows(
+            d,
+            self.known.iter().map(String::as_str),
+            budget,
+            self.known_total,
+            "known failures",
+        );
+        d.push('\n');
+    }
+
+    fn render_not_judged(&self, d: &mut String) {
+        if self.not_judged.is_empty() {
+            return;
+        }
+        d.push_str("### Scenarios without a verdict\n\n| why | scenarios |\n|---|---|\n");
+        let rows: Vec<String> = self
+            .not_judged
+            .iter()
+            .map(|(why, n)| format!("| {} | {n} |\n", text(why, 200)))
+            .collect();
+        push_rows(
+            d,
+            rows.iter().map(String::as_str),
+            MAX_BYTES - TAIL_RESERVE / 2,
+            rows.len(),
+            "reasons",
+        );
+        d.push('\n');
+    }
+
+    fn render_coverage(&self, d: &mut String) {
+        let Some((_, coverage)) = &self.finished else {
+            return;
+        };
+        if coverage.is_empty() {
+            return;
+        }
+        let mut statuses: Vec<u16> = coverage.iter().map(|c| c.status).collect();
+        statuses.sort_unstable();
+        statuses.dedup();
+        statuses.truncate(20);
+        // Operations in the order the run lists them.
+        let mut ops: Vec<(&str, &str, &str)> = Vec::new();
+        for c in coverage {
+            let op = (c.operation.as_str(), c.method.as_str(), c.path.as_str());
+            if !ops.contains(&op) {
+                ops.push(op);
+            }
+        }
+        d.push_str("### Coverage of documented statuses\n\n✅ exercised, every check passed · ❌ exercised, a check failed · — documented, never exercised\n\n| operation |");
+        for s in &statuses {
+            let _ = write!(d, " {s} |");
+        }
+        d.push_str("\n|---|");
+        d.push_str(&"---|".repeat(statuses.len()));
+        d.push('\n');
+        let rows: Vec<String> = ops
+            .iter()
+            .map(|(id, method, path)| {
+                let mut row = format!(
+                    "| {} {} |",
+                    code(&cut(&format!("{method} {path}"), 120)),
+                    text(id, 80)
+                );
+                for s in &statuses {
+                    let cell = coverage
+                        .iter()
+                        .find(|c| c.operation == *id && c.status == *s)
+                        .map(|c| match (c.exercised, c.passed) {
+                            (0, _) => "—".to_owned(),
+                            (n, true) => format!("✅ {n}"),
+                            (n, false) => format!("❌ {n}"),
+                        })
+                        .unwrap_or_default();
+                    let _ = write!(row, " {cell} |");
+                }
+                row.push('\n');
+                row
+            })
+            .collect();
+        push_rows(
+            d,
+            rows.iter().map(String::as_str),
+            MAX_BYTES - TAIL_RESERVE / 3,
+            rows.len(),
+            "operations",
+        );
+        d.push('\n');
+    }
+
+    fn render_traffic(&self, d: &mut String) {
+        let Some((stats, _)) = &self.finished else {
+            return;
+        };
+        if stats.retries == 0 && stats.rate_limited == 0 && stats.unavailable == 0 {
+            return;
+        }
+        d.push_str("### Retries and rate limiting\n\n");
+        let _ = writeln!(
+            d,
+            "{} requests, {} sent again (429/503 waited out, or a dropped connection retried), {} refused past the retry policy, {} scenarios without a verdict.\n",
+            stats.requests, stats.retries, stats.rate_limited, stats.unavailable
+        );
+        if self.retries.is_empty() {
+            return;
+        }
+        d.push_str("| reason | status | retries | waited |\n|---|---|---|---|\n");
+        let mut rows: Vec<_> = self.retries.iter().collect();
+        rows.sort_by(|a, b| b.1.0.cmp(&a.1.0).then(a.0.cmp(b.0)));
+        let rows: Vec<String> = rows
+            .into_iter()
+            .map(|((reason, status), (n, wait))| {
+                format!(
+                    "| {} | {} | {n} | {:.1} s |\n",
+                    text(reason, 160),
+                    text(status, 16),
+                    *wait as f64 / 1000.0
+                )
+            })
+            .collect();
+        let total = rows.len();
+        let mut shown = rows;
+        shown.truncate(10);
+        push_rows(
+            d,
+            shown.iter().map(String::as_str),
+            MAX_BYTES - TAIL_RESERVE / 4,
+            total,
+            "retry reasons",
+        );
+        d.push('\n');
+    }
+
+    fn render_warnings(&self, d: &mut String) {
+        if self.warnings_total == 0 {
+            return;
+        }
+        let _ = writeln!(d, "### Warnings ({})\n", self.warnings_total);
+        for w in &self.warnings {
+            if d.len() + w.len() + 256 > MAX_BYTES {
+                break;
+            }
+            let _ = writeln!(d, "- {w}");
+        }
+        let more = self.warnings_total - self.warnings.len();
+        if more > 0 {
+            let _ = writeln!(d, "- … {more} more warnings: see the HTML or JSON report");
+        }
+    }
+}
+
+impl<W: Write> Reporter for Markdown<W> {
+    fn event(&mut self, event: &Event) {
+        match event {
+            Event::RunStarted {
+                run_id,
+                target,
+                base_url,
+                spec_title,
+                spec_version,
+                started_at,
+                ..
+            } => {
+                self.header = Some(Header {
+                    target: target.clone(),
+                    base_url: base_url.clone(),
+                    spec: format!("\"{spec_title}\" {spec_version}"),
+                    run_id: run_id.clone(),
+                    started_at: started_at.clone(),
+                });
+            }
+            // A scenario is rendered from its finished record; its exchanges and checks are
+            // also there.
+            Event::ScenarioStarted { .. } | Event::Exchange(_) | Event::Check(_) => {}
+            Event::RunAborted {
+                target,
+                base_url,
+                reason,
+                exit_code,
+            } => {
+                self.header = Some(Header {
+                    target: target.clone(),
+                    base_url: base_url.clone(),
+                    spec: String::new(),
+                    run_id: String::new(),
+                    started_at: String::new(),
+                });
+                self.aborted = Some((reason.clone(), *exit_code));
+            }
+            Event::Retry {
+                status,
+                reason,
+                wait_ms,
+                ..
+            } => {
+                let status = status.map_or_else(|| "no response".to_owned(), |s| s.to_string());
+                // Reasons are the runner's words; the bound keeps a hostile target's
+                // variety from growing the map.
+                if self.retries.len() < 100
+                    || self.retries.contains_key(&(reason.clone(), status.clone()))
+                {
+                    let e = self.retries.entry((reason.clone(), status)).or_default();
+                    e.0 += 1;
+                    e.1 += wait_ms;
+                }
+            }
+            Event::Warning { message } => {
+                self.warnings_total += 1;
+                if self.warnings.len() < MAX_ROWS {
+                    self.warnings.push(text(message, 400));
+                }
+            }
+            Event::ScenarioFinished {
+                scenario,
+                verdict,
+                reason,
+                result,
+                ..
+            } => {
+                *self.verdicts.entry(verdict_label(*verdict)).or_default() += 1;
+                if !judged(*verdict) {
+                    let why = reason
+                        .clone()
+                        .unwrap_or_else(|| verdict_label(*verdict).to_owned());
+                    if self.not_judged.len() < MAX_ROWS || self.not_judged.contains_key(&why) {
+                        *self.not_judged.entry(why).or_default() += 1;
+                    }
+                }
+                for f in result.failures() {
+                    if let Some(listed) = &f.known_failure {
+                        self.known_total += 1;
+                        if self.known.len() < MAX_ROWS {
+                            self.known.push(format!(
+                                "| {} | {} | {} |\n",
+                                code(&cut(scenario, 120)),
+                                code(&cut(&f.check, 60)),
+                                text(listed, 300)
+                            ));
+                        }
+                        continue;
+                    }
+                    self.failed_total += 1;
+                    if self.failed.len() >= MAX_ROWS {
+                        continue;
+                    }
+                    let message = f.message.as_deref().unwrap_or("failed");
+                    let basis = match &f.decision {
+                        Some(d) => {
+                            let row = d
+                                .strip_prefix("decided, not in the vendor docs: ")
+                                .unwrap_or(d);
+                            format!("decided: {}", text(row, 200))
+                        }
+                        // A snapshot is compared with what a person approved, not with the docs.
+                        None if f.check == crate::checks::SNAPSHOT => {
+                            "approved snapshot".to_owned()
+                        }
+                        None => "documented".to_owned(),
+                    };
+                    let row = format!(
+                        "| {} | {} | {} | {basis} | {} |\n",
+                        code(&cut(scenario, 120)),
+                        code(&cut(&f.check, 60)),
+                        text(first_line(message), 200),
+                        code(&cut(&self.rerun(scenario), 400))
+                    );
+                    let replay = result
+                        .exchange_of(f)
+                        .map(|x| cut(&x.curl, 2_600))
+                        .filter(|c| !c.is_empty());
+                    self.failed.push(FailedRow { row, replay });
+                }
+            }
+            Event::RunFinished { stats, coverage } => {
+                self.finished = Some((*stats, coverage.clone()));
+            }
+        }
+    }
+
+    fn finish(&mut self) -> std::io::Result<()> {
+        let Some(mut out) = self.out.take() else {
+            return Ok(());
+        };
+        out.write_all(self.render().as_bytes())?;
+        out.flush()
+    }
+}
+
+/// The run's verdict as the summary line shows it (the terminal's words, with an icon).
+fn run_word(stats: &RunStats) -> (&'static str, &'static str) {
+    let verdict = stats.verdict();
+    let icon = match verdict {
+        RunVerdict::Interrupted => "⏹️",
+        RunVerdict::Passed => "✅",
+        RunVerdict::NoVerdict => "⚠️",
+        RunVerdict::Failed => "❌",
+    };
+    (icon, verdict.word())
+}
+
+/// A scenario verdict's name in this report. Every verdict is named here: a new one must
+/// be given its words (no catch-all arm).
+fn verdict_label(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Passed => "passed",
+        Verdict::Failed => "failed",
+        Verdict::Skipped => "skipped",
+        Verdict::KnownFailure => "known failure",
+        Verdict::NotRun => "not run",
+        Verdict::TargetUnavailable => "target unavailable",
+        Verdict::Interrupted => "interrupted (cut short)",
+        Verdict::Flaky => "flaky",
+    }
+}
+
+/// Whether the verdict judged the target (a pass or a failure) rather than saying why it
+/// could not (skipped, not run, target unavailable). No catch-all arm, as above.
+fn judged(v: Verdict) -> bool {
+    match v {
+        Verdict::Passed | Verdict::Failed | Verdict::KnownFailure | Verdict::Flaky => true,
+        Verdict::Skipped | Verdict::NotRun | Verdict::TargetUnavailable | Verdict::Interrupted => {
+            false
+        }
+    }
+}
+
+/// Appends rows while they fit the budget and [`MAX_ROWS`]; then one "… N more" row.
+/// Returns how many rows were shown.
+fn push_rows<'a>(
+    d: &mut String,
+    rows: impl Iterator<Item = &'a str>,
+    budget: usize,
+    total: usize,
+    what: &str,
+) -> usize {
+    let mut shown = 0;
+    for row in rows.take(MAX_ROWS) {
+        if d.len() + row.len() > budget {
+            break;
+        }
+        d.push_str(row);
+        shown += 1;
+    }
+    if total > shown {
+        let _ = writeln!(
+            d,
+            "\n… {} more {what}: see the HTML or JSON report",
+            total - shown
+        );
+    }
+    shown
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or("")
+}
+
+/// At most `max` characters, with `…` when cut; control characters (newlines, terminal
+/// escapes) become spaces and whitespace runs collapse, so the text is one line.
+pub fn cut(s: &str, max: usize) -> String {
+    let spaced: String = s
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    super::failure::one_line(&spaced, max)
+}
+
+/// Text for a table cell or a list item: one line of at most `max` characters, with
+/// Markdown's punctuation escaped and HTML's special characters as entities, so whatever a
+/// server said can neither end a cell (`|`), open a code span, format, nor inject HTML.
+pub fn text(s: &str, max: usize) -> String {
+    let mut out = String::new();
+    for c in cut(s, max).chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '~' | '#' | '!' | '$' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A code span for a table cell: a fence longer than any backtick run inside, and `|`
+/// escaped (GitHub's tables split on it even inside code). The text is made one line.
+pub fn code(s: &str) -> String {
+    let s = cut(s, usize::MAX).replace('|', "\\|");
+    let fence = "`".repeat(longest_backtick_run(&s) + 1);
+    let pad = if s.starts_with('`') || s.ends_with('`') {
+        " "
+    } else {
+        ""
+    };
+    format!("{fence}{pad}{s}{pad}{fence}")
+}
+
+/// A fenced `sh` block whose fence no line inside can close.
+fn fenced(s: &str) -> String {
+    let fence = "`".repeat((longest_backtick_run(s) + 1).max(3));
+    format!("{fence}sh\n{}\n{fence}\n\n", cut(s, usize::MAX))
+}
+
+fn longest_backtick_run(s: &str) -> usize {
+    s.split(|c| c != '`').map(str::len).max().unwrap_or(0)
+}
+
+/// A word for a POSIX shell: as is when plain, else single-quoted.
+fn shell_word(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@,+".contains(c))
+    {
+        s.to_owned()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::{CheckRecord, ScenarioResult};
+    use crate::exchange::ExchangeRecord;
+
+    fn check(scenario: &str, message: &str, known: Option<&str>) -> CheckRecord {
+        CheckRecord {
+            scenario: scenario.into(),
+            check: "status_expected".into(),
+            passed: false,
+            exchange: Some(0),
+            operation: Some("op".into()),
+            status: Some(201),
+            message: Some(message.into()),
+            expected: Some("400".into()),
+            actual: Some("201".into()),
+            spec_pointer: None,
+            known_failure: known.map(str::to_owned),
+            decision: None,
+        }
+    }
+
+    fn exchange(curl: &str) -> ExchangeRecord {
+        ExchangeRecord {
+            scenario: "s".into(),
+            index: 0,
+            operation: "op".into(),
+            method: "POST".into(),
+            url: "http://h/p".into(),
+            path: "/p".into(),
+            request_headers: vec![],
+            request_body: None,
+            request_body_bytes: 0,
+            status: Some(201),
+            content_type: None,
+            response_body: None,
+            response_body_bytes: 0,
+            error: None,
+            duration_ms: 1,
+            curl: curl.into(),
+        }
+    }
+
+    fn run<W: Write>(report: &mut Markdown<W>, failures: usize, message: &str, curl: &str) {
+        report.event(&Event::RunStarted {
+            run_id: "0123456789abcdef".into(),
+            target: "staging | prod".into(),
+            base_url: "https://host/api/v1".into(),
+            spec_title: "User Access Tokens".into(),
+            spec_version: "1.0.0".into(),
+            scenarios: failures,
+            started_at: "2026-12-01T10:00:00.000Z".into(),
+        });
+        for i in 0..failures {
+            let scenario = format!("validation/case-{i}");
+            report.event(&Event::ScenarioFinished {
+                scenario: scenario.clone(),
+                suite: "validation".into(),
+                verdict: Verdict::Failed,
+                reason: None,
+                duration_ms: 1,
+                requests: 1,
+                result: ScenarioResult {
+                    checks: vec![check(&scenario, message, None)],
+                    exchanges: vec![exchange(curl)],
+                },
+            });
+            report.event(&Event::Warning {
+                message: message.into(),
+            });
+            report.event(&Event::Retry {
+                scenario: scenario.clone(),
+                exchange: 0,
+                method: "GET".into(),
+                path: "/p".into(),
+                status: Some(429),
+                reason: format!("{message} {i}"),
+                wait_ms: 1000,
+            });
+        }
+        let stats = RunStats {
+            scenarios: failures,
+            failed: failures,
+            checks_run: failures,
+            checks_failed: failures,
+            retries: failures,
+            ..RunStats::default()
+        };
+        let coverage = (0..200)
+            .map(|i| CoverageEntry {
+                operation: format!("op{i}"),
+                method: "GET".into(),
+                path: format!("/p/{i}"),
+                status: 200 + (i % 300) as u16,
+                exercised: i,
+                passed: i % 2 == 0,
+            })
+            .collect();
+        report.event(&Event::RunFinished { stats, coverage });
+    }
+
+    /// A run of many failures, each with a server message, a curl line and a warning of
+    /// the largest size the runner keeps, stays under the bound and says what it left out.
+    #[test]
+    fn a_huge_run_stays_under_the_bound_and_says_how_many_rows_it_left_out() {
+        let hostile = "<script>alert(1)</script> | `x` **bold** \u{1b}[31mred\n".repeat(200);
+        let curl = format!("curl -sS 'http://h/{}'", "é|`".repeat(900));
+        let mut file = Vec::new();
+        let mut report = Markdown::new(&mut file);
+        run(&mut report, 20_000, &hostile, &curl);
+        report.finish().unwrap();
+        let doc = String::from_utf8(file).unwrap();
+        assert!(doc.len() <= MAX_BYTES, "{} bytes", doc.len());
+        assert!(doc.contains("## ❌ Conformance FAILED"), "{doc}");
+        assert!(doc.contains("more failed checks: see the HTML or JSON report"));
+        assert!(doc.contains("more warnings"));
+        assert!(!doc.contains("<script>"), "HTML is escaped");
+        assert!(!doc.contains('\u{1b}'), "terminal escapes are gone");
+        // Every table row has exactly as many cells as its header: no pipe broke out.
+        for line in doc.lines().filter(|l| l.starts_with("| `validation")) {
+            let cells = line.replace("\\|", "").matches('|').count();
+            assert_eq!(cells, 6, "{line}");
+        }
+    }
+
+    #[test]
+    fn the_written_document_is_the_rendered_one() {
+        let mut report = Markdown::new(Vec::new());
+        run(
+            &mut report,
+            3,
+            "expected 400, got 201",
+            "curl -sS 'http://h/'",
+        );
+        let rendered = report.render();
+        let mut file = Vec::new();
+        {
+            let mut into_file = Markdown::new(&mut file);
+            run(
+                &mut into_file,
+                3,
+                "expected 400, got 201",
+                "curl -sS 'http://h/'",
+            );
+            into_file.finish().unwrap();
+        }
+        assert_eq!(String::from_utf8(file).unwrap(), rendered);
+        assert!(rendered.contains("### Failed checks (3)"), "{rendered}");
+        assert!(
+            rendered.contains("conformance run --base-url https://host/api/v1 --target-name 'staging \\| prod' --scenario validation/case-0"),
+            "{rendered}"
+        );
+        assert!(
+            rendered.contains("```sh\ncurl -sS 'http://h/'\n```"),
+            "{rendered}"
+        );
+        assert!(rendered.contains("| documented |"), "{rendered}");
+    }
+
+    #[test]
+    fn server_text_cannot_break_a_cell_or_inject_html() {
+        let t = text("a|b\n<img src=x>`c` *d* [e](f) &amp;", 200);
+        assert_eq!(
+            t,
+            "a\\|b &lt;img src=x&gt;\\`c\\` \\*d\\* \\[e\\](f) &amp;amp;"
+        );
+        assert_eq!(code("a`b|c"), "``a`b\\|c``");
+        assert_eq!(code("`x"), "`` `x ``");
+        assert_eq!(cut("line one\nline two", 100), "line one line two");
+        assert!(fenced("a ``` b").starts_with("````sh\n"));
+    }
+
+    #[test]
+    fn a_run_that_never_finished_says_there_is_no_result() {
+        let report = Markdown::new(Vec::new());
+        assert!(report.render().contains("NO RESULT"));
+    }
+
+    #[test]
+    fn known_failures_and_skips_have_their_own_sections() {
+        let mut report = Markdown::new(Vec::new());
+        report.event(&Event::ScenarioFinished {
+            scenario: "lifecycle/x".into(),
+            suite: "lifecycle".into(),
+            verdict: Verdict::KnownFailure,
+            reason: None,
+            duration_ms: 1,
+            requests: 1,
+            result: ScenarioResult {
+                checks: vec![check(
+                    "lifecycle/x",
+                    "m",
+                    Some("API-7 · issue: https://t/API-7 · owner: team"),
+                )],
+                exchanges: vec![],
+            },
+        });
+        report.event(&Event::ScenarioFinished {
+            scenario: "auth/list/forbidden-credential".into(),
+            suite: "auth".into(),
+            verdict: Verdict::Skipped,
+            reason: Some("needs ABP_FORBIDDEN_TOKEN (not set)".into()),
+            duration_ms: 0,
+            requests: 0,
+            result: ScenarioResult::default(),
+        });
+        report.event(&Event::RunFinished {
+            stats: RunStats {
+                scenarios: 2,
+                passed: 1,
+                skipped: 1,
+                known_failures: 1,
+                ..RunStats::default()
+            },
+            coverage: vec![],
+        });
+        let doc = report.render();
+        assert!(doc.contains("## ✅ Conformance PASSED"), "{doc}");
+        assert!(!doc.contains("### Failed checks"), "{doc}");
+        assert!(doc.contains("### Known failures (1"), "{doc}");
+        assert!(doc.contains("owner: team"), "{doc}");
+        assert!(
+            doc.contains("| needs ABP\\_FORBIDDEN\\_TOKEN (not set) | 1 |"),
+            "{doc}"
+        );
+    }
+}
