@@ -14,12 +14,12 @@ use crate::behaviour::{Behaviour, SecretMint};
 use crate::error::ApiError;
 use crate::fixtures::{Fixtures, random_b64};
 use crate::state::AppState;
-use crate::store::TokenRecord;
+use crate::store::{TokenRecord, TokenStore};
 use crate::tokens::{now_ms, object_id, sha256_hex};
 use crate::wire;
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, FixedOffset, TimeDelta, Utc};
@@ -27,6 +27,8 @@ use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 macro_rules! variants {
     ($( $variant:ident => ($name:literal, $class:literal, $basis:literal, $description:literal), )*) => {
@@ -82,8 +84,8 @@ variants! {
     SmallWrites => ("small-writes", "connection", "RFC 9112 §2.1 (a message is a byte stream; its writes have no boundaries)", "answers are written to the socket 7 bytes at a time"),
     TitleCaseHeaders => ("title-case-headers", "connection", "RFC 9110 §5.1 (field names are case-insensitive); the default answers use lowercase names", "header names are written in Title-Case (`Content-Type`)"),
     OddReasonPhrase => ("odd-reason-phrase", "connection", "RFC 9112 §4 (a client ignores the reason-phrase)", "status lines carry unusual reason phrases (`HTTP/1.1 200 Fine Thanks`)"),
-    Transient503 => ("transient-503", "availability", "RFC 9110 §15.6.4 and §10.2.3 (503 with Retry-After)", "every 10th request is answered 503 with Retry-After: 1 and not carried out"),
-    RateLimitNoRetryAfter => ("rate-limit-no-retry-after", "availability", "RFC 6585 §4 (a 429 MAY include Retry-After)", "every 12th request is answered 429 without Retry-After and not carried out"),
+    Transient503 => ("transient-503", "availability", "RFC 9110 §15.6.4 and §10.2.3 (503 with Retry-After)", "every 40th request is answered 503 with Retry-After: 1 and not carried out"),
+    RateLimitNoRetryAfter => ("rate-limit-no-retry-after", "availability", "RFC 6585 §4 (a 429 MAY include Retry-After)", "above 40 requests per second (a token bucket), requests are answered 429 without Retry-After and not carried out"),
     SecretHex => ("secret-hex", "secret-format", "TRANSCRIPTION.md \"The mask format\" (the runner does not check the mask's form); token is a string with minLength 1", "secrets are 40 lowercase hex digits without a prefix; the list masks them as `****` and the last four"),
     ClockAhead => ("clock-ahead", "clock", "--clock-tolerance (default 120 s): a server clock within it is correct", "the server's clock is 60 s ahead: every timestamp it writes is a minute late"),
     ManyTokens => ("many-tokens", "account", "a run deletes only tokens it created (ARCHITECTURE.md); a real account holds others", "each user who may manage tokens already holds 40 tokens, which a run must leave alone"),
@@ -133,11 +135,40 @@ pub const SEEDED_NAME_PREFIX: &str = "held-before-the-run-";
 /// How far `clock-ahead` puts the server's clock ahead.
 const CLOCK_AHEAD: TimeDelta = TimeDelta::seconds(60);
 
+/// The requests per second `rate-limit-no-retry-after` serves (all clients together).
+const RATE_LIMIT: f64 = 40.0;
+
+/// A token bucket of one second's worth of requests, refilled at [`RATE_LIMIT`].
+struct Bucket(Mutex<(f64, Instant)>);
+
+impl Default for Bucket {
+    fn default() -> Bucket {
+        Bucket(Mutex::new((RATE_LIMIT, Instant::now())))
+    }
+}
+
+impl Bucket {
+    fn take(&self) -> bool {
+        let mut b = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        b.0 = (b.0 + now.duration_since(b.1).as_secs_f64() * RATE_LIMIT).min(RATE_LIMIT);
+        b.1 = now;
+        if b.0 >= 1.0 {
+            b.0 -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
 /// The switched-on variants and what they need at run time.
 pub(crate) struct Variants {
     on: Vec<Variant>,
-    /// Requests seen (for the periodic 503 and 429).
+    /// Requests seen (for the periodic 503).
     counted: AtomicU64,
+    /// The rate limit of `rate-limit-no-retry-after`.
+    bucket: Bucket,
     /// Object keys whose values are `format: date-time` somewhere in the spec.
     date_time_keys: BTreeSet<String>,
     /// Object keys whose values are `readOnly` (the ids).
@@ -191,6 +222,7 @@ impl Variants {
                 .filter(|v| variants.contains(v))
                 .collect(),
             counted: AtomicU64::new(0),
+            bucket: Bucket::default(),
             date_time_keys: keys.0,
             read_only_keys: keys.1,
         }
@@ -225,6 +257,39 @@ pub(crate) fn apply(variants: &Variants, behaviour: &mut Behaviour) {
     if variants.has(Variant::SecretHex) {
         behaviour.secrets = SecretMint::Minted(hex_secret);
         behaviour.mask = short_mask;
+    }
+    if variants.has(Variant::UppercaseIds) {
+        behaviour.store = Arc::new(IdsAnyCase(Arc::clone(&behaviour.store)));
+    }
+}
+
+/// `uppercase-ids`: the ids are stored in lowercase and looked up in either case, the
+/// answers write them in uppercase ([`rewrite_json`]).
+struct IdsAnyCase(Arc<dyn TokenStore>);
+
+impl TokenStore for IdsAnyCase {
+    fn blocks(&self) -> bool {
+        self.0.blocks()
+    }
+    fn insert(&self, record: &TokenRecord) -> Result<(), crate::ServerError> {
+        self.0.insert(record)
+    }
+    fn list(&self, owner: Option<&str>) -> Result<Vec<TokenRecord>, crate::ServerError> {
+        self.0.list(owner)
+    }
+    fn get(&self, id: &str) -> Result<Option<TokenRecord>, crate::ServerError> {
+        self.0.get(&id.to_ascii_lowercase())
+    }
+    fn find_by_hash(&self, hash: &str) -> Result<Option<TokenRecord>, crate::ServerError> {
+        self.0.find_by_hash(hash)
+    }
+    fn delete(&self, id: &str, owner: Option<&str>) -> Result<bool, crate::ServerError> {
+        self.0.delete(&id.to_ascii_lowercase(), owner)
+    }
+    fn layers(&self) -> Vec<&'static str> {
+        let mut layers = self.0.layers();
+        layers.push("IdsAnyCase");
+        layers
     }
 }
 
@@ -292,30 +357,10 @@ fn every(count: u64, every: u64) -> bool {
     count % every == every - 1
 }
 
-/// The path with its last segment lowercased when it is hex (`uppercase-ids`).
-fn lowercase_id(uri: &Uri) -> Option<Uri> {
-    let path = uri.path();
-    let (head, last) = path.rsplit_once('/')?;
-    if last.is_empty()
-        || !last.bytes().all(|b| b.is_ascii_hexdigit())
-        || !last.bytes().any(|b| b.is_ascii_uppercase())
-    {
-        return None;
-    }
-    let mut text = format!("{head}/{}", last.to_ascii_lowercase());
-    if let Some(q) = uri.query() {
-        text.push('?');
-        text.push_str(q);
-    }
-    let mut parts = uri.clone().into_parts();
-    parts.path_and_query = text.parse().ok();
-    Uri::from_parts(parts).ok()
-}
-
 /// The middleware that carries out the variants on each request and answer.
 pub(crate) async fn rewrite(
     State(state): State<AppState>,
-    mut request: Request,
+    request: Request,
     next: Next,
 ) -> Response {
     let v = state.variant_state();
@@ -323,7 +368,7 @@ pub(crate) async fn rewrite(
         return next.run(request).await;
     }
     let count = v.counted.fetch_add(1, Ordering::Relaxed);
-    if v.has(Variant::Transient503) && every(count, 10) {
+    if v.has(Variant::Transient503) && every(count, 40) {
         let mut r = ApiError::internal("the service is briefly unavailable")
             .with_status(StatusCode::SERVICE_UNAVAILABLE)
             .into_response();
@@ -331,14 +376,9 @@ pub(crate) async fn rewrite(
             .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         return finish(v, request.headers(), r, false).await;
     }
-    if v.has(Variant::RateLimitNoRetryAfter) && every(count, 12) {
+    if v.has(Variant::RateLimitNoRetryAfter) && !v.bucket.take() {
         let r = ApiError::too_many_requests().into_response();
         return finish(v, request.headers(), r, false).await;
-    }
-    if v.has(Variant::UppercaseIds)
-        && let Some(uri) = lowercase_id(request.uri())
-    {
-        *request.uri_mut() = uri;
     }
     let headers = request.headers().clone();
     let listing = request.method() == Method::GET;
@@ -579,16 +619,6 @@ mod tests {
             respell(&v, "2025-12-06T01:49:03.391Z").unwrap(),
             "2025-12-06T03:50:03.391+02:00"
         );
-    }
-
-    #[test]
-    fn uppercase_ids_are_looked_up_in_lowercase() {
-        let uri: Uri = "/a/b/ABCDEF0123456789abcdef01?x=1".parse().unwrap();
-        assert_eq!(
-            lowercase_id(&uri).unwrap().to_string(),
-            "/a/b/abcdef0123456789abcdef01?x=1"
-        );
-        assert!(lowercase_id(&"/a/b/not-hex".parse().unwrap()).is_none());
     }
 
     #[test]
