@@ -317,12 +317,14 @@ pub async fn start_embedded_with(
     .await
 }
 
-/// Like [`start_embedded`], with conformant variants switched on.
+/// Like [`start_embedded`], with conformant variants switched on (and faults, if any).
 pub async fn start_embedded_variants(
+    faults: Vec<Fault>,
     variants: Vec<Variant>,
 ) -> Result<EmbeddedServer, ServerError> {
     start_with(Config {
         fixtures: Fixtures::random(),
+        faults,
         variants,
         ..Config::default()
     })

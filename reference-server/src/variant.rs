@@ -26,9 +26,8 @@ use chrono::{DateTime, FixedOffset, TimeDelta, Utc};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::io::Write;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::Instant;
 
 macro_rules! variants {
     ($( $variant:ident => ($name:literal, $class:literal, $basis:literal, $description:literal), )*) => {
@@ -85,7 +84,7 @@ variants! {
     TitleCaseHeaders => ("title-case-headers", "connection", "RFC 9110 §5.1 (field names are case-insensitive); the default answers use lowercase names", "header names are written in Title-Case (`Content-Type`)"),
     OddReasonPhrase => ("odd-reason-phrase", "connection", "RFC 9112 §4 (a client ignores the reason-phrase)", "status lines carry unusual reason phrases (`HTTP/1.1 200 Fine Thanks`)"),
     Transient503 => ("transient-503", "availability", "RFC 9110 §15.6.4 and §10.2.3 (503 with Retry-After)", "every 40th request is answered 503 with Retry-After: 1 and not carried out"),
-    RateLimitNoRetryAfter => ("rate-limit-no-retry-after", "availability", "RFC 6585 §4 (a 429 MAY include Retry-After)", "above 40 requests per second (a token bucket), requests are answered 429 without Retry-After and not carried out"),
+    RateLimitNoRetryAfter => ("rate-limit-no-retry-after", "availability", "RFC 6585 §4 (a 429 MAY include Retry-After)", "every 50th request is answered 429 without Retry-After and not carried out"),
     SecretHex => ("secret-hex", "secret-format", "TRANSCRIPTION.md \"The mask format\" (the runner does not check the mask's form); token is a string with minLength 1", "secrets are 40 lowercase hex digits without a prefix; the list masks them as `****` and the last four"),
     ClockAhead => ("clock-ahead", "clock", "--clock-tolerance (default 120 s): a server clock within it is correct", "the server's clock is 60 s ahead: every timestamp it writes is a minute late"),
     ManyTokens => ("many-tokens", "account", "a run deletes only tokens it created (ARCHITECTURE.md); a real account holds others", "each user who may manage tokens already holds 40 tokens, which a run must leave alone"),
@@ -96,6 +95,20 @@ impl Variant {
     /// The variant with this name.
     pub fn from_name(name: &str) -> Option<Variant> {
         Variant::ALL.iter().copied().find(|v| v.name() == name)
+    }
+}
+
+impl std::str::FromStr for Variant {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Variant, String> {
+        Variant::from_name(s).ok_or_else(|| {
+            let names: Vec<_> = Variant::ALL.iter().map(|v| v.name()).collect();
+            format!(
+                "unknown variant `{s}`; known variants: {}",
+                names.join(", ")
+            )
+        })
     }
 }
 
@@ -135,40 +148,11 @@ pub const SEEDED_NAME_PREFIX: &str = "held-before-the-run-";
 /// How far `clock-ahead` puts the server's clock ahead.
 const CLOCK_AHEAD: TimeDelta = TimeDelta::seconds(60);
 
-/// The requests per second `rate-limit-no-retry-after` serves (all clients together).
-const RATE_LIMIT: f64 = 40.0;
-
-/// A token bucket of one second's worth of requests, refilled at [`RATE_LIMIT`].
-struct Bucket(Mutex<(f64, Instant)>);
-
-impl Default for Bucket {
-    fn default() -> Bucket {
-        Bucket(Mutex::new((RATE_LIMIT, Instant::now())))
-    }
-}
-
-impl Bucket {
-    fn take(&self) -> bool {
-        let mut b = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        let now = Instant::now();
-        b.0 = (b.0 + now.duration_since(b.1).as_secs_f64() * RATE_LIMIT).min(RATE_LIMIT);
-        b.1 = now;
-        if b.0 >= 1.0 {
-            b.0 -= 1.0;
-            true
-        } else {
-            false
-        }
-    }
-}
-
 /// The switched-on variants and what they need at run time.
 pub(crate) struct Variants {
     on: Vec<Variant>,
-    /// Requests seen (for the periodic 503).
+    /// Requests seen (for the periodic 503 and 429).
     counted: AtomicU64,
-    /// The rate limit of `rate-limit-no-retry-after`.
-    bucket: Bucket,
     /// Object keys whose values are `format: date-time` somewhere in the spec.
     date_time_keys: BTreeSet<String>,
     /// Object keys whose values are `readOnly` (the ids).
@@ -222,7 +206,6 @@ impl Variants {
                 .filter(|v| variants.contains(v))
                 .collect(),
             counted: AtomicU64::new(0),
-            bucket: Bucket::default(),
             date_time_keys: keys.0,
             read_only_keys: keys.1,
         }
@@ -376,7 +359,7 @@ pub(crate) async fn rewrite(
             .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         return finish(v, request.headers(), r, false).await;
     }
-    if v.has(Variant::RateLimitNoRetryAfter) && !v.bucket.take() {
+    if v.has(Variant::RateLimitNoRetryAfter) && every(count, 50) {
         let r = ApiError::too_many_requests().into_response();
         return finish(v, request.headers(), r, false).await;
     }
