@@ -191,6 +191,12 @@ fn curl_line(
 ) -> String {
     let mut line = format!("curl -sS -i -X {method} {}", shell_single_quote(url));
     for (k, v) in headers {
+        // curl asks for and decodes the codings itself; a literal header would print the
+        // coded bytes.
+        if k.eq_ignore_ascii_case("accept-encoding") {
+            line.push_str(" --compressed");
+            continue;
+        }
         line.push_str(" -H ");
         line.push_str(&shell_double_quote(&placeholders_to_variables(&format!(
             "{k}: {v}"

@@ -7,6 +7,12 @@
 //! prefix of token names `[name]`. Keys are sorted; lists keep only this run's tokens (a shared
 //! staging account may hold others). Secrets never reach a snapshot: the redactor runs last.
 //!
+//! What the spec leaves to the server is normalized too, so that a baseline holds across runs
+//! of one correct server: a property an object schema does not list keeps its name but its
+//! value becomes `[undocumented]` (a request id or a time of answer changes on every request),
+//! and the items of a response's arrays are sorted (the spec states no order for any of them).
+//! A documented field that changes still changes the snapshot.
+//!
 //! insta owns the files and their update rules (`INSTA_UPDATE`, `CI`, `.snap.new` files for
 //! `cargo insta review`); we capture its comparison to show a diff in our own report.
 
@@ -43,7 +49,7 @@ impl Normalizer<'_> {
                 .as_ref()
                 .map(|b| b.schema.clone())
                 .unwrap_or(Value::Null);
-            request.insert("body".into(), self.body(body, &schema));
+            request.insert("body".into(), self.body(body, &schema, false));
         }
         let mut out = Map::new();
         out.insert("request".into(), Value::Object(request));
@@ -65,7 +71,7 @@ impl Normalizer<'_> {
                                 .and_then(|(_, s)| s.clone())
                         })
                         .unwrap_or(Value::Null);
-                    response.insert("body".into(), self.body(&r.body, &schema));
+                    response.insert("body".into(), self.body(&r.body, &schema, true));
                 }
                 out.insert("response".into(), Value::Object(response));
             }
@@ -105,9 +111,10 @@ impl Normalizer<'_> {
         out.join("/")
     }
 
-    fn body(&self, bytes: &[u8], schema: &Value) -> Value {
+    /// `answer`: a response body, whose arrays are sorted and undocumented values hidden.
+    fn body(&self, bytes: &[u8], schema: &Value, answer: bool) -> Value {
         match serde_json::from_slice::<Value>(bytes) {
-            Ok(v) => self.value(&v, schema),
+            Ok(v) => self.value(&v, schema, answer),
             Err(_) if bytes.len() <= LONG_STRING => {
                 json!(self.text(&String::from_utf8_lossy(bytes)))
             }
@@ -138,7 +145,7 @@ impl Normalizer<'_> {
         out
     }
 
-    fn value(&self, value: &Value, schema: &Value) -> Value {
+    fn value(&self, value: &Value, schema: &Value, answer: bool) -> Value {
         let s = self.flatten(schema);
         let flag = |k: &str| s.get(k).and_then(Value::as_bool) == Some(true);
         match value {
@@ -167,22 +174,28 @@ impl Normalizer<'_> {
                 let props = s.get("properties").and_then(Value::as_object);
                 let out: Map<String, Value> = map
                     .iter()
-                    .map(|(k, v)| {
-                        let sub = props.and_then(|p| p.get(k)).cloned().unwrap_or(Value::Null);
-                        (k.clone(), self.value(v, &sub))
+                    .map(|(k, v)| match props.and_then(|p| p.get(k)) {
+                        Some(sub) => (k.clone(), self.value(v, sub, answer)),
+                        // A property the schema does not list: the spec says nothing of its
+                        // value, which may change on every answer.
+                        None if answer && props.is_some() => (k.clone(), json!("[undocumented]")),
+                        None => (k.clone(), self.value(v, &Value::Null, answer)),
                     })
                     .collect();
                 Value::Object(out)
             }
             Value::Array(items) => {
                 let item_schema = s.get("items").cloned().unwrap_or(Value::Null);
-                Value::Array(
-                    items
-                        .iter()
-                        .filter(|item| self.ours(item))
-                        .map(|item| self.value(item, &item_schema))
-                        .collect(),
-                )
+                let mut out: Vec<Value> = items
+                    .iter()
+                    .filter(|item| self.ours(item))
+                    .map(|item| self.value(item, &item_schema, answer))
+                    .collect();
+                if answer {
+                    // The spec states no order: newest first or shuffled is as right.
+                    out.sort_by_cached_key(Value::to_string);
+                }
+                Value::Array(out)
             }
             other => other.clone(),
         }

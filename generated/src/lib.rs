@@ -39,6 +39,7 @@
 #[rustfmt::skip]
 mod generated;
 mod auth;
+pub mod coding;
 mod error;
 mod observer;
 

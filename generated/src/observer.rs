@@ -196,6 +196,13 @@ pub async fn send_recorded(
     operation_id: &str,
     timeout: Option<Duration>,
 ) -> (Exchange, reqwest::Result<reqwest::Response>) {
+    let mut request = request;
+    request
+        .headers_mut()
+        .entry(reqwest::header::ACCEPT_ENCODING)
+        .or_insert(reqwest::header::HeaderValue::from_static(
+            crate::coding::ACCEPT_ENCODING,
+        ));
     let mut exchange = Exchange {
         operation_id: operation_id.to_owned(),
         method: request.method().to_string(),
@@ -232,10 +239,29 @@ pub async fn send_recorded(
         }
     };
     exchange.duration = started.elapsed();
+    let body = match crate::coding::decode(
+        headers
+            .get(reqwest::header::CONTENT_ENCODING)
+            .and_then(|v| v.to_str().ok()),
+        body.to_vec(),
+        crate::coding::DEFAULT_MAX_DECODED_BYTES,
+    ) {
+        Ok(decoded) => decoded,
+        Err(e) => {
+            exchange.response = Err(TransportError {
+                kind: TransportErrorKind::Broken,
+                message: e.to_string(),
+            });
+            return (
+                exchange,
+                Ok(reqwest::Response::from(http::Response::new(body))),
+            );
+        }
+    };
     exchange.response = Ok(RecordedResponse {
         status: status.as_u16(),
         headers: header_pairs(&headers),
-        body: body.to_vec(),
+        body: body.clone(),
     });
     let mut rebuilt = http::Response::new(body);
     *rebuilt.status_mut() = status;

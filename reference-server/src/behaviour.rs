@@ -47,12 +47,15 @@ pub(crate) enum SecretMint {
     Fresh,
     /// One secret per user, handed out again on every create.
     OnePerUser(Mutex<HashMap<String, String>>),
+    /// A new secret every time, of another format (a conformant variant, `variant.rs`).
+    Minted(fn() -> String),
 }
 
 impl SecretMint {
     pub fn secret(&self, user_id: &str) -> String {
         match self {
             SecretMint::Fresh => fresh_secret(),
+            SecretMint::Minted(mint) => mint(),
             SecretMint::OnePerUser(given) => given
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
@@ -343,6 +346,7 @@ impl Behaviour {
                 match secrets {
                     SecretMint::Fresh => "fresh".into(),
                     SecretMint::OnePerUser(_) => "one per user".into(),
+                    SecretMint::Minted(_) => "minted".into(),
                 },
             ),
             ("mask", mask("uat_0123456789")),

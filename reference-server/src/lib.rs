@@ -24,6 +24,7 @@ mod server;
 mod state;
 mod store;
 mod tokens;
+mod variant;
 mod wire;
 
 pub use conditions::TestConditions;
@@ -32,7 +33,8 @@ pub use fault::Fault;
 pub use fixtures::{Credentials, Fixtures, MANAGE_PRIVILEGE, Organization, User};
 pub use router::app;
 pub use server::{
-    EmbeddedServer, ServeArgs, fault_catalog, serve, start_embedded, start_embedded_with,
-    start_with,
+    EmbeddedServer, ServeArgs, fault_catalog, serve, start_embedded, start_embedded_variants,
+    start_embedded_with, start_with,
 };
 pub use state::{AppState, Config, DEFAULT_REQUEST_TIMEOUT};
+pub use variant::{SEEDED_NAME_PREFIX, SEEDED_TOKENS, Variant, variant_catalog};

@@ -6,6 +6,7 @@ use crate::fault::Fault;
 use crate::fixtures::{Credentials, Fixtures};
 use crate::router::app;
 use crate::state::{AppState, Config, DEFAULT_REQUEST_TIMEOUT};
+use crate::variant::{Variant, variant_catalog};
 use crate::wire::WireListener;
 use chrono::Utc;
 use std::net::SocketAddr;
@@ -54,6 +55,24 @@ pub struct ServeArgs {
     /// Print the fault catalog and exit.
     #[arg(long, help_heading = FAULTS_HEADING)]
     pub list_faults: bool,
+    /// Switch on a conformant variant (repeatable); see --list-variants.
+    #[arg(long = "variant", value_name = "NAME", value_parser = parse_variant, help_heading = VARIANTS_HEADING)]
+    pub variants: Vec<Variant>,
+    /// Print the catalog of conformant variants and exit.
+    #[arg(long, help_heading = VARIANTS_HEADING)]
+    pub list_variants: bool,
+}
+
+const VARIANTS_HEADING: &str = "CONFORMANT VARIANTS (correct behaviours that differ from the defaults, for specificity testing)";
+
+fn parse_variant(name: &str) -> Result<Variant, String> {
+    Variant::from_name(name).ok_or_else(|| {
+        let names: Vec<_> = Variant::ALL.iter().map(|v| v.name()).collect();
+        format!(
+            "unknown variant `{name}`; known variants: {}",
+            names.join(", ")
+        )
+    })
 }
 
 /// Test conditions make a correct server busy or flaky; faults make it wrong.
@@ -74,6 +93,8 @@ impl Default for ServeArgs {
             fail_first_creates: None,
             faults: Vec::new(),
             list_faults: false,
+            variants: Vec::new(),
+            list_variants: false,
         }
     }
 }
@@ -192,6 +213,10 @@ fn banner(addr: SocketAddr, base_path: &str, fixtures: &Fixtures, args: &ServeAr
             names.join(", ")
         ));
     }
+    if !args.variants.is_empty() {
+        let names: Vec<_> = args.variants.iter().map(|v| v.name()).collect();
+        out.push_str(&format!("conformant variants: {}\n", names.join(", ")));
+    }
     out
 }
 
@@ -223,6 +248,10 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServerError> {
         print!("{}", fault_catalog());
         return Ok(());
     }
+    if args.list_variants {
+        print!("{}", variant_catalog());
+        return Ok(());
+    }
     init_tracing();
     let fixtures = match &args.fixtures {
         Some(path) => Fixtures::load(path)?,
@@ -235,6 +264,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServerError> {
         db: args.db.clone(),
         conditions: args.conditions(),
         request_timeout: Duration::from_secs(args.request_timeout),
+        variants: args.variants.clone(),
     })?;
     let listener = TcpListener::bind(&args.listen)
         .await
@@ -293,6 +323,20 @@ pub async fn start_embedded_with(
         fixtures: Fixtures::random(),
         faults,
         conditions,
+        ..Config::default()
+    })
+    .await
+}
+
+/// Like [`start_embedded`], with conformant variants switched on (and faults, if any).
+pub async fn start_embedded_variants(
+    faults: Vec<Fault>,
+    variants: Vec<Variant>,
+) -> Result<EmbeddedServer, ServerError> {
+    start_with(Config {
+        fixtures: Fixtures::random(),
+        faults,
+        variants,
         ..Config::default()
     })
     .await

@@ -8,6 +8,7 @@ use crate::error::ApiError;
 use crate::fault::Fault;
 use crate::fixtures::Fixtures;
 use crate::store::{Store, TokenStore};
+use crate::variant::{Variant, Variants};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,6 +29,8 @@ pub struct Config {
     pub conditions: TestConditions,
     /// A request not answered within this time gets a JSON 408.
     pub request_timeout: Duration,
+    /// Conformant variants (`--variant`); none by default.
+    pub variants: Vec<Variant>,
 }
 
 impl Default for Config {
@@ -39,6 +42,7 @@ impl Default for Config {
             db: None,
             conditions: TestConditions::default(),
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            variants: Vec::new(),
         }
     }
 }
@@ -57,6 +61,7 @@ pub(crate) struct Inner {
     pub latency: Option<Duration>,
     pub conditions: Conditions,
     pub request_timeout: Duration,
+    pub variants: Variants,
 }
 
 impl AppState {
@@ -73,12 +78,15 @@ impl AppState {
             Some(path) => Arc::new(Store::sqlite(path)?),
             None => Arc::new(Store::memory()),
         };
-        let behaviour = compile(
+        let mut behaviour = compile(
             &config.faults,
             &contract,
             config.fixtures.users.first(),
             store,
         );
+        let variants = Variants::new(&config.variants);
+        crate::variant::apply(&variants, &mut behaviour);
+        crate::variant::seed(&variants, &config.fixtures, &behaviour)?;
         let faults = Fault::ALL
             .iter()
             .copied()
@@ -93,6 +101,7 @@ impl AppState {
                 latency: config.latency,
                 conditions: Conditions::new(config.conditions),
                 request_timeout: config.request_timeout,
+                variants,
             }),
         })
     }
@@ -113,6 +122,15 @@ impl AppState {
 
     pub(crate) fn contract(&self) -> &Contract {
         &self.inner.contract
+    }
+
+    /// The switched-on conformant variants, in catalog order.
+    pub fn variants(&self) -> Vec<Variant> {
+        self.inner.variants.list().to_vec()
+    }
+
+    pub(crate) fn variant_state(&self) -> &Variants {
+        &self.inner.variants
     }
 
     pub(crate) fn behaviour(&self) -> &Behaviour {

@@ -8,8 +8,14 @@
 //! Likewise, a response whose head carries the drop marker is never written: the write fails,
 //! hyper closes the connection, and the client gets no answer at all. Without a marker every
 //! byte passes through untouched.
+//!
+//! The conformant variants of `variant.rs` use markers too, for connection habits hyper has no
+//! switch for: writing answers a few bytes at a time, closing a connection left idle, header
+//! names in Title-Case, unusual reason phrases. Each marker is removed from the head, and
+//! the habit holds for the rest of the connection.
 
 use axum::serve::Listener;
+use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -22,6 +28,27 @@ pub(crate) const INJECT_BODY_HEADER: &str = "x-reference-server-inject-body";
 
 /// The response header that has the connection closed instead of the response written.
 pub(crate) const DROP_CONNECTION_HEADER: &str = "x-reference-server-drop-connection";
+
+/// Marker: write the rest of the connection this many bytes at a time.
+pub(crate) const SMALL_WRITES_HEADER: &str = "x-reference-server-small-writes";
+
+/// Marker: close the connection once it has been idle this many milliseconds.
+pub(crate) const IDLE_CLOSE_HEADER: &str = "x-reference-server-idle-close-ms";
+
+/// Marker: write header names in Title-Case.
+pub(crate) const TITLE_CASE_HEADER: &str = "x-reference-server-title-case";
+
+/// Marker: write an unusual reason phrase.
+pub(crate) const REASON_HEADER: &str = "x-reference-server-odd-reason";
+
+/// The connection habits the variant markers ask for.
+#[derive(Debug, Default)]
+struct Habits {
+    piece: Option<usize>,
+    idle: Option<std::time::Duration>,
+    title_case: bool,
+    odd_reason: bool,
+}
 
 pub(crate) struct WireListener(pub TcpListener);
 
@@ -37,6 +64,8 @@ impl Listener for WireListener {
                 pending: Vec::new(),
                 written: 0,
                 dropped: false,
+                habits: Habits::default(),
+                idle_timer: None,
             },
             addr,
         )
@@ -54,6 +83,89 @@ pub(crate) struct WireStream {
     written: usize,
     /// A response was dropped: nothing more is written.
     dropped: bool,
+    /// What the variant markers asked for so far on this connection.
+    habits: Habits,
+    /// Started when a read finds nothing to read, with `habits.idle` set.
+    idle_timer: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+fn title_case(name: &str) -> String {
+    name.split('-')
+        .map(|part| {
+            let mut chars = part.chars();
+            chars
+                .next()
+                .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
+                .unwrap_or_default()
+        })
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+fn odd_reason(code: &str) -> &'static str {
+    match code {
+        "200" => "Fine Thanks",
+        "201" => "Made It",
+        "204" => "Gone Now",
+        _ => "Something Happened",
+    }
+}
+
+/// The head without the variant markers, with the habits they (and earlier ones) ask for
+/// applied, when `buf` starts with a response head carrying one or habits are on.
+fn rewrite_head(buf: &[u8], habits: &mut Habits) -> Option<Vec<u8>> {
+    if !buf.starts_with(b"HTTP/1.") {
+        return None;
+    }
+    let head_end = buf.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = std::str::from_utf8(&buf[..head_end]).ok()?;
+    let markers = [
+        SMALL_WRITES_HEADER,
+        IDLE_CLOSE_HEADER,
+        TITLE_CASE_HEADER,
+        REASON_HEADER,
+    ];
+    let marked = head.split("\r\n").skip(1).any(|line| {
+        line.split_once(':')
+            .is_some_and(|(n, _)| markers.iter().any(|m| n.trim().eq_ignore_ascii_case(m)))
+    });
+    if !marked && !habits.title_case && !habits.odd_reason {
+        return None;
+    }
+    let mut lines = Vec::new();
+    for (i, line) in head.split("\r\n").enumerate() {
+        if i == 0 {
+            lines.push(line.to_owned());
+            continue;
+        }
+        let Some((name, value)) = line.split_once(':') else {
+            lines.push(line.to_owned());
+            continue;
+        };
+        let name = name.trim();
+        let value = value.trim();
+        if name.eq_ignore_ascii_case(SMALL_WRITES_HEADER) {
+            habits.piece = value.parse().ok().filter(|n| *n > 0);
+        } else if name.eq_ignore_ascii_case(IDLE_CLOSE_HEADER) {
+            habits.idle = value.parse().ok().map(std::time::Duration::from_millis);
+        } else if name.eq_ignore_ascii_case(TITLE_CASE_HEADER) {
+            habits.title_case = true;
+        } else if name.eq_ignore_ascii_case(REASON_HEADER) {
+            habits.odd_reason = true;
+        } else if habits.title_case {
+            lines.push(format!("{}: {value}", title_case(name)));
+        } else {
+            lines.push(line.to_owned());
+        }
+    }
+    if habits.odd_reason {
+        let mut parts = lines[0].splitn(3, ' ');
+        let (version, code) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+        lines[0] = format!("{version} {code} {}", odd_reason(code));
+    }
+    let mut out = lines.join("\r\n").into_bytes();
+    out.extend_from_slice(&buf[head_end..]);
+    Some(out)
 }
 
 /// True when `buf` starts with a response head that carries the drop marker.
@@ -102,8 +214,11 @@ fn inject(buf: &[u8]) -> Option<Vec<u8>> {
 impl WireStream {
     fn poll_drain(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         while self.written < self.pending.len() {
+            let end = self.habits.piece.map_or(self.pending.len(), |p| {
+                (self.written + p).min(self.pending.len())
+            });
             let n =
-                ready!(Pin::new(&mut self.inner).poll_write(cx, &self.pending[self.written..]))?;
+                ready!(Pin::new(&mut self.inner).poll_write(cx, &self.pending[self.written..end]))?;
             if n == 0 {
                 return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
             }
@@ -121,7 +236,28 @@ impl AsyncRead for WireStream {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_read(cx, buf)
+        let this = self.get_mut();
+        let before = buf.filled().len();
+        match Pin::new(&mut this.inner).poll_read(cx, buf) {
+            Poll::Pending => {
+                let Some(idle) = this.habits.idle else {
+                    return Poll::Pending;
+                };
+                let timer = this
+                    .idle_timer
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep(idle)));
+                ready!(timer.as_mut().poll(cx));
+                // Idle too long: end of stream, so hyper closes the connection.
+                tracing::debug!("closing an idle connection (variant idle-timeout)");
+                Poll::Ready(Ok(()))
+            }
+            ready => {
+                if buf.filled().len() > before {
+                    this.idle_timer = None;
+                }
+                ready
+            }
+        }
     }
 }
 
@@ -140,7 +276,10 @@ impl AsyncWrite for WireStream {
             )));
         }
         ready!(this.poll_drain(cx))?;
-        if let Some(rewritten) = inject(buf) {
+        this.idle_timer = None;
+        let rewritten = rewrite_head(buf, &mut this.habits);
+        let head = rewritten.as_deref().unwrap_or(buf);
+        if let Some(rewritten) = inject(head).or(rewritten) {
             this.pending = rewritten;
             this.written = 0;
             if let Poll::Ready(Err(e)) = this.poll_drain(cx) {
@@ -148,7 +287,8 @@ impl AsyncWrite for WireStream {
             }
             return Poll::Ready(Ok(buf.len()));
         }
-        Pin::new(&mut this.inner).poll_write(cx, buf)
+        let piece = this.habits.piece.map_or(buf.len(), |p| p.min(buf.len()));
+        Pin::new(&mut this.inner).poll_write(cx, &buf[..piece])
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {

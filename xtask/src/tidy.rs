@@ -5,6 +5,7 @@
 //! - the generated client carries the header that names the command that made it;
 //! - committed snapshots hold no credential or secret (they are shared and reviewed);
 //! - every fault of the reference server's catalog appears in the README's mutation table;
+//! - every conformant variant of its catalog appears in the README's specificity table;
 //! - every JSON pointer the runner's sources cite resolves in the embedded spec;
 //! - the runner's modules import only modules below them (ARCHITECTURE.md, "conformance").
 
@@ -126,6 +127,29 @@ mod tests {
         assert!(
             missing.is_empty(),
             "README's mutation table lacks {missing:?}"
+        );
+    }
+
+    #[test]
+    fn readme_specificity_table_lists_every_variant() {
+        let readme = std::fs::read_to_string(workspace_root().join("README.md")).unwrap();
+        let catalog =
+            std::fs::read_to_string(workspace_root().join("reference-server/src/variant.rs"))
+                .unwrap();
+        // Catalog lines look like: `Variant => ("name", "class", "basis", "description"),`.
+        let names: Vec<&str> = catalog
+            .lines()
+            .filter_map(|l| l.split("=> (\"").nth(1))
+            .filter_map(|rest| rest.split('"').next())
+            .collect();
+        assert!(names.len() >= 15, "{names:?}");
+        let missing: Vec<_> = names
+            .iter()
+            .filter(|n| !readme.contains(&format!("| {n} |")))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "README's specificity table lacks {missing:?}"
         );
     }
 

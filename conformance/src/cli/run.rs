@@ -67,6 +67,10 @@ pub struct RunArgs {
     /// --list-faults` shows them). Shows what failures look like; only without a target.
     #[arg(long = "embedded-fault", value_name = "NAME", conflicts_with_all = ["base_url", "server"])]
     pub embedded_faults: Vec<reference_server::Fault>,
+    /// Switch on a conformant variant in the embedded server (repeatable; `reference-server
+    /// --list-variants` shows them); its answers differ from the committed embedded baseline.
+    #[arg(long = "embedded-variant", value_name = "NAME", conflicts_with_all = ["base_url", "server"])]
+    pub embedded_variants: Vec<reference_server::Variant>,
     /// The model suite's seed: the same seed sends the same sequence of requests (default: a
     /// random seed, shown in the scenario's summary and in any failure).
     #[arg(long, value_name = "N")]
@@ -230,9 +234,12 @@ pub async fn run(args: RunArgs) -> Result<(), CliError> {
             (config, None, baseline)
         }
         None => {
-            let server = reference_server::start_embedded(args.embedded_faults.clone())
-                .await
-                .map_err(|e| CliError::Usage(format!("cannot start the embedded server: {e}")))?;
+            let server = reference_server::start_embedded_variants(
+                args.embedded_faults.clone(),
+                args.embedded_variants.clone(),
+            )
+            .await
+            .map_err(|e| CliError::Usage(format!("cannot start the embedded server: {e}")))?;
             let c = &server.credentials;
             let credentials = Credentials {
                 user: c.user.clone(),

@@ -434,8 +434,36 @@ struct Facts {
     content_type: String,
     lifetimes: Vec<abp_spec::Lifetime>,
     secret_fields: Vec<String>,
+    /// The token schema's properties: only these are compared between create and list (a
+    /// server may add others, whose values may change on every answer).
+    documented_fields: Vec<String>,
     create_path: String,
     list_path: String,
+}
+
+/// The property names of an operation's success schema (`$ref`s and `allOf` followed).
+fn documented_fields(spec: &Spec, op: &abp_spec::Operation, status: u16) -> Vec<String> {
+    fn collect(spec: &Spec, schema: &Value, out: &mut Vec<String>) {
+        let (schema, _) = spec.resolve(schema, String::new());
+        if let Some(props) = schema.get("properties").and_then(Value::as_object) {
+            out.extend(props.keys().cloned());
+        }
+        for member in schema
+            .get("allOf")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            collect(spec, member, out);
+        }
+    }
+    let mut out = Vec::new();
+    for (_, schema) in op.response(status).map(|r| &r.content[..]).unwrap_or(&[]) {
+        if let Some(schema) = schema {
+            collect(spec, schema, &mut out);
+        }
+    }
+    out
 }
 
 impl Facts {
@@ -468,6 +496,11 @@ impl Facts {
                 .ok_or_else(|| format!("{} has no request body", api.create.id))?,
             lifetimes: spec.lifetimes().map_err(|e| e.to_string())?,
             secret_fields: api.secret_fields.clone(),
+            documented_fields: documented_fields(
+                spec,
+                &api.create,
+                api.create.success_status().unwrap_or_default(),
+            ),
             create_path: api.create.path.clone(),
             list_path: api.list.path.clone(),
         })
@@ -1087,7 +1120,9 @@ impl<'f> Model<'f> {
         for (slot, item) in found {
             let token = self.tokens.get_mut(&slot).expect("slot_of found it");
             for (field, want) in token.created.as_object().into_iter().flatten() {
-                if self.facts.secret_fields.contains(field) {
+                if self.facts.secret_fields.contains(field)
+                    || !self.facts.documented_fields.contains(field)
+                {
                     continue;
                 }
                 let same = match (timestamp(&token.created, field), timestamp(item, field)) {
