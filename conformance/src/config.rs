@@ -61,8 +61,15 @@ pub struct RunConfig {
     pub cancel: std::sync::Arc<std::sync::atomic::AtomicBool>,
     /// The model suite's seed (`--seed`); `None` draws one, which the run reports.
     pub model_seed: Option<u64>,
-    /// The model suite's budget: operations per sequence (`--model-steps`); `None`: the default.
+    /// The model suite's budget: steps of all its lanes together (`--model-steps`); `None`:
+    /// the default.
     pub model_steps: Option<usize>,
+    /// Run only this lane of the model suite (`--model-lane`, 1-based); `None`: every lane.
+    pub model_lane: Option<usize>,
+    /// The flags that name the target and spec of this run (`--base-url URL`, `--server
+    /// NAME`, `--spec PATH`, `--embedded-fault NAME`), for replay lines that rerun against the
+    /// same target.
+    pub target_args: Vec<String>,
 }
 
 impl RunConfig {
@@ -92,6 +99,8 @@ impl RunConfig {
             cleanup_command: None,
             model_seed: None,
             model_steps: None,
+            model_lane: None,
+            target_args: Vec::new(),
         }
     }
 }
