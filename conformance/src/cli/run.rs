@@ -153,10 +153,14 @@ fn build_config(
         config.target_args = target[2..].to_vec();
     }
     if let Some(spec) = &args.target.spec {
-        config.target_args.extend(["--spec".into(), spec.display().to_string()]);
+        config
+            .target_args
+            .extend(["--spec".into(), spec.display().to_string()]);
     }
     for fault in &args.embedded_faults {
-        config.target_args.extend(["--embedded-fault".into(), fault.to_string()]);
+        config
+            .target_args
+            .extend(["--embedded-fault".into(), fault.to_string()]);
     }
     config.snapshot_dir = Some(snapshot_dir);
     config.suites = args.suite;

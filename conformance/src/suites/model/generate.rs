@@ -430,26 +430,45 @@ mod tests {
                         .iter()
                         .filter(|op| state.changes(op).is_some())
                         .filter_map(|op| match op {
-                            Op::Delete { target: Target::Slot(s), .. } | Op::Race { slot: s, .. } => Some(*s),
+                            Op::Delete {
+                                target: Target::Slot(s),
+                                ..
+                            }
+                            | Op::Race { slot: s, .. } => Some(*s),
                             other => other.creates(),
                         })
                         .collect();
                     let mut distinct = written.clone();
                     distinct.sort();
                     distinct.dedup();
-                    assert_eq!(distinct.len(), written.len(), "seed {seed} lane {lane}: {step:?}");
+                    assert_eq!(
+                        distinct.len(),
+                        written.len(),
+                        "seed {seed} lane {lane}: {step:?}"
+                    );
                     for op in step {
                         if let Op::List { .. } = op {
                             assert!(written.is_empty(), "a list beside a write: {step:?}");
                         }
                         // A token may delete itself with its own secret, not another's.
                         let own = match op {
-                            Op::Delete { target: Target::Slot(t), .. } => Some(*t),
+                            Op::Delete {
+                                target: Target::Slot(t),
+                                ..
+                            } => Some(*t),
                             _ => None,
                         };
-                        if let Op::Create { by: Caller::Secret(s), .. }
-                        | Op::List { by: Caller::Secret(s) }
-                        | Op::Delete { by: Caller::Secret(s), .. } = op
+                        if let Op::Create {
+                            by: Caller::Secret(s),
+                            ..
+                        }
+                        | Op::List {
+                            by: Caller::Secret(s),
+                        }
+                        | Op::Delete {
+                            by: Caller::Secret(s),
+                            ..
+                        } = op
                         {
                             assert!(
                                 own == Some(*s) || !written.contains(s),
@@ -462,7 +481,9 @@ mod tests {
                             Op::Create { by, .. } | Op::List { by } | Op::Delete { by, .. } => {
                                 match by {
                                     Caller::Bearer(r) => format!("{r:?}"),
-                                    Caller::Secret(s) if state.slot(*s).is_some_and(|t| t.live) => "live-secret".into(),
+                                    Caller::Secret(s) if state.slot(*s).is_some_and(|t| t.live) => {
+                                        "live-secret".into()
+                                    }
                                     Caller::Secret(_) => "deleted-secret".into(),
                                 }
                             }
@@ -475,11 +496,13 @@ mod tests {
                             Op::Delete { by, target } => {
                                 let on = match target {
                                     Target::Unknown(_) => "unknown",
-                                    Target::Slot(s) => match (state.slot(*s), state.identity(*by)) {
-                                        (Some(t), _) if !t.live => "deleted",
-                                        (Some(t), Ok(w)) if t.owner != w => "foreign",
-                                        _ => "live",
-                                    },
+                                    Target::Slot(s) => {
+                                        match (state.slot(*s), state.identity(*by)) {
+                                            (Some(t), _) if !t.live => "deleted",
+                                            (Some(t), Ok(w)) if t.owner != w => "foreign",
+                                            _ => "live",
+                                        }
+                                    }
                                 };
                                 format!("delete-{on}")
                             }
@@ -501,12 +524,23 @@ mod tests {
                         Some("refused")
                     } else if step
                         .iter()
-                        .filter(|o| matches!(o, Op::Create { by: Caller::Bearer(_), .. }))
+                        .filter(|o| {
+                            matches!(
+                                o,
+                                Op::Create {
+                                    by: Caller::Bearer(_),
+                                    ..
+                                }
+                            )
+                        })
                         .count()
                         > 1
                     {
                         Some("burst-create")
-                    } else if step.iter().any(|o| state.changes(o).is_some() && matches!(o, Op::Delete { .. })) {
+                    } else if step
+                        .iter()
+                        .any(|o| state.changes(o).is_some() && matches!(o, Op::Delete { .. }))
+                    {
                         Some("delete")
                     } else if step.iter().any(|o| state.changes(o).is_some()) {
                         Some("create")
@@ -517,16 +551,34 @@ mod tests {
                     peak = peak.max(state.live_of(Role::User).len());
                 }
                 for want in [
-                    "create by User", "create by OtherUser", "create by live-secret",
-                    "create by Forbidden", "create by Expired", "create by deleted-secret",
-                    "list by User", "list by OtherUser", "list by live-secret",
-                    "list by Forbidden", "list by Expired", "list by deleted-secret",
-                    "delete-live by User", "delete-live by live-secret", "delete-deleted by User",
-                    "delete-foreign by OtherUser", "delete-foreign by live-secret",
-                    "delete-unknown by User", "delete-unknown by live-secret",
-                    "delete-live by Forbidden", "delete-live by Expired", "delete-live by deleted-secret",
-                    "race", "list after burst-create", "list after create", "list after delete",
-                    "list after refused", "list after race",
+                    "create by User",
+                    "create by OtherUser",
+                    "create by live-secret",
+                    "create by Forbidden",
+                    "create by Expired",
+                    "create by deleted-secret",
+                    "list by User",
+                    "list by OtherUser",
+                    "list by live-secret",
+                    "list by Forbidden",
+                    "list by Expired",
+                    "list by deleted-secret",
+                    "delete-live by User",
+                    "delete-live by live-secret",
+                    "delete-deleted by User",
+                    "delete-foreign by OtherUser",
+                    "delete-foreign by live-secret",
+                    "delete-unknown by User",
+                    "delete-unknown by live-secret",
+                    "delete-live by Forbidden",
+                    "delete-live by Expired",
+                    "delete-live by deleted-secret",
+                    "race",
+                    "list after burst-create",
+                    "list after create",
+                    "list after delete",
+                    "list after refused",
+                    "list after race",
                 ] {
                     assert!(seen.contains(want), "seed {seed} lane {lane}: no `{want}`");
                 }

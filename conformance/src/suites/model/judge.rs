@@ -344,7 +344,10 @@ impl Judge<'_> {
                     _ => "a delete",
                 };
                 let beside = if step.len() > 1 {
-                    format!(" (one of {} requests sent at the same time)", requests.len())
+                    format!(
+                        " (one of {} requests sent at the same time)",
+                        requests.len()
+                    )
                 } else {
                     String::new()
                 };
@@ -356,10 +359,13 @@ impl Judge<'_> {
                     got.to_string(),
                 ));
             }
-            match (op, self.state.identity(match op {
-                Op::Create { by, .. } | Op::List { by } | Op::Delete { by, .. } => *by,
-                Op::Race { .. } => Caller::Bearer(Role::User),
-            })) {
+            match (
+                op,
+                self.state.identity(match op {
+                    Op::Create { by, .. } | Op::List { by } | Op::Delete { by, .. } => *by,
+                    Op::Race { .. } => Caller::Bearer(Role::User),
+                }),
+            ) {
                 (Op::Create { slot, lifetime, .. }, Ok(owner)) if *expect == Expect::Ok => {
                     let token = answer.json().unwrap_or(Value::Null);
                     let sent = bodies[j].clone().unwrap_or(Value::Null);
@@ -373,7 +379,10 @@ impl Judge<'_> {
                             "list-body",
                             "the list answer is not a JSON array".into(),
                             "a JSON array".into(),
-                            String::from_utf8_lossy(&answer.body).chars().take(200).collect(),
+                            String::from_utf8_lossy(&answer.body)
+                                .chars()
+                                .take(200)
+                                .collect(),
                         ));
                     };
                     self.listed(at, owner, &items)?;
@@ -494,7 +503,11 @@ impl Judge<'_> {
                 format!(
                     "id {}, {}",
                     shown(token.get("_id")),
-                    if secret.is_empty() { "no secret" } else { "a secret" }
+                    if secret.is_empty() {
+                        "no secret"
+                    } else {
+                        "a secret"
+                    }
                 ),
             ));
         }

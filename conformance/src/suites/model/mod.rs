@@ -271,7 +271,11 @@ pub async fn run(case: &Case, ctx: &mut Ctx<'_>) {
         }
         message.push('\n');
     }
-    let _ = writeln!(message, "replay exactly: {}", replay_command(ctx, case, seed));
+    let _ = writeln!(
+        message,
+        "replay exactly: {}",
+        replay_command(ctx, case, seed)
+    );
     message.push_str("or with this script:\n");
     message.push_str(&script::script(
         &shrunk.steps,

@@ -43,7 +43,10 @@ pub enum Op {
     },
     /// The same delete sent this many times at once by the token's owner: exactly one may
     /// succeed.
-    Race { slot: usize, copies: usize },
+    Race {
+        slot: usize,
+        copies: usize,
+    },
 }
 
 /// Operations sent at the same time. The generator only groups operations whose answers do

@@ -91,10 +91,20 @@ impl State {
     /// must find the token gone.
     pub fn expect(&self, op: &Op) -> Expect {
         match op {
-            Op::Create { by, .. } | Op::List { by } => self.identity(*by).map_or_else(|e| e, |_| Expect::Ok),
+            Op::Create { by, .. } | Op::List { by } => {
+                self.identity(*by).map_or_else(|e| e, |_| Expect::Ok)
+            }
             Op::Delete { by, target } => match (self.identity(*by), target) {
                 (Err(e), _) => e,
-                (Ok(who), Target::Slot(s)) if self.slot(*s) == Some(Slot { owner: who, live: true }) => Expect::Ok,
+                (Ok(who), Target::Slot(s))
+                    if self.slot(*s)
+                        == Some(Slot {
+                            owner: who,
+                            live: true,
+                        }) =>
+                {
+                    Expect::Ok
+                }
                 _ => Expect::UnknownId,
             },
             Op::Race { slot, .. } => match self.slot(*slot) {
@@ -111,9 +121,11 @@ impl State {
         }
         match op {
             Op::Create { by, .. } => self.identity(*by).ok(),
-            Op::Delete { target: Target::Slot(s), .. } | Op::Race { slot: s, .. } => {
-                self.slot(*s).map(|t| t.owner)
+            Op::Delete {
+                target: Target::Slot(s),
+                ..
             }
+            | Op::Race { slot: s, .. } => self.slot(*s).map(|t| t.owner),
             Op::List { .. } | Op::Delete { .. } => None,
         }
     }
@@ -127,7 +139,11 @@ impl State {
                     self.slots.insert(*slot, Slot { owner, live: true });
                 }
             }
-            Op::Delete { target: Target::Slot(s), .. } | Op::Race { slot: s, .. } => {
+            Op::Delete {
+                target: Target::Slot(s),
+                ..
+            }
+            | Op::Race { slot: s, .. } => {
                 if expect == Expect::Ok
                     && let Some(t) = self.slots.get_mut(s)
                 {
