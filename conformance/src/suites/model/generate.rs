@@ -185,13 +185,10 @@ impl Builder<'_> {
     /// One random step, from what the state allows.
     fn random_step(&mut self) -> Step {
         let users: Vec<Role> = std::iter::once(self.user).chain(self.other).collect();
-        let by_user = {
-            let u = if users.len() > 1 && self.rng.random_bool(0.25) {
-                users[1]
-            } else {
-                users[0]
-            };
-            u
+        let by_user = if users.len() > 1 && self.rng.random_bool(0.25) {
+            users[1]
+        } else {
+            users[0]
         };
         let live = self.state.live();
         let live_slots: Vec<usize> = live.iter().map(|(s, _)| *s).collect();

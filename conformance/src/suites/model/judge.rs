@@ -144,7 +144,7 @@ pub struct Mismatch {
 
 pub enum Stop {
     /// The answers left the model.
-    Mismatch(Mismatch),
+    Mismatch(Box<Mismatch>),
     /// A step could not be carried out (no answer); already reported by the context.
     Aborted,
 }
@@ -208,7 +208,7 @@ impl Judge<'_> {
         expected: String,
         actual: String,
     ) -> Stop {
-        Stop::Mismatch(Mismatch {
+        Stop::Mismatch(Box::new(Mismatch {
             step: step.0,
             op: step.1,
             kind,
@@ -216,7 +216,7 @@ impl Judge<'_> {
             expected,
             actual,
             pointer: None,
-        })
+        }))
     }
 
     fn auth(&self, by: Caller) -> Auth {
@@ -479,7 +479,7 @@ impl Judge<'_> {
         ) {
             let off = expires - (created + l.duration);
             if off.abs() > TimeDelta::seconds(1) {
-                return Err(Stop::Mismatch(Mismatch {
+                return Err(Stop::Mismatch(Box::new(Mismatch {
                     step: at.0,
                     op: at.1,
                     kind: "expiry",
@@ -491,7 +491,7 @@ impl Judge<'_> {
                         abp_spec::LIFETIME_SCHEMA,
                         abp_spec::escape_pointer(&l.name)
                     )),
-                }));
+                })));
             }
         }
         if id.is_empty() || secret.is_empty() {
@@ -753,7 +753,7 @@ pub async fn execute(ctx: &mut Ctx<'_>, facts: &Facts, steps: &[Step], prefix: S
         match judge.step(ctx, i, step).await {
             Ok(()) => {}
             Err(Stop::Mismatch(m)) => {
-                outcome.mismatch = Some(m);
+                outcome.mismatch = Some(*m);
                 break;
             }
             Err(Stop::Aborted) => {
