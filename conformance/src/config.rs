@@ -6,10 +6,11 @@ use abp_spec::Spec;
 use chrono::TimeDelta;
 use std::time::Duration;
 
-/// Scenarios in flight at once by default. A remote target's round trips overlap: at 50 ms a
-/// request, 24 brings a full run (217 requests) within 1.5× of its longest scenario (README,
-/// "Performance"; 16 leaves it just above), and 24 small requests at a time is a light load
-/// for a server that serves many users. `--max-rps` caps the rate whatever the jobs.
+/// Scenarios in flight at once by default. A remote target's round trips overlap: the model
+/// suite's eight lanes (about 16 round trips each, the run's longest chains) start first, and
+/// the other 16 slots work through the short scenarios (a few round trips each) while they
+/// run, so the run ends soon after its longest lane; 24 scenarios at a time is a light load for
+/// a server that serves many users. `--max-rps` caps the rate whatever the jobs.
 pub const DEFAULT_JOBS: usize = 24;
 
 /// Everything a run needs. Built by the CLI, or directly by tests.
