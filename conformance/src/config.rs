@@ -6,10 +6,11 @@ use abp_spec::Spec;
 use chrono::TimeDelta;
 use std::time::Duration;
 
-/// Scenarios in flight at once by default. A remote target's round trips overlap: at 50 ms a
-/// request, 24 brings a full run (217 requests) within 1.5× of its longest scenario (README,
-/// "Performance"; 16 leaves it just above), and 24 small requests at a time is a light load
-/// for a server that serves many users. `--max-rps` caps the rate whatever the jobs.
+/// Scenarios in flight at once by default. A remote target's round trips overlap: the model
+/// suite's eight lanes (about 16 round trips each, the run's longest chains) start first, and
+/// the other 16 slots work through the short scenarios (a few round trips each) while they
+/// run, so the run ends soon after its longest lane; 24 scenarios at a time is a light load for
+/// a server that serves many users. `--max-rps` caps the rate whatever the jobs.
 pub const DEFAULT_JOBS: usize = 24;
 
 /// Everything a run needs. Built by the CLI, or directly by tests.
@@ -68,8 +69,15 @@ pub struct RunConfig {
     pub allow_flaky: bool,
     /// The model suite's seed (`--seed`); `None` draws one, which the run reports.
     pub model_seed: Option<u64>,
-    /// The model suite's budget: operations per sequence (`--model-steps`); `None`: the default.
+    /// The model suite's budget: steps of all its lanes together (`--model-steps`); `None`:
+    /// the default.
     pub model_steps: Option<usize>,
+    /// Run only this lane of the model suite (`--model-lane`, 1-based); `None`: every lane.
+    pub model_lane: Option<usize>,
+    /// The flags that name the target and spec of this run (`--base-url URL`, `--server
+    /// NAME`, `--spec PATH`, `--embedded-fault NAME`), for replay lines that rerun against the
+    /// same target.
+    pub target_args: Vec<String>,
 }
 
 impl RunConfig {
@@ -102,6 +110,8 @@ impl RunConfig {
             cleanup_command: None,
             model_seed: None,
             model_steps: None,
+            model_lane: None,
+            target_args: Vec::new(),
         }
     }
 }

@@ -295,7 +295,8 @@ fn weight(scenario: &Scenario, shared: &Shared) -> usize {
             _ => 4,
         },
         Kind::Validation(_) => 3,
-        Kind::Model(case) => 2 * case.steps,
+        // A round trip per step, and the heaviest of all: lanes start first.
+        Kind::Model(case) => case.lane_steps() + 1,
         // A create, and the clean-up's delete.
         Kind::Boundary(_) => 2,
     }

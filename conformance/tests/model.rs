@@ -1,5 +1,6 @@
 //! The model suite: no false alarm against a correct server over many seeds, the same
-//! requests for the same seed, and the same shrunk sequence for a failing seed.
+//! requests for the same seed, the same shrunk sequence for a failing seed, every model-only
+//! fault caught by every sampled seed whatever `--jobs`, and a lane replayed on its own.
 
 mod common;
 
@@ -124,8 +125,152 @@ async fn a_failing_seed_shrinks_to_the_same_minimal_sequence() {
     let a = model_failure(&run().await.events).expect("the fault is caught");
     let b = model_failure(&run().await.events).expect("the fault is caught");
     assert!(a.contains("seed 11"), "{a}");
+    // The replay line reruns just that lane, with no Rust debug text anywhere.
+    assert!(
+        a.contains("replay exactly: conformance run --suite model --seed 11 --model-steps 120 --model-lane "),
+        "{a}"
+    );
+    assert!(!a.contains("Some("), "{a}");
     assert!(a.contains("curl "), "{a}");
     let (a, b) = (steps(a), steps(b));
     assert!(!a.is_empty() && a.len() <= 4, "{a:#?}");
     assert_eq!(a, b);
+}
+
+/// The faults of the reference server's catalog that only the model suite sees.
+const MODEL_ONLY: [Fault; 3] = [
+    Fault::DeleteStaleIndex,
+    Fault::ListTruncated,
+    Fault::RacyDelete,
+];
+
+fn model_run(
+    faults: Vec<Fault>,
+    seed: u64,
+    jobs: usize,
+) -> impl std::future::Future<Output = common::Outcome> {
+    run_against(faults, Creds::All, move |c| {
+        c.suites = vec!["model".into()];
+        c.model_seed = Some(seed);
+        c.jobs = jobs;
+    })
+}
+
+/// Coverage does not depend on luck: every sampled seed catches every model-only fault (with
+/// the lanes at once; `one_job_and_thirty_two_give_the_same_verdicts` runs them one by one).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_sampled_seed_catches_every_model_only_fault_with_one_job_or_many() {
+    let mut missed = Vec::new();
+    for seed in [1, 2, 3, 7, 11, 42] {
+        for fault in MODEL_ONLY {
+            for jobs in [32] {
+                let outcome = model_run(vec![fault], seed, jobs).await;
+                let caught = !outcome.stats.success()
+                    && outcome
+                        .failed_checks()
+                        .iter()
+                        .any(|c| c == conformance::checks::MODEL_MATCHES);
+                if !caught {
+                    missed.push(format!("{fault} seed {seed} --jobs {jobs}"));
+                }
+            }
+        }
+    }
+    assert!(missed.is_empty(), "missed: {missed:?}");
+}
+
+/// The verdicts do not depend on `--jobs`: against a correct server every lane passes with one
+/// job and with 32, and against each model-only fault the suite fails either way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_job_and_thirty_two_give_the_same_verdicts() {
+    use conformance::events::Verdict;
+    let verdicts = |o: &common::Outcome| {
+        (
+            o.stats.success(),
+            o.verdicts(Verdict::Passed).len() + o.verdicts(Verdict::Failed).len(),
+        )
+    };
+    let (one, many) = (
+        model_run(vec![], 5, 1).await,
+        model_run(vec![], 5, 32).await,
+    );
+    assert!(one.stats.success(), "{:?}", model_failure(&one.events));
+    assert_eq!(
+        one.verdicts(Verdict::Passed),
+        many.verdicts(Verdict::Passed)
+    );
+    for fault in MODEL_ONLY {
+        let (one, many) = (
+            model_run(vec![fault], 5, 1).await,
+            model_run(vec![fault], 5, 32).await,
+        );
+        assert_eq!(verdicts(&one), verdicts(&many), "{fault}");
+        assert!(!one.stats.success(), "{fault}");
+    }
+}
+
+/// `--model-lane K` runs that lane alone and sends exactly the requests it sent in the full
+/// suite; a lane outside the budget is a configuration error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lane_replays_alone_with_the_same_requests() {
+    let full = model_run(vec![], 9, 24).await;
+    let alone = run_against(vec![], Creds::All, |c| {
+        c.suites = vec!["model".into()];
+        c.model_seed = Some(9);
+        c.model_lane = Some(3);
+    })
+    .await;
+    assert_eq!(
+        alone.verdicts(conformance::events::Verdict::Passed),
+        ["model/lane-3"]
+    );
+    let lane = |o: &common::Outcome| -> Vec<String> {
+        let only: Vec<Event> = o
+            .events
+            .iter()
+            .filter(|e| match e {
+                Event::Exchange(x) => x.scenario == "model/lane-3",
+                _ => true,
+            })
+            .cloned()
+            .collect();
+        requests(&only)
+            .into_iter()
+            // The scenario's position in the run is part of its token names.
+            .map(|r| {
+                let mut out = String::new();
+                let mut rest = r.as_str();
+                while let Some(i) = rest.find("RUN-") {
+                    out.push_str(&rest[..i + 4]);
+                    rest = &rest[i + 4..];
+                    if rest.len() > 4 && rest[..3].bytes().all(|b| b.is_ascii_digit()) {
+                        out.push_str("NNN");
+                        rest = &rest[3..];
+                    }
+                }
+                out.push_str(rest);
+                out
+            })
+            .collect()
+    };
+    let (a, b) = (lane(&full), lane(&alone));
+    assert!(a.len() > 15, "{}", a.len());
+    assert_eq!(a, b);
+
+    let server = start_embedded(vec![])
+        .await
+        .expect("embedded server starts");
+    let mut config = conformance::config::RunConfig::new(
+        &server.base_url,
+        "embedded",
+        abp_spec::Spec::embedded(),
+        common::all_credentials(&server.credentials),
+    );
+    config.model_lane = Some(99);
+    let mut collect = conformance::report::Collect::default();
+    let error = conformance::run(config, &mut collect)
+        .await
+        .expect_err("lane 99 does not exist");
+    assert!(error.to_string().contains("--model-lane 99"), "{error}");
+    server.shutdown().await;
 }

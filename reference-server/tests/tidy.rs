@@ -281,10 +281,6 @@ const RUNNER_ALLOWED: &[(&str, &str)] = &[
         "../conformance/src/suites/lifecycle.rs",
         "#/components/schemas/CreateUserAccessTokenRequest/properties/privileges",
     ),
-    (
-        "../conformance/src/suites/model.rs",
-        "/components/schemas/UserAccessToken/properties/privileges/example",
-    ),
 ];
 
 #[test]

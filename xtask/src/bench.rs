@@ -1,13 +1,15 @@
-//! `cargo xtask bench`: how close a run against a remote-like server comes to its floor.
+//! `cargo xtask bench`: a run's time against a remote-like server, side by side with its
+//! floor and with Schemathesis.
 //!
-//! Builds the runner and the reference server in release mode, starts the server with an
-//! added latency (50 ms by default, a nearby staging), and runs the full suite with
-//! `--jobs 1` and with the default jobs. For each it prints requests, wall time, the critical
-//! path measured from the run's own JSON events (the scenario with the most requests ×
-//! latency: no schedule can beat it) and the ratio wall / critical path. It also times a
-//! full run against the embedded server (process start to exit, median of five), and runs
-//! Schemathesis (pinned, in a venv under target/) against the same server for comparison;
-//! requests are counted the same way for both, from the server's request log.
+//! Builds the runner and the reference server in release mode and prints, from one command:
+//! the full default run against the server answering after 50 ms (best of three: wall,
+//! requests, the longest scenario, which is the chain of dependent requests no schedule can
+//! beat, in round trips, and the ratio wall / longest scenario), the model suite's share of
+//! it, a full run against the server limited to 20 requests/s (`--rate-limit 20`) next to its
+//! bound (1.3 × requests / 20 s + 3 s), the full run against the embedded server (process
+//! start to exit, median of five), and Schemathesis on the same server and latency when it is
+//! installed (the pinned version in `target/schemathesis-venv`, or on `PATH`); otherwise a
+//! note says it was skipped.
 //!
 //! Figures, not assertions: a shared machine's timings vary, so nothing here fails on a
 //! slow run. README "Performance" records the figures with their date and machine.
@@ -72,13 +74,14 @@ fn free_port() -> Result<u16> {
     Ok(listener.local_addr()?.port())
 }
 
-fn start_server(bin: &Path, out: &Path, latency_ms: u64) -> Result<Server> {
+fn start_server(bin: &Path, out: &Path, latency_ms: u64, extra: &[&str]) -> Result<Server> {
     let port = free_port()?;
-    let log = out.join("server.log");
+    let log = out.join(format!("server-{port}.log"));
     let file = std::fs::File::create(&log)?;
     let child = Command::new(bin)
         .args(["--listen", &format!("127.0.0.1:{port}")])
         .args(["--latency-ms", &latency_ms.to_string()])
+        .args(extra)
         .stdout(file.try_clone()?)
         .stderr(file)
         .spawn()
@@ -100,7 +103,11 @@ fn start_server(bin: &Path, out: &Path, latency_ms: u64) -> Result<Server> {
 /// What one run's JSON events say.
 struct RunFigures {
     requests: u64,
-    longest_scenario_requests: u64,
+    /// The scenario that took longest, and how long.
+    longest: (String, u64),
+    model_requests: u64,
+    model_longest_ms: u64,
+    model_scenarios: usize,
     passed: bool,
 }
 
@@ -108,15 +115,26 @@ fn read_events(path: &Path) -> Result<RunFigures> {
     let text = std::fs::read_to_string(path)?;
     let mut figures = RunFigures {
         requests: 0,
-        longest_scenario_requests: 0,
+        longest: (String::new(), 0),
+        model_requests: 0,
+        model_longest_ms: 0,
+        model_scenarios: 0,
         passed: false,
     };
     for line in text.lines() {
         let event: serde_json::Value = serde_json::from_str(line)?;
         match event["event"].as_str() {
             Some("scenario_finished") => {
-                let n = event["requests"].as_u64().unwrap_or(0);
-                figures.longest_scenario_requests = figures.longest_scenario_requests.max(n);
+                let ms = event["duration_ms"].as_u64().unwrap_or(0);
+                let name = event["scenario"].as_str().unwrap_or("").to_owned();
+                if event["suite"].as_str() == Some("model") {
+                    figures.model_scenarios += 1;
+                    figures.model_requests += event["requests"].as_u64().unwrap_or(0);
+                    figures.model_longest_ms = figures.model_longest_ms.max(ms);
+                }
+                if ms > figures.longest.1 {
+                    figures.longest = (name, ms);
+                }
             }
             Some("run_finished") => {
                 figures.requests = event["stats"]["requests"].as_u64().unwrap_or(0);
@@ -126,6 +144,31 @@ fn read_events(path: &Path) -> Result<RunFigures> {
         }
     }
     Ok(figures)
+}
+
+/// One full run against `base_url` with JSON events in `report`; its wall time and figures.
+fn full_run(
+    conformance: &Path,
+    out: &Path,
+    base_url: &str,
+    report: &Path,
+) -> Result<(Duration, RunFigures)> {
+    let mut command = Command::new(conformance);
+    command
+        .current_dir(out)
+        .args(["run", "--base-url", base_url, "--skip-check", "snapshot"])
+        .arg("--report")
+        .arg(format!("json={}", report.display()))
+        .envs(CREDENTIALS);
+    let wall = time(&mut command)?;
+    let figures = read_events(report)?;
+    if !figures.passed {
+        bail!(
+            "the run failed against a correct server: see {}",
+            report.display()
+        );
+    }
+    Ok((wall, figures))
 }
 
 fn time(command: &mut Command) -> Result<Duration> {
@@ -163,54 +206,76 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
     let conformance = target.join("release/conformance");
     let server_bin = target.join("release/reference-server");
     let latency = options.latency_ms;
-    let server = start_server(&server_bin, &out, latency)?;
+    let server = start_server(&server_bin, &out, latency, &[])?;
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     println!(
         "\nreference server at {} answering after {latency} ms; {cores} cores; {}",
         server.base_url,
         chrono_free_date()
     );
-    println!(
-        "\n{:<22} {:>9} {:>9} {:>14} {:>16}",
-        "run", "requests", "wall", "critical path", "wall / critical"
-    );
-    let mut ours = None;
-    for (label, jobs) in [("--jobs 1", Some("1")), ("default jobs", None)] {
-        let report = out.join(format!("events-{}.jsonl", jobs.unwrap_or("default")));
-        let mut command = Command::new(&conformance);
-        command
-            .current_dir(&out)
-            .args([
-                "run",
-                "--base-url",
-                &server.base_url,
-                "--skip-check",
-                "snapshot",
-            ])
-            .arg("--report")
-            .arg(format!("json={}", report.display()))
-            .envs(CREDENTIALS);
-        if let Some(j) = jobs {
-            command.args(["--jobs", j]);
+    let mut best: Option<(Duration, RunFigures)> = None;
+    for attempt in 1..=3 {
+        let report = out.join(format!("events-default-{attempt}.jsonl"));
+        let (wall, figures) = full_run(&conformance, &out, &server.base_url, &report)?;
+        println!(
+            "  full default run {attempt}/3: {:.2}s, {} requests",
+            wall.as_secs_f64(),
+            figures.requests
+        );
+        if best.as_ref().is_none_or(|(w, _)| wall < *w) {
+            best = Some((wall, figures));
         }
-        let wall = time(&mut command)?;
-        let figures = read_events(&report)?;
-        if !figures.passed {
-            bail!(
-                "the run with {label} failed against a correct server: see {}",
-                report.display()
+    }
+    let (wall, figures) = best.context("no run")?;
+    let chain = Duration::from_millis(figures.longest.1);
+    println!(
+        "\n{:<34} {:>9} {:>9} {:>26} {:>8}",
+        "run", "requests", "wall", "longest chain", "ratio"
+    );
+    println!(
+        "{:<34} {:>9} {:>8.2}s {:>17} ≈ {:>3} × {latency} ms {:>7.2}",
+        "full default run (best of 3)",
+        figures.requests,
+        wall.as_secs_f64(),
+        figures.longest.0,
+        (figures.longest.1 as f64 / latency.max(1) as f64).round(),
+        wall.as_secs_f64() / chain.as_secs_f64().max(f64::EPSILON)
+    );
+    println!(
+        "{:<34} {:>9} {:>9} {:>26}",
+        format!(
+            "  of which the model suite ({} lanes)",
+            figures.model_scenarios
+        ),
+        figures.model_requests,
+        "",
+        format!(
+            "longest lane {:.2}s ≈ {} × {latency} ms",
+            figures.model_longest_ms as f64 / 1000.0,
+            (figures.model_longest_ms as f64 / latency.max(1) as f64).round()
+        )
+    );
+    let ours = Some((figures.requests, wall));
+    drop(server);
+
+    // The same run against a target that allows 20 requests per second.
+    let limited = start_server(&server_bin, &out, latency, &["--rate-limit", "20"])?;
+    let report = out.join("events-rate-limited.jsonl");
+    match full_run(&conformance, &out, &limited.base_url, &report) {
+        Ok((wall, figures)) => {
+            let bound = 1.3 * figures.requests as f64 / 20.0 + 3.0;
+            println!(
+                "{:<34} {:>9} {:>8.2}s {:>26}",
+                "rate-limited to 20 requests/s",
+                figures.requests,
+                wall.as_secs_f64(),
+                format!("bound 1.3 × n / 20 + 3 = {bound:.1}s")
             );
         }
-        let critical = Duration::from_millis(figures.longest_scenario_requests * latency);
-        println!(
-            "{label:<22} {:>9} {:>8.2}s {:>13.2}s {:>16.2}",
-            figures.requests,
-            wall.as_secs_f64(),
-            critical.as_secs_f64(),
-            wall.as_secs_f64() / critical.as_secs_f64().max(f64::EPSILON)
-        );
-        ours = Some((figures.requests, wall));
+        Err(e) => println!("rate-limited run failed: {e:#}"),
     }
+    drop(limited);
+    let server = start_server(&server_bin, &out, latency, &[])?;
 
     let mut walls = Vec::new();
     for _ in 0..5 {
@@ -291,25 +356,23 @@ fn schemathesis(
         .arg("--version")
         .output()
         .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains(version));
-    if !installed {
-        println!(
-            "\ninstalling schemathesis {version} into {}",
+    let on_path = || {
+        Command::new("schemathesis")
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    let bin = if installed {
+        bin
+    } else if on_path() {
+        PathBuf::from("schemathesis")
+    } else {
+        bail!(
+            "schemathesis is not installed (python3 -m venv {} && {}/bin/pip install schemathesis=={version})",
+            venv.display(),
             venv.display()
         );
-        let ok = Command::new("python3")
-            .arg("-m")
-            .arg("venv")
-            .arg(&venv)
-            .status()?
-            .success()
-            && Command::new(venv.join("bin/pip"))
-                .args(["install", "--quiet", &format!("schemathesis=={version}")])
-                .status()?
-                .success();
-        if !ok {
-            bail!("cannot install schemathesis {version} (needs python3 and PyPI)");
-        }
-    }
+    };
     let work = out.join("schemathesis-work");
     std::fs::create_dir_all(&work)?;
     let before = server.requests();

@@ -87,9 +87,13 @@ pub struct RunArgs {
     /// With --rerun-failures: flaky scenarios are reported but do not fail the run.
     #[arg(long)]
     pub allow_flaky: bool,
-    /// The model suite's budget: operations in its random sequence (a burst counts as one).
+    /// The model suite's budget: steps of all its lanes together (requests sent at once count
+    /// as one step); lanes of about 15 steps run at once.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=100_000))]
     pub model_steps: Option<u64>,
+    /// Run only this lane of the model suite (1-based), as a failure's replay line says.
+    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub model_lane: Option<u64>,
 }
 
 /// Opens every `--report` file before the run, so a bad path fails fast and changes nothing
@@ -185,12 +189,24 @@ fn build_config(
             target.extend(["--server".into(), server.clone()]);
         }
         config.cleanup_command = Some(target.join(" "));
+        config.target_args = target[2..].to_vec();
+    }
+    if let Some(spec) = &args.target.spec {
+        config
+            .target_args
+            .extend(["--spec".into(), spec.display().to_string()]);
+    }
+    for fault in &args.embedded_faults {
+        config
+            .target_args
+            .extend(["--embedded-fault".into(), fault.to_string()]);
     }
     config.snapshot_dir = baseline.dir.clone();
     config.suites = args.suite;
     config.scenario_glob = args.scenario;
     config.model_seed = args.seed;
     config.model_steps = args.model_steps.map(|n| n as usize);
+    config.model_lane = args.model_lane.map(|n| n as usize);
     config.checks = checks;
     config.clock_tolerance = chrono::TimeDelta::seconds(i64::from(args.clock_tolerance));
     config.timeout = std::time::Duration::from_secs(args.connect.timeout);

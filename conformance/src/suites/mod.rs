@@ -110,14 +110,16 @@ pub fn select(config: &RunConfig) -> Result<Vec<Scenario>, RunError> {
         ),
         None => None,
     };
-    let selected: Vec<Scenario> = all(&config.spec)?
+    let lanes = model::configure(
+        all(&config.spec)?,
+        config.model_seed,
+        config.model_steps,
+        config.model_lane,
+    )?;
+    let selected: Vec<Scenario> = lanes
         .into_iter()
         .filter(|s| suites.is_empty() || suites.contains(&s.suite))
         .filter(|s| glob.as_ref().is_none_or(|g| g.is_match(&s.name)))
-        .map(|mut s| {
-            model::configure(&mut s, config.model_seed, config.model_steps);
-            s
-        })
         .collect();
     if selected.is_empty() {
         return Err(RunError::Config(
