@@ -45,6 +45,7 @@ pub async fn preflight(shared: &Shared) -> Result<(), RunError> {
     for (role, sent) in roles.iter().zip(by_role) {
         let sent = sent?;
         let status = answered(shared, &sent)?.status;
+        shared.note_listed(answered(shared, &sent)?);
         if let Some(problem) = role_problem(*role, status, shared.config.verify_roles) {
             return Err(RunError::Config(format!(
                 "{}: GET {} answered {status}: {problem}",
@@ -64,10 +65,12 @@ fn answered<'a>(shared: &Shared, sent: &'a Sent) -> Result<&'a RecordedResponse,
         .as_ref()
         .map_err(|e| RunError::Unreachable {
             url: shared.config.base_url.clone(),
-            reason: shared.redactor.apply(&e.message),
+            reason: shared.redactor.scrub(&e.message),
         })?;
     if (300..400).contains(&response.status) {
-        let location = response.header("location").unwrap_or("nowhere");
+        let location = shared
+            .redactor
+            .scrub(response.header("location").unwrap_or("nowhere"));
         return Err(RunError::Config(format!(
             "the target redirects GET {} with {} to {location}: give the final URL as --base-url",
             shared.api.list.path, response.status

@@ -153,7 +153,10 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for GuardedStream<S> {
             && self.deadline.is_none()
         {
             // An answer is going out: the next request (or the close) is awaited from here.
-            let idle = self.limits.idle_timeout.max(self.limits.header_read_timeout);
+            let idle = self
+                .limits
+                .idle_timeout
+                .max(self.limits.header_read_timeout);
             self.deadline = Some(Box::pin(tokio::time::sleep(idle)));
             self.matched = 0;
         }
@@ -178,7 +181,10 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for GuardedStream<S> {
             && n > 0
             && self.deadline.is_none()
         {
-            let idle = self.limits.idle_timeout.max(self.limits.header_read_timeout);
+            let idle = self
+                .limits
+                .idle_timeout
+                .max(self.limits.header_read_timeout);
             self.deadline = Some(Box::pin(tokio::time::sleep(idle)));
             self.matched = 0;
         }

@@ -30,8 +30,8 @@ mod wire;
 pub use conditions::TestConditions;
 pub use error::{ApiError, ErrorBody, ServerError};
 pub use fault::Fault;
-pub use guard::ConnectionLimits;
 pub use fixtures::{Credentials, Fixtures, MANAGE_PRIVILEGE, Organization, User};
+pub use guard::ConnectionLimits;
 pub use router::app;
 pub use server::{
     EmbeddedServer, ServeArgs, fault_catalog, serve, start_embedded, start_embedded_with,
