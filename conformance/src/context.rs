@@ -113,20 +113,19 @@ impl Shared {
 }
 
 impl Shared {
-    /// Notes the tokens a list shows that are not this run's (their name does not carry the
-    /// run's prefix): a create that later answers with one of their ids did not create it,
-    /// and the clean-up never deletes it. Preflight's lists show a person's tokens first.
+    /// Notes the tokens a list at first contact shows, before the run has created anything:
+    /// a person's. A create that later answers with one of their ids did not create it, and
+    /// nothing of the run deletes it. (Later lists are not used: a faulty server may keep a
+    /// token of this run under a name without the prefix, listed before its create answer
+    /// is recorded; another create's id is caught by the claim instead.)
     pub fn note_listed(&self, response: &RawResponse) {
         if !(200..300).contains(&response.status) {
             return;
         }
-        if let Some(serde_json::Value::Array(items)) = response.json() {
-            self.note_listed_items(&items);
-        }
-    }
-
-    fn note_listed_items(&self, items: &[serde_json::Value]) {
-        for item in items {
+        let Some(serde_json::Value::Array(items)) = response.json() else {
+            return;
+        };
+        for item in &items {
             let Some(id) = item.get("_id").and_then(|v| v.as_str()) else {
                 continue;
             };
@@ -453,8 +452,7 @@ impl<'a> Ctx<'a> {
         raw.response.ok()
     }
 
-    /// What a successful list teaches and shows: the ids of tokens that are not this run's
-    /// (never deleted by id), the mask the target lists this scenario's own tokens with, and
+    /// What a successful list teaches and shows: the mask the target lists this scenario's own tokens with, and
     /// whether it shows anyone's secret unmasked: a value of another token's secret field
     /// with the shape of the run's secrets and not of its masks (`openapi/TRANSCRIPTION.md`,
     /// "Other people's secrets").
@@ -465,7 +463,6 @@ impl<'a> Ctx<'a> {
         let Some(serde_json::Value::Array(items)) = response.json() else {
             return;
         };
-        self.shared.note_listed_items(&items);
         let fields = &self.shared.api.secret_fields;
         let redactor = &self.shared.redactor;
         let known: std::collections::HashSet<String> =

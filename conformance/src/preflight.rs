@@ -93,7 +93,11 @@ fn looks_like_the_api(shared: &Shared, response: &RecordedResponse) -> Result<()
         return Ok(());
     }
     let what = match media {
-        Some(m) if !json => format!("{} with a {m} body", response.status),
+        Some(m) if !json => format!(
+            "{} with a {} body",
+            response.status,
+            shared.redactor.scrub(&m)
+        ),
         None if !response.body.is_empty() && !json => {
             format!("{} with a body of no declared type", response.status)
         }

@@ -27,8 +27,9 @@ pub const UNPROVEN_SECRET: &str = "[secret]";
 /// secrets of its creates and the values its lists show for them. The rule
 /// (`openapi/TRANSCRIPTION.md`, "Other people's secrets") is shape-based, never our server's
 /// format: a value has the secret's shape when its length is within the lengths of the
-/// run's secrets, it starts with their common prefix and each of its characters is of a
-/// class (lower, upper, digit, or that exact symbol) seen in them; it has the mask's shape
+/// run's secrets, it starts with their common prefix (up to its last symbol) and each of its
+/// characters is of a class (lower, upper, digit, or that exact symbol) seen in them; it has
+/// the mask's shape
 /// when it has a character of a class no secret has (`*`, `•`, `…`), or the characters every
 /// learned mask has at the same places.
 #[derive(Debug, Default, Clone)]
@@ -102,15 +103,28 @@ impl Shapes {
 
     /// Whether `value` could be a secret of this target (see [`Shapes`]).
     pub fn secret_shaped(&self, value: &str) -> bool {
-        let (Some((lo, hi)), Some(prefix)) = (self.secret_lengths, &self.secret_prefix) else {
+        let (Some((lo, hi)), Some(prefix)) = (self.secret_lengths, self.prefix()) else {
             return false;
         };
         let n = value.chars().count();
         (lo..=hi).contains(&n)
-            && value.starts_with(prefix.as_str())
+            && value.starts_with(prefix)
             && value
                 .chars()
                 .all(|c| self.secret_classes.contains(&class(c)))
+    }
+
+    /// The secrets' common prefix up to its last symbol (`uat_`, `sk-live-`): the format's
+    /// marker, not the random part, which one secret alone would make look fixed.
+    fn prefix(&self) -> Option<&str> {
+        let common = self.secret_prefix.as_deref()?;
+        let end = common
+            .char_indices()
+            .filter(|(_, c)| !c.is_alphanumeric())
+            .map(|(i, c)| i + c.len_utf8())
+            .last()
+            .unwrap_or(0);
+        Some(&common[..end])
     }
 
     /// Whether `value` is shaped like the masks the run's own tokens were listed with.
@@ -130,7 +144,7 @@ impl Shapes {
                 // The secret's own prefix is no evidence of a mask.
                 && m.iter()
                     .enumerate()
-                    .skip(self.secret_prefix.as_ref().map_or(0, |p| p.chars().count()))
+                    .skip(self.prefix().map_or(0, |p| p.chars().count()))
                     .any(|(_, k)| k.is_some())
         })
     }
