@@ -120,10 +120,8 @@ impl Shapes {
         let common = self.secret_prefix.as_deref()?;
         let end = common
             .char_indices()
-            .filter(|(_, c)| !c.is_alphanumeric())
-            .map(|(i, c)| i + c.len_utf8())
-            .last()
-            .unwrap_or(0);
+            .rfind(|(_, c)| !c.is_alphanumeric())
+            .map_or(0, |(i, c)| i + c.len_utf8());
         Some(&common[..end])
     }
 
