@@ -31,6 +31,8 @@ pub struct RunConfig {
     pub clock_tolerance: TimeDelta,
     /// Per-request timeout.
     pub timeout: Duration,
+    /// The response body cap, in bytes (`--max-body-bytes`).
+    pub max_body_bytes: usize,
     /// The directory of this target's approved snapshots; `None` turns the gate off.
     pub snapshot_dir: Option<std::path::PathBuf>,
     /// Failures that are reported but do not gate.
@@ -92,6 +94,7 @@ impl RunConfig {
             checks: Selection::all(),
             clock_tolerance: TimeDelta::seconds(120),
             timeout: Duration::from_secs(15),
+            max_body_bytes: abp_tokens_client::DEFAULT_MAX_BODY_BYTES,
             snapshot_dir: None,
             known_failures: Default::default(),
             require_coverage: false,

@@ -75,6 +75,7 @@ impl Shared {
         let validators =
             Validators::compile(&config.spec).map_err(|e| RunError::Config(e.to_string()))?;
         let redactor = Redactor::default();
+        redactor.set_secret_fields(&api.secret_fields);
         for role in Role::ALL {
             if let Some(c) = config.credentials.get(role) {
                 // A secret is kept out of the output by replacing it wherever it appears; a
@@ -101,6 +102,7 @@ impl Shared {
             config.max_rps,
             config.retry,
             &config.ca_certs,
+            config.max_body_bytes,
         )?;
         let run_id = random_hex(8);
         Ok(Shared {
@@ -124,6 +126,34 @@ impl Shared {
                 .collect(),
             config,
         })
+    }
+}
+
+impl Shared {
+    /// Notes the tokens a list at first contact shows, before the run has created anything:
+    /// a person's. A create that later answers with one of their ids did not create it, and
+    /// nothing of the run deletes it. (Later lists are not used: a faulty server may keep a
+    /// token of this run under a name without the prefix, listed before its create answer
+    /// is recorded; another create's id is caught by the claim instead.)
+    pub fn note_listed(&self, response: &RawResponse) {
+        if !(200..300).contains(&response.status) {
+            return;
+        }
+        let Some(serde_json::Value::Array(items)) = response.json() else {
+            return;
+        };
+        for item in &items {
+            let Some(id) = item.get("_id").and_then(|v| v.as_str()) else {
+                continue;
+            };
+            let ours = item
+                .get("name")
+                .and_then(|v| v.as_str())
+                .is_some_and(|n| n.contains(self.prefix.as_str()));
+            if !ours {
+                self.seen.note_foreign(id);
+            }
+        }
     }
 }
 
@@ -156,6 +186,8 @@ pub struct Ctx<'a> {
     /// Exchanges (by index) of DELETEs retried after an attempt that got no answer: that
     /// attempt may have deleted the token, so the unknown-id status is no verdict on them.
     pub(crate) lost_first: Vec<usize>,
+    /// Creates whose id is not provably their token (reported after their exchange).
+    ownership_failures: Vec<checks::Failure>,
 }
 
 /// One request of a [`Ctx::burst`]: what [`Ctx::raw`] takes.
@@ -185,6 +217,7 @@ impl<'a> Ctx<'a> {
             log: Vec::new(),
             snapshot: true,
             lost_first: Vec::new(),
+            ownership_failures: Vec::new(),
         }
     }
 
@@ -323,8 +356,38 @@ impl<'a> Ctx<'a> {
             .and_then(|body| body.get("_id"))
             .and_then(|t| t.as_str())
         {
-            self.to_clean
-                .push((owner.unwrap_or(Role::User), id.to_owned()));
+            // Deleted at the end only when provably this create's token: an id a list showed
+            // as someone else's, one another create returned, or an answer that names a
+            // token other than the one asked for is a failure, never a delete.
+            let asked: Option<String> = raw
+                .request_body
+                .as_deref()
+                .and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok())
+                .and_then(|b| b.get("name").and_then(|n| n.as_str()).map(str::to_owned));
+            let echoed = created
+                .as_ref()
+                .and_then(|body| body.get("name"))
+                .and_then(|n| n.as_str());
+            let run_prefix = self.shared.prefix.as_str();
+            let claim = match (asked.as_deref(), echoed) {
+                (Some(a), Some(e)) if a.contains(run_prefix) && !e.contains(run_prefix) => {
+                    Err(checks::Failure::new(format!(
+                        "{}: {id} is named {}, not {}; it is not deleted by id",
+                        checks::unique::NOT_JUST_CREATED,
+                        serde_json::Value::from(e),
+                        serde_json::Value::from(a)
+                    ))
+                    .expected("the id of a new token")
+                    .actual(id.to_owned()))
+                }
+                _ => self.shared.seen.claim(id),
+            };
+            match claim {
+                Ok(()) => self
+                    .to_clean
+                    .push((owner.unwrap_or(Role::User), id.to_owned())),
+                Err(f) => self.ownership_failures.push(f),
+            }
         }
         let record = ExchangeRecord::new(
             &raw,
@@ -389,7 +452,84 @@ impl<'a> Ctx<'a> {
             );
         }
         self.shared.coverage.record(kind, status, all_passed);
+        for failure in std::mem::take(&mut self.ownership_failures) {
+            self.emit_check(
+                checks::IDS_AND_SECRETS_UNIQUE,
+                Err(failure),
+                At {
+                    exchange: Some(index),
+                    operation: Some(&op.id),
+                    status: Some(status),
+                },
+            );
+        }
+        if kind == OpKind::List {
+            self.observe_list(response, index, &op.id);
+        }
         raw.response.ok()
+    }
+
+    /// What a successful list teaches and shows: the mask the target lists this scenario's own tokens with, and
+    /// whether it shows anyone's secret unmasked: a value of another token's secret field
+    /// with the shape of the run's secrets and not of its masks (`openapi/TRANSCRIPTION.md`,
+    /// "Other people's secrets").
+    fn observe_list(&mut self, response: &RawResponse, index: usize, operation: &str) {
+        if !(200..300).contains(&response.status) {
+            return;
+        }
+        let Some(serde_json::Value::Array(items)) = response.json() else {
+            return;
+        };
+        let fields = &self.shared.api.secret_fields;
+        let redactor = &self.shared.redactor;
+        let known: std::collections::HashSet<String> =
+            redactor.entries().into_iter().map(|(s, _)| s).collect();
+        for item in &items {
+            let Some(id) = item.get("_id").and_then(|v| v.as_str()) else {
+                continue;
+            };
+            let own = self.to_clean.iter().any(|(_, i)| i == id);
+            for value in fields
+                .iter()
+                .filter_map(|f| item.get(f).and_then(|v| v.as_str()))
+            {
+                // An own token listed with its full secret is the masking checks' business.
+                if own && !known.contains(value) {
+                    redactor.learn_mask(value);
+                }
+            }
+        }
+        let shapes = redactor.learned_shapes();
+        if !shapes.learned() {
+            return;
+        }
+        let leaked = items.iter().find_map(|item| {
+            let id = item.get("_id").and_then(|v| v.as_str())?;
+            if self.to_clean.iter().any(|(_, i)| i == id) {
+                return None;
+            }
+            fields
+                .iter()
+                .filter_map(|f| item.get(f).and_then(|v| v.as_str()))
+                .find(|v| !known.contains(*v) && shapes.secret_shaped(v) && !shapes.mask_shaped(v))
+                .map(|_| id.to_owned())
+        });
+        if let Some(id) = leaked {
+            let failure = checks::Failure::new(format!(
+                "the list shows the secret of token {id}, which this run did not create, unmasked: its value has the shape of this target's secrets and not of its masks"
+            ))
+            .expected("every listed token masked, whoever created it")
+            .actual(format!("{} for token {id}", crate::redact::UNPROVEN_SECRET));
+            self.emit_check(
+                checks::NO_SECRET_LEAK,
+                Err(failure),
+                At {
+                    exchange: Some(index),
+                    operation: Some(operation),
+                    status: Some(response.status),
+                },
+            );
+        }
     }
 
     /// The exchange as the snapshot sees it. A DELETE retried after a lost answer that meets
@@ -506,7 +646,10 @@ impl<'a> Ctx<'a> {
         let items = Some(&raw)
             .filter(|r| (200..300).contains(&r.status))
             .and_then(RawResponse::json)
-            .and_then(|v| v.as_array().cloned());
+            .and_then(|v| match v {
+                serde_json::Value::Array(items) => Some(items),
+                _ => None,
+            });
         if items.is_none() {
             let why = match result {
                 Ok(_) => "the list body is not a JSON array".to_owned(),
@@ -541,6 +684,9 @@ impl<'a> Ctx<'a> {
 
     /// Deletes through the generated client; returns the status (or `None` on no response).
     pub async fn delete(&mut self, role: Role, id: &str, expected: &[u16]) -> Option<u16> {
+        if self.refuses_to_delete(id) {
+            return None;
+        }
         let Ok(typed_id) = id.parse::<types::ObjectId>() else {
             self.step_failed(&format!("`{id}` is not an id the generated client accepts"));
             return None;
@@ -562,6 +708,19 @@ impl<'a> Ctx<'a> {
         Some(raw.status)
     }
 
+    /// Never harm the account: a DELETE of an id a list showed as a token this run did not
+    /// create (a person's, which a hostile create answer named) is not sent. The step fails.
+    fn refuses_to_delete(&mut self, id: &str) -> bool {
+        if !self.shared.seen.is_foreign(id) {
+            return false;
+        }
+        self.step_failed(&format!(
+            "not deleting {id}: {}, and a list showed it as a token this run did not create",
+            checks::unique::NOT_JUST_CREATED
+        ));
+        true
+    }
+
     /// Sends a request the typed client cannot express (a bad body, a bad credential, a
     /// secret in the access-token header). `path` is relative to the base URL.
     pub async fn raw(
@@ -573,6 +732,9 @@ impl<'a> Ctx<'a> {
         body: Option<Vec<u8>>,
         expected: &[u16],
     ) -> Option<RawResponse> {
+        if kind == OpKind::Delete && self.refuses_to_delete(path.rsplit('/').next().unwrap_or("")) {
+            return None;
+        }
         let op = self.shared.api.get(kind);
         let transport = self.shared.transport.clone();
         let sent = match transport
@@ -618,6 +780,18 @@ impl<'a> Ctx<'a> {
     /// racing deletes wins is the server's choice, and the report must not depend on it.
     /// Returns one answer per request, in the order given.
     pub async fn burst(&mut self, requests: &[RawRequest]) -> Vec<Option<RawResponse>> {
+        let foreign = requests.iter().find(|r| {
+            r.kind == OpKind::Delete
+                && self
+                    .shared
+                    .seen
+                    .is_foreign(r.path.rsplit('/').next().unwrap_or(""))
+        });
+        if let Some(r) = foreign {
+            let id = r.path.rsplit('/').next().unwrap_or("").to_owned();
+            self.refuses_to_delete(&id);
+            return vec![None; requests.len()];
+        }
         let shared = self.shared;
         let sends = requests.iter().map(|r| {
             let op = shared.api.get(r.kind);

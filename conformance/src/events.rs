@@ -94,14 +94,18 @@ impl ScenarioResult {
 }
 
 fn redact_exchange(x: &mut ExchangeRecord, redactor: &Redactor) {
-    for t in [&mut x.response_body, &mut x.request_body, &mut x.error]
+    for t in [&mut x.response_body, &mut x.request_body]
         .into_iter()
         .flatten()
     {
-        *t = redactor.apply(t);
+        *t = redactor.scrub_body(t);
     }
-    x.url = redactor.apply(&x.url);
-    x.path = redactor.apply(&x.path);
+    for t in [&mut x.error, &mut x.content_type].into_iter().flatten() {
+        *t = redactor.scrub(t);
+    }
+    x.url = redactor.scrub(&x.url);
+    x.path = redactor.scrub(&x.path);
+    x.curl = redactor.scrub(&x.curl);
 }
 
 fn redact_check(c: &mut CheckRecord, redactor: &Redactor) {
@@ -109,7 +113,7 @@ fn redact_check(c: &mut CheckRecord, redactor: &Redactor) {
         .into_iter()
         .flatten()
     {
-        *t = redactor.apply(t);
+        *t = redactor.scrub(t);
     }
 }
 

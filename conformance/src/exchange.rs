@@ -102,12 +102,20 @@ impl ExchangeRecord {
         {
             Ok(r) => (
                 Some(r.status),
-                r.header("content-type").map(str::to_owned),
-                Some(excerpt(&r.body, redactor)),
+                // Every header is server text: a credential echoed in a parameter is redacted.
+                r.header("content-type").map(|c| redactor.scrub(c)),
+                Some(if withheld(raw, r) {
+                    format!(
+                        "[withheld: {} bytes that do not parse as JSON; a create's answer may hold a secret]",
+                        r.body.len()
+                    )
+                } else {
+                    excerpt(&r.body, redactor)
+                }),
                 r.body.len(),
                 None,
             ),
-            Err(e) => (None, None, None, 0, Some(redactor.apply(&e.message))),
+            Err(e) => (None, None, None, 0, Some(redactor.scrub(&e.message))),
         };
         let curl = curl_line(
             &raw.method,
@@ -137,13 +145,28 @@ impl ExchangeRecord {
     }
 }
 
+/// A successful POST whose body does not parse is never shown: it may be a create's answer
+/// whose secret the redactor could not be sure to learn.
+fn withheld(raw: &RawExchange, r: &RawResponse) -> bool {
+    raw.method.eq_ignore_ascii_case("POST")
+        && (200..300).contains(&r.status)
+        && !r.body.is_empty()
+        && serde_json::from_slice::<serde::de::IgnoredAny>(&r.body).is_err()
+}
+
+/// How far past the excerpt a body is read before redaction: longer than any secret, so a
+/// secret that starts inside the excerpt is whole when it is replaced.
+const EXCERPT_SLACK_BYTES: usize = 1024;
+
 fn excerpt(bytes: &[u8], redactor: &Redactor) -> String {
-    let text = String::from_utf8_lossy(bytes);
-    let text = redactor.apply(&text);
-    if text.len() <= BODY_EXCERPT_BYTES {
+    // Only the start is redacted and kept: a 60 MB list costs no more than a small one.
+    let window = &bytes[..bytes.len().min(BODY_EXCERPT_BYTES + EXCERPT_SLACK_BYTES)];
+    let text = String::from_utf8_lossy(window);
+    let text = redactor.scrub_body(&text);
+    if text.len() <= BODY_EXCERPT_BYTES && window.len() == bytes.len() {
         return text;
     }
-    let mut cut = BODY_EXCERPT_BYTES;
+    let mut cut = BODY_EXCERPT_BYTES.min(text.len());
     while !text.is_char_boundary(cut) {
         cut -= 1;
     }

@@ -68,6 +68,7 @@ pub async fn preflight(shared: &Shared) -> Result<(), RunError> {
     for (role, sent) in roles.iter().zip(by_role) {
         let sent = sent?;
         let status = answered(shared, &sent)?.status;
+        shared.note_listed(answered(shared, &sent)?);
         if let Some(problem) = role_problem(*role, status) {
             return Err(RunError::Config(format!(
                 "{}: GET {} answered {status}: {problem}",
@@ -87,10 +88,12 @@ fn answered<'a>(shared: &Shared, sent: &'a Sent) -> Result<&'a RecordedResponse,
         .as_ref()
         .map_err(|e| RunError::Unreachable {
             url: shared.config.base_url.clone(),
-            reason: shared.redactor.apply(&e.message),
+            reason: shared.redactor.scrub(&e.message),
         })?;
     if (300..400).contains(&response.status) {
-        let location = response.header("location").unwrap_or("nowhere");
+        let location = shared
+            .redactor
+            .scrub(response.header("location").unwrap_or("nowhere"));
         return Err(RunError::Config(format!(
             "the target redirects GET {} with {} to {location}: give the final URL as --base-url",
             shared.api.list.path, response.status
@@ -113,7 +116,11 @@ fn looks_like_the_api(shared: &Shared, response: &RecordedResponse) -> Result<()
         return Ok(());
     }
     let what = match media {
-        Some(m) if !json => format!("{} with a {m} body", response.status),
+        Some(m) if !json => format!(
+            "{} with a {} body",
+            response.status,
+            shared.redactor.scrub(&m)
+        ),
         None if !response.body.is_empty() && !json => {
             format!("{} with a body of no declared type", response.status)
         }

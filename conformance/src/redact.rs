@@ -3,12 +3,172 @@
 //! The redactor knows every credential given to the run, every credential derived from one
 //! (the tampered variant), and every token secret a server returned. Each is replaced by a
 //! placeholder that says what it was, e.g. `[ABP_TOKEN]` or `[created-secret]`.
+//!
+//! It also knows what a secret and a masked secret look like on this target, learned from the
+//! run's own tokens ([`Shapes`]): a secret-field value in a body that is not proven to be a
+//! mask is replaced too, whoever's token it is, so a list that shows a person's tokens
+//! unmasked prints none of them. And server text is made safe for a terminal
+//! ([`neutralize`]): no escape sequence, no carriage return, no bell reaches one.
 
 use std::sync::{Arc, Mutex};
 
 #[derive(Clone, Default)]
 pub struct Redactor {
     secrets: Arc<Mutex<Vec<(String, String)>>>,
+    /// The spec's `x-secret` field names, whose values in a body are secrets or masks.
+    secret_fields: Arc<Mutex<Vec<String>>>,
+    shapes: Arc<Mutex<Shapes>>,
+}
+
+/// Placeholder for the value of a secret field that is not proven to be a mask.
+pub const UNPROVEN_SECRET: &str = "[secret]";
+
+/// What the target's secrets and masks look like, learned from the run's own tokens: the
+/// secrets of its creates and the values its lists show for them. The rule
+/// (`openapi/TRANSCRIPTION.md`, "Other people's secrets") is shape-based, never our server's
+/// format: a value has the secret's shape when its length is within the lengths of the
+/// run's secrets, it starts with their common prefix (up to its last symbol) and each of its
+/// characters is of a class (lower, upper, digit, or that exact symbol) seen in them; it has
+/// the mask's shape
+/// when it has a character of a class no secret has (`*`, `•`, `…`), or the characters every
+/// learned mask has at the same places.
+#[derive(Debug, Default, Clone)]
+pub struct Shapes {
+    secret_lengths: Option<(usize, usize)>,
+    secret_prefix: Option<String>,
+    secret_classes: std::collections::BTreeSet<CharClass>,
+    /// Chars every mask of a given length has at a given place.
+    masks: Vec<Vec<Option<char>>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum CharClass {
+    Lower,
+    Upper,
+    Digit,
+    Other(char),
+}
+
+fn class(c: char) -> CharClass {
+    if c.is_ascii_lowercase() {
+        CharClass::Lower
+    } else if c.is_ascii_uppercase() {
+        CharClass::Upper
+    } else if c.is_ascii_digit() {
+        CharClass::Digit
+    } else {
+        CharClass::Other(c)
+    }
+}
+
+impl Shapes {
+    /// A secret one of the run's creates returned.
+    pub fn learn_secret(&mut self, secret: &str) {
+        let n = secret.chars().count();
+        self.secret_lengths = Some(match self.secret_lengths {
+            Some((lo, hi)) => (lo.min(n), hi.max(n)),
+            None => (n, n),
+        });
+        self.secret_prefix = Some(match self.secret_prefix.take() {
+            Some(p) => p
+                .chars()
+                .zip(secret.chars())
+                .take_while(|(a, b)| a == b)
+                .map(|(a, _)| a)
+                .collect(),
+            None => secret.to_owned(),
+        });
+        self.secret_classes.extend(secret.chars().map(class));
+    }
+
+    /// What a list showed as the secret of one of the run's own tokens.
+    pub fn learn_mask(&mut self, mask: &str) {
+        let chars: Vec<char> = mask.chars().collect();
+        match self.masks.iter_mut().find(|m| m.len() == chars.len()) {
+            Some(known) => {
+                for (k, c) in known.iter_mut().zip(&chars) {
+                    if *k != Some(*c) {
+                        *k = None;
+                    }
+                }
+            }
+            None => self.masks.push(chars.into_iter().map(Some).collect()),
+        }
+    }
+
+    /// Whether the run has seen both a secret and a mask, so that a verdict is possible.
+    pub fn learned(&self) -> bool {
+        self.secret_lengths.is_some() && !self.masks.is_empty()
+    }
+
+    /// Whether `value` could be a secret of this target (see [`Shapes`]).
+    pub fn secret_shaped(&self, value: &str) -> bool {
+        let (Some((lo, hi)), Some(prefix)) = (self.secret_lengths, self.prefix()) else {
+            return false;
+        };
+        let n = value.chars().count();
+        (lo..=hi).contains(&n)
+            && value.starts_with(prefix)
+            && value
+                .chars()
+                .all(|c| self.secret_classes.contains(&class(c)))
+    }
+
+    /// The secrets' common prefix up to its last symbol (`uat_`, `sk-live-`): the format's
+    /// marker, not the random part, which one secret alone would make look fixed.
+    fn prefix(&self) -> Option<&str> {
+        let common = self.secret_prefix.as_deref()?;
+        let end = common
+            .char_indices()
+            .rfind(|(_, c)| !c.is_alphanumeric())
+            .map_or(0, |(i, c)| i + c.len_utf8());
+        Some(&common[..end])
+    }
+
+    /// Whether `value` is shaped like the masks the run's own tokens were listed with.
+    pub fn mask_shaped(&self, value: &str) -> bool {
+        let chars: Vec<char> = value.chars().collect();
+        if self.secret_lengths.is_some()
+            && chars
+                .iter()
+                .any(|c| !self.secret_classes.contains(&class(*c)))
+        {
+            return true;
+        }
+        self.masks.iter().any(|m| {
+            m.len() == chars.len()
+                && m.iter().any(Option::is_some)
+                && m.iter().zip(&chars).all(|(k, c)| k.is_none_or(|k| k == *c))
+                // The secret's own prefix is no evidence of a mask.
+                && m.iter()
+                    .enumerate()
+                    .skip(self.prefix().map_or(0, |p| p.chars().count()))
+                    .any(|(_, k)| k.is_some())
+        })
+    }
+}
+
+/// Server text made safe for a terminal and a report: every control character but newline
+/// and tab (ESC, CR, BEL, NUL, DEL, the C1 range) and every bidirectional override is shown
+/// as `\u{..}` instead of being passed on, so a body cannot clear a screen, rewrite a line
+/// or print a fake verdict.
+pub fn neutralize(text: &str) -> std::borrow::Cow<'_, str> {
+    let unsafe_char = |c: char| {
+        (c.is_control() && c != '\n' && c != '\t')
+            || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    if !text.chars().any(unsafe_char) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if unsafe_char(c) {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 impl std::fmt::Debug for Redactor {
@@ -33,6 +193,66 @@ impl Redactor {
         secrets.push((secret.to_owned(), placeholder.to_owned()));
         // Longest first, so a secret that contains another is replaced whole.
         secrets.sort_by_key(|s| std::cmp::Reverse(s.0.len()));
+        drop(secrets);
+        if placeholder == CREATED_SECRET {
+            self.shapes().learn_secret(secret);
+        }
+    }
+
+    /// The spec's `x-secret` field names: their values in bodies are judged by shape.
+    pub fn set_secret_fields(&self, fields: &[String]) {
+        *self.secret_fields.lock().unwrap_or_else(|e| e.into_inner()) = fields.to_vec();
+    }
+
+    fn shapes(&self) -> std::sync::MutexGuard<'_, Shapes> {
+        self.shapes.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Records the value a list showed for one of the run's own tokens' secret.
+    pub fn learn_mask(&self, mask: &str) {
+        self.shapes().learn_mask(mask);
+    }
+
+    /// What the run has learned of the target's secret and mask shapes.
+    pub fn learned_shapes(&self) -> Shapes {
+        self.shapes().clone()
+    }
+
+    /// [`Redactor::apply`], then [`neutralize`]: for any server text bound for an output.
+    pub fn scrub(&self, text: &str) -> String {
+        neutralize(&self.apply(text)).into_owned()
+    }
+
+    /// [`Redactor::scrub`] for a body: also every value of a secret field (`"token": "…"`
+    /// in JSON text, even cut short) that is not proven to be a mask becomes
+    /// [`UNPROVEN_SECRET`], whoever's token it is.
+    pub fn scrub_body(&self, text: &str) -> String {
+        let text = self.apply(text);
+        let fields = self
+            .secret_fields
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let shapes = self.shapes().clone();
+        let mut out = text;
+        for field in &fields {
+            out = replace_field_values(&out, field, |value| {
+                let placeholder = value.starts_with('[') && value.ends_with(']');
+                !(placeholder || value.is_empty() || shapes.mask_shaped(value))
+            });
+        }
+        neutralize(&out).into_owned()
+    }
+
+    /// Every string value of `field` found in `text` (JSON text, possibly invalid or cut
+    /// short): how a secret is learned from a create answer that does not parse.
+    pub fn field_values(text: &str, field: &str) -> Vec<String> {
+        let mut found = Vec::new();
+        replace_field_values(text, field, |v| {
+            found.push(v.to_owned());
+            false
+        });
+        found
     }
 
     pub fn len(&self) -> usize {
@@ -73,6 +293,50 @@ impl Redactor {
     }
 }
 
+/// `text` with each string value of `"field":` for which `replace` says so replaced by
+/// [`UNPROVEN_SECRET`]. A value runs to its closing quote (escapes skipped) or to the end.
+fn replace_field_values(text: &str, field: &str, mut replace: impl FnMut(&str) -> bool) -> String {
+    let key = format!("\"{field}\"");
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(&key) {
+        let (before, after) = rest.split_at(at + key.len());
+        out.push_str(before);
+        let trimmed = after.trim_start();
+        let Some(value_part) = trimmed
+            .strip_prefix(':')
+            .map(str::trim_start)
+            .and_then(|t| t.strip_prefix('"'))
+        else {
+            rest = after;
+            continue;
+        };
+        out.push_str(&after[..after.len() - value_part.len()]);
+        let mut end = value_part.len();
+        let mut escaped = false;
+        for (i, c) in value_part.char_indices() {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => {
+                    end = i;
+                    break;
+                }
+                _ => {}
+            }
+        }
+        let value = &value_part[..end];
+        if replace(value) {
+            out.push_str(UNPROVEN_SECRET);
+        } else {
+            out.push_str(value);
+        }
+        rest = &value_part[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -88,6 +352,46 @@ mod tests {
         );
         assert_eq!(r.find_in("..abc.."), Some("[short]".into()));
         assert_eq!(r.find_in("nothing"), None);
+    }
+
+    #[test]
+    fn control_characters_never_pass() {
+        let text = "a\u{1b}[2Jb\rc\u{7}\u{0}d\u{202e}e\nf\tg";
+        assert_eq!(
+            neutralize(text),
+            "a\\u{1b}[2Jb\\u{d}c\\u{7}\\u{0}d\\u{202e}e\nf\tg"
+        );
+        assert!(matches!(neutralize("plain"), std::borrow::Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn secret_values_are_replaced_unless_mask_shaped() {
+        let r = Redactor::default();
+        r.set_secret_fields(&["token".to_owned()]);
+        // Nothing learned: every value is withheld.
+        assert_eq!(
+            r.scrub_body(r#"[{"token":"uat_abc"}]"#),
+            r#"[{"token":"[secret]"}]"#
+        );
+        r.add("uat_K3yZ9aB7qR2mX5", CREATED_SECRET);
+        r.learn_mask("uat_****************mX5");
+        let body = r#"[{"token": "uat_****************Q1w"},{"token":"uat_P0oI9uY8tR7eW6"},{"token":"uat_K3yZ9aB7qR2mX5"},{"token":"uat_cut"#;
+        assert_eq!(
+            r.scrub_body(body),
+            r#"[{"token": "uat_****************Q1w"},{"token":"[secret]"},{"token":"[created-secret]"},{"token":"[secret]"#
+        );
+        let shapes = r.learned_shapes();
+        assert!(shapes.learned());
+        assert!(shapes.secret_shaped("uat_P0oI9uY8tR7eW6"));
+        assert!(!shapes.mask_shaped("uat_P0oI9uY8tR7eW6"));
+        // Another mask format (a bullet, a shorter form) is a mask, not a secret.
+        assert!(shapes.mask_shaped("uat_••••mX5"));
+        assert!(!shapes.secret_shaped("uat_…mX5"));
+        assert!(!shapes.secret_shaped("old-format-1234"));
+        assert_eq!(
+            Redactor::field_values(r#"{"name":"\xff","token":"uat_a\"b"#, "token"),
+            vec![r#"uat_a\"b"#.to_owned()]
+        );
     }
 
     #[test]

@@ -58,7 +58,7 @@ impl Normalizer<'_> {
                 let mut response = Map::new();
                 response.insert("status".into(), json!(r.status));
                 if let Some(ct) = r.header("content-type") {
-                    response.insert("content_type".into(), json!(ct));
+                    response.insert("content_type".into(), json!(self.redactor.scrub(ct)));
                 }
                 if !r.body.is_empty() {
                     let schema = op

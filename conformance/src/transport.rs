@@ -106,6 +106,8 @@ pub struct Transport {
     redactor: Redactor,
     secret_fields: Vec<String>,
     posts: Mutex<PostLedger>,
+    /// The response body cap (`--max-body-bytes`).
+    max_body: usize,
 }
 
 /// Creates (POSTs) by the order they were sent, and which have not been answered yet. A
@@ -146,6 +148,7 @@ impl Transport {
         max_rps: Option<f64>,
         retry: RetryPolicy,
         ca_certs: &[reqwest::Certificate],
+        max_body: usize,
     ) -> Result<Arc<Transport>, RunError> {
         let mut builder = reqwest::Client::builder()
             // A conformance verdict is about the answer the target gives, not one it points to.
@@ -170,6 +173,7 @@ impl Transport {
             redactor,
             secret_fields,
             posts: Mutex::default(),
+            max_body,
         }))
     }
 
@@ -197,6 +201,18 @@ impl Transport {
     fn register_secrets(&self, exchange: &Exchange) {
         let Ok(r) = &exchange.response else { return };
         let Some(serde_json::Value::Object(body)) = r.json() else {
+            // A body that does not parse (invalid UTF-8, cut short) may still carry the
+            // secret: every value of a secret field found in its text is registered.
+            let text = r.body_text();
+            for field in &self.secret_fields {
+                for secret in Redactor::field_values(&text, field) {
+                    // A few characters would redact ordinary words; such a stub is not a
+                    // usable credential either.
+                    if secret.chars().count() >= 8 {
+                        self.redactor.add(&secret, CREATED_SECRET);
+                    }
+                }
+            }
             return;
         };
         for field in &self.secret_fields {
@@ -380,8 +396,14 @@ impl Transport {
             };
             let spare = current.try_clone();
             self.pacer.wait_turn().await;
-            let (exchange, response) =
-                send_recorded(&self.http, current, operation_id, Some(self.timeout)).await;
+            let (exchange, response) = send_recorded(
+                &self.http,
+                current,
+                operation_id,
+                Some(self.timeout),
+                self.max_body,
+            )
+            .await;
             let attempts = retries.len() as u32;
             let decision = self.decide(&exchange, idempotent, attempts, policy).await;
             match (decision, spare) {
@@ -469,7 +491,8 @@ impl Transport {
                     }
                 }
             }
-            Err(e) if attempts < policy.max_retries => {
+            // A bound the answer broke (say the body cap) would break again.
+            Err(e) if attempts < policy.max_retries && e.kind != TransportErrorKind::Limit => {
                 let safe = if policy.first_contact {
                     idempotent && e.kind == TransportErrorKind::Broken
                 } else {

@@ -47,8 +47,8 @@ pub use auth::{Auth, BuildError, DEFAULT_TIMEOUT};
 pub use error::{ApiError, ClientError, ErrorExt};
 pub use generated::*;
 pub use observer::{
-    Exchange, Observer, RecordedResponse, SendFuture, Transport, TransportError,
-    TransportErrorKind, header_pairs, send_recorded,
+    DEFAULT_MAX_BODY_BYTES, Exchange, Observer, RecordedResponse, SendFuture, Transport,
+    TransportError, TransportErrorKind, header_pairs, send_recorded,
 };
 /// The `reqwest` this crate is built on, for [`Client::with_auth`] and [`Client::new_with_client`].
 pub use reqwest;

@@ -73,6 +73,10 @@ pub enum TransportErrorKind {
     /// The connection broke after the request was sent (reset, closed without an answer,
     /// a truncated body); the server may have acted on the request.
     Broken,
+    /// The answer broke one of the recorder's bounds (say a body past the size cap): the
+    /// server answered, but with something no client should have to hold. Retrying gets the
+    /// same answer, so it is not retried.
+    Limit,
 }
 
 /// Why a request got no response, as a sentence for people (no Rust `Debug` output).
@@ -187,14 +191,67 @@ pub fn header_pairs(headers: &reqwest::header::HeaderMap) -> Vec<(String, String
         .collect()
 }
 
+/// The response body cap when the caller gives none: far above any list a person's account
+/// holds (thousands of tokens are about 1 MiB), far below what would hurt a CI runner.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+
+/// Reads a response body, at most `max_body` bytes of it. A body past the cap (announced by
+/// `Content-Length` or found while streaming) is a [`TransportErrorKind::Limit`] failure: an
+/// endless or huge body never grows the runner. The client's timeout bounds the whole read,
+/// so a body that trickles in forever ends at the deadline too.
+async fn read_capped(
+    response: &mut reqwest::Response,
+    max_body: usize,
+) -> Result<Vec<u8>, Result<TransportError, reqwest::Error>> {
+    let too_large = |what: String| {
+        Err(Ok(TransportError {
+            kind: TransportErrorKind::Limit,
+            message: format!(
+                "the response body is {what}, more than the {max_body}-byte cap (--max-body-bytes raises it)"
+            ),
+        }))
+    };
+    if let Some(length) = response.content_length()
+        && length > max_body as u64
+    {
+        return too_large(format!("{length} bytes (Content-Length)"));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(Err)? {
+        if body.len() + chunk.len() > max_body {
+            return too_large("still coming after the cap".to_owned());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// A response whose body, when read, fails with `message`: what the typed layer gets for an
+/// answer that broke a bound (it has no other way to carry the recorder's own error).
+fn failing_response(
+    status: reqwest::StatusCode,
+    headers: reqwest::header::HeaderMap,
+    message: String,
+) -> reqwest::Response {
+    let stream = futures_util::stream::once(async move {
+        Err::<Vec<u8>, std::io::Error>(std::io::Error::other(message))
+    });
+    let mut rebuilt = http::Response::new(reqwest::Body::wrap_stream(stream));
+    *rebuilt.status_mut() = status;
+    *rebuilt.headers_mut() = headers;
+    reqwest::Response::from(rebuilt)
+}
+
 /// Sends one request and returns its exchange record with the response. The response (when
 /// there is one) is rebuilt from the recorded bytes, so a typed layer decodes exactly what
-/// was recorded. `timeout` is only used to word a timeout ("timed out after 15 s").
+/// was recorded. `timeout` is only used to word a timeout ("timed out after 15 s"); a body
+/// longer than `max_body` bytes is not kept (see [`DEFAULT_MAX_BODY_BYTES`]).
 pub async fn send_recorded(
     http: &reqwest::Client,
     request: reqwest::Request,
     operation_id: &str,
     timeout: Option<Duration>,
+    max_body: usize,
 ) -> (Exchange, reqwest::Result<reqwest::Response>) {
     let mut request = request;
     request
@@ -219,7 +276,7 @@ pub async fn send_recorded(
         duration: Duration::ZERO,
     };
     let started = Instant::now();
-    let response = match http.execute(request).await {
+    let mut response = match http.execute(request).await {
         Ok(r) => r,
         Err(e) => {
             exchange.duration = started.elapsed();
@@ -230,12 +287,18 @@ pub async fn send_recorded(
     let status = response.status();
     let version = response.version();
     let headers = response.headers().clone();
-    let body = match response.bytes().await {
+    let body = match read_capped(&mut response, max_body).await {
         Ok(b) => b,
-        Err(e) => {
+        Err(Err(e)) => {
             exchange.duration = started.elapsed();
             exchange.response = Err(TransportError::from_reqwest(&e, timeout));
             return (exchange, Err(e));
+        }
+        Err(Ok(limit)) => {
+            exchange.duration = started.elapsed();
+            let message = limit.message.clone();
+            exchange.response = Err(limit);
+            return (exchange, Ok(failing_response(status, headers, message)));
         }
     };
     exchange.duration = started.elapsed();
@@ -244,7 +307,8 @@ pub async fn send_recorded(
             .get(reqwest::header::CONTENT_ENCODING)
             .and_then(|v| v.to_str().ok()),
         body.to_vec(),
-        crate::coding::DEFAULT_MAX_DECODED_BYTES,
+        // A body allowed in by `max_body` may decode to as much again.
+        max_body.max(crate::coding::DEFAULT_MAX_DECODED_BYTES),
     ) {
         Ok(decoded) => decoded,
         Err(e) => {
@@ -297,8 +361,14 @@ impl Observer {
             let callback = callback.clone();
             Box::pin(async move {
                 let timeout = request.timeout().copied();
-                let (exchange, response) =
-                    send_recorded(&http, request, operation_id, timeout).await;
+                let (exchange, response) = send_recorded(
+                    &http,
+                    request,
+                    operation_id,
+                    timeout,
+                    DEFAULT_MAX_BODY_BYTES,
+                )
+                .await;
                 callback(exchange);
                 response
             })

@@ -18,6 +18,7 @@ mod decode;
 mod error;
 mod fault;
 mod fixtures;
+mod guard;
 mod handlers;
 mod router;
 mod server;
@@ -31,10 +32,11 @@ pub use conditions::TestConditions;
 pub use error::{ApiError, ErrorBody, ServerError};
 pub use fault::Fault;
 pub use fixtures::{Credentials, Fixtures, MANAGE_PRIVILEGE, Organization, User};
+pub use guard::ConnectionLimits;
 pub use router::app;
 pub use server::{
     EmbeddedServer, ServeArgs, fault_catalog, serve, start_embedded, start_embedded_variants,
-    start_embedded_with, start_with,
+    start_embedded_with, start_guarded, start_with,
 };
 pub use state::{AppState, Config, DEFAULT_REQUEST_TIMEOUT};
 pub use variant::{SEEDED_NAME_PREFIX, SEEDED_TOKENS, Variant, variant_catalog};

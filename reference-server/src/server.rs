@@ -4,6 +4,7 @@ use crate::ServerError;
 use crate::conditions::TestConditions;
 use crate::fault::Fault;
 use crate::fixtures::{Credentials, Fixtures};
+use crate::guard::{ConnectionLimits, Guarded};
 use crate::router::app;
 use crate::state::{AppState, Config, DEFAULT_REQUEST_TIMEOUT};
 use crate::variant::{Variant, variant_catalog};
@@ -280,7 +281,8 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServerError> {
     if !args.faults.is_empty() {
         tracing::warn!(faults = ?args.faults.iter().map(|f| f.name()).collect::<Vec<_>>(), "faults enabled");
     }
-    axum::serve(WireListener(listener), app(state))
+    let listener = Guarded::new(WireListener(listener), ConnectionLimits::default());
+    axum::serve(listener, app(state))
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(ServerError::Serve)
@@ -344,6 +346,14 @@ pub async fn start_embedded_variants(
 
 /// Like [`start_embedded`] with any configuration; the fixture must have all four roles.
 pub async fn start_with(config: Config) -> Result<EmbeddedServer, ServerError> {
+    start_guarded(config, ConnectionLimits::default()).await
+}
+
+/// Like [`start_with`], with other bounds on what clients may hold (tests use short ones).
+pub async fn start_guarded(
+    config: Config,
+    limits: ConnectionLimits,
+) -> Result<EmbeddedServer, ServerError> {
     let credentials = config
         .fixtures
         .credentials()
@@ -362,7 +372,7 @@ pub async fn start_with(config: Config) -> Result<EmbeddedServer, ServerError> {
     let base_url = format!("http://{addr}{}", state.contract().base_path);
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
-        axum::serve(WireListener(listener), app(state))
+        axum::serve(Guarded::new(WireListener(listener), limits), app(state))
             .with_graceful_shutdown(async {
                 let _ = rx.await;
             })

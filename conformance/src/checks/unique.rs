@@ -1,5 +1,8 @@
 //! `ids_and_secrets_unique`: every create of the run returns a new id and a new secret. The
 //! registry is shared by every scenario of the run, so concurrent creates are compared too.
+//!
+//! It is also the clean-up's proof of ownership: the run deletes by id only a token whose id
+//! a create of the run returned once, and that no list showed as someone else's token before.
 
 use super::Failure;
 use crate::redact::CREATED_SECRET;
@@ -10,9 +13,72 @@ use std::sync::Mutex;
 pub struct SeenTokens {
     ids: Mutex<HashSet<String>>,
     secrets: Mutex<HashSet<String>>,
+    /// Ids a list showed for tokens this run did not create (a person's, another run's).
+    foreign: Mutex<HashSet<String>>,
+    /// Ids a create of this run returned, claimed for the clean-up.
+    claimed: Mutex<HashSet<String>>,
 }
 
+/// What [`SeenTokens::claim`] fails with: the token is not provably this run's.
+pub const NOT_JUST_CREATED: &str = "the server returned an id that is not the token just created";
+
 impl SeenTokens {
+    /// A list showed a token with this id that is not this run's (its name does not carry
+    /// the run's prefix): a create that returns it later did not create it.
+    pub fn note_foreign(&self, id: &str) {
+        let claimed = self
+            .claimed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(id);
+        if !claimed {
+            self.foreign
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(id.to_owned());
+        }
+    }
+
+    /// Whether a list showed this id as a token this run did not create: nothing of the run
+    /// may delete it, whatever a create answered.
+    pub fn is_foreign(&self, id: &str) -> bool {
+        self.foreign
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(id)
+    }
+
+    /// Claims the id of a create's answer for the clean-up; fails, so that nothing deletes
+    /// it, when the id is one a list showed as someone else's or another create returned.
+    pub fn claim(&self, id: &str) -> Result<(), Failure> {
+        if self
+            .foreign
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(id)
+        {
+            return Err(Failure::new(format!(
+                "{NOT_JUST_CREATED}: {id} was listed before as a token this run did not create; it is not deleted"
+            ))
+            .expected("the id of a new token")
+            .actual(id.to_owned()));
+        }
+        let new = self
+            .claimed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id.to_owned());
+        if new {
+            Ok(())
+        } else {
+            Err(Failure::new(format!(
+                "{NOT_JUST_CREATED}: another create of this run returned {id} too; it is deleted once, by the first"
+            ))
+            .expected("the id of a new token")
+            .actual(id.to_owned()))
+        }
+    }
+
     /// Registers a created token; fails when its id or secret was returned before.
     pub fn check_new(&self, id: &str, secret: &str) -> Result<(), Failure> {
         let new_id = self
@@ -44,6 +110,28 @@ impl SeenTokens {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_new_unlisted_id_is_claimed() {
+        let seen = SeenTokens::default();
+        seen.note_foreign("persons");
+        assert!(
+            seen.claim("persons")
+                .unwrap_err()
+                .message
+                .contains(NOT_JUST_CREATED)
+        );
+        assert!(seen.claim("mine").is_ok());
+        assert!(
+            seen.claim("mine")
+                .unwrap_err()
+                .message
+                .contains("another create")
+        );
+        // A list that shows a claimed token does not make it foreign.
+        seen.note_foreign("mine");
+        assert!(!seen.foreign.lock().unwrap().contains("mine"));
+    }
 
     #[test]
     fn a_repeated_id_or_secret_fails() {

@@ -76,6 +76,7 @@ pub async fn cleanup(args: CleanupArgs) -> Result<(), CliError> {
         args.connect.max_rps,
         args.connect.retry(),
         &args.connect.ca_certs()?,
+        args.connect.max_body_bytes,
     )?;
 
     let mut leftovers = Vec::new();

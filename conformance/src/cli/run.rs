@@ -210,6 +210,7 @@ fn build_config(
     config.checks = checks;
     config.clock_tolerance = chrono::TimeDelta::seconds(i64::from(args.clock_tolerance));
     config.timeout = std::time::Duration::from_secs(args.connect.timeout);
+    config.max_body_bytes = args.connect.max_body_bytes;
     config.known_failures = std::sync::Arc::new(known_failures);
     config.require_coverage = args.require_coverage;
     config.max_rps = args.connect.max_rps;

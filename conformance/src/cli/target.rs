@@ -48,6 +48,19 @@ pub struct ConnectArgs {
     /// (repeatable). There is no option to skip certificate checks.
     #[arg(long, value_name = "PATH")]
     pub ca_cert: Vec<PathBuf>,
+    /// The largest response body read, in bytes (default 8 MiB); a longer one fails its
+    /// exchange. Raise it for an account with a very large list.
+    #[arg(long, value_name = "BYTES", default_value_t = abp_tokens_client::DEFAULT_MAX_BODY_BYTES, value_parser = parse_body_cap)]
+    pub max_body_bytes: usize,
+}
+
+fn parse_body_cap(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if (1024..=(1 << 32)).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "`{text}` is not a byte count between 1024 and 4294967296"
+        )),
+    }
 }
 
 impl ConnectArgs {
