@@ -117,10 +117,7 @@ pub fn secret_exposure(cx: &ResponseCx) -> Outcome {
     let values: Vec<Vec<char>> = strings.iter().map(|s| s.chars().collect()).collect();
     let window = limit + 1;
     // Every run of `window` characters in the response, hashed once.
-    let shown: HashSet<&[char]> = values
-        .iter()
-        .flat_map(|v| v.windows(window))
-        .collect();
+    let shown: HashSet<&[char]> = values.iter().flat_map(|v| v.windows(window)).collect();
     for (i, secret) in secrets.iter().enumerate() {
         let exposed = secret.windows(window).any(|w| {
             shown.contains(w)
@@ -163,12 +160,19 @@ mod tests {
     fn the_limit_is_what_the_example_mask_shows() {
         let limit = limit_from_spec(&Spec::embedded()).expect("the spec shows a mask");
         assert_eq!(limit.shown, 8);
-        assert!(limit.pointer.ends_with("/example/0/token"), "{}", limit.pointer);
+        assert!(
+            limit.pointer.ends_with("/example/0/token"),
+            "{}",
+            limit.pointer
+        );
     }
 
     #[test]
     fn longest_common_run_counts_consecutive_characters() {
-        assert_eq!(longest_common_run(&chars("uat_****rM1E"), &chars("uat_Q2hhrM1E")), 4);
+        assert_eq!(
+            longest_common_run(&chars("uat_****rM1E"), &chars("uat_Q2hhrM1E")),
+            4
+        );
         assert_eq!(longest_common_run(&chars("abcdef"), &chars("xbcdey")), 4);
         assert_eq!(longest_common_run(&chars(""), &chars("abc")), 0);
     }

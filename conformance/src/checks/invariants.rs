@@ -59,12 +59,10 @@ fn broken(token: &Value, created: bool, cx: &ResponseCx) -> Option<Failure> {
     let expires_on = instant(token, "expiresOn")?;
     if expires_on <= created_at {
         return Some(
-            Failure::new(format!(
-                "token {id} expires at or before it was created"
-            ))
-            .expected(format!("expiresOn after {}", iso(created_at)))
-            .actual(iso(expires_on))
-            .at(property("expiresOn")),
+            Failure::new(format!("token {id} expires at or before it was created"))
+                .expected(format!("expiresOn after {}", iso(created_at)))
+                .actual(iso(expires_on))
+                .at(property("expiresOn")),
         );
     }
     let lifetimes = &cx.validators.lifetimes;

@@ -184,12 +184,12 @@ pub async fn run(case: &Case, ctx: &mut Ctx<'_>) {
     ctx.check(
         checks::ISOLATION_LIST,
         if their_list.contains(&id) {
-            Err(
-                Failure::new(format!("another user's list through {scheme} shows our token"))
-                    .expected(format!("no item with _id {id}"))
-                    .actual("listed")
-                    .at(case.pointer.clone()),
-            )
+            Err(Failure::new(format!(
+                "another user's list through {scheme} shows our token"
+            ))
+            .expected(format!("no item with _id {id}"))
+            .actual("listed")
+            .at(case.pointer.clone()))
         } else {
             Ok(())
         },
@@ -205,17 +205,22 @@ pub async fn run(case: &Case, ctx: &mut Ctx<'_>) {
     ctx.check(
         checks::ISOLATION_DELETE,
         if !still.contains(&id) {
-            Err(
-                Failure::new(format!("another user's DELETE through {scheme} removed our token"))
-                    .expected("our token still listed")
-                    .actual(format!("gone after their DELETE answered {status}"))
-                    .at(case.pointer.clone()),
-            )
+            Err(Failure::new(format!(
+                "another user's DELETE through {scheme} removed our token"
+            ))
+            .expected("our token still listed")
+            .actual(format!("gone after their DELETE answered {status}"))
+            .at(case.pointer.clone()))
         } else if (200..300).contains(&status) {
             Err(Failure::new(format!(
                 "another user's DELETE of our token through {scheme} answered success"
             ))
-            .expected(gone.iter().map(u16::to_string).collect::<Vec<_>>().join(" or "))
+            .expected(
+                gone.iter()
+                    .map(u16::to_string)
+                    .collect::<Vec<_>>()
+                    .join(" or "),
+            )
             .actual(status.to_string())
             .at(case.pointer.clone()))
         } else {
@@ -231,7 +236,9 @@ pub async fn run(case: &Case, ctx: &mut Ctx<'_>) {
         return;
     };
     if !our_list.contains(&id) {
-        ctx.step_failed(&format!("our own list through {scheme} does not show our token"));
+        ctx.step_failed(&format!(
+            "our own list through {scheme} does not show our token"
+        ));
         return;
     }
     let Some(status) = delete_as(ctx, &ours, &id, &ok).await else {

@@ -128,22 +128,30 @@ pub fn scenarios(spec: &Spec, api: &Api) -> Result<Vec<Scenario>, RunError> {
     };
     push(
         format!("stores-{name}-with-whitespace"),
-        format!("create with inner runs of spaces, a tab and trailing spaces in `{name}`: listed exactly as sent, not trimmed or collapsed"),
+        format!(
+            "create with inner runs of spaces, a tab and trailing spaces in `{name}`: listed exactly as sent, not trimmed or collapsed"
+        ),
         text("-two  spaces\ta-tab  "),
     );
     push(
         format!("stores-{name}-with-markup-characters"),
-        format!("create with `{name}` holding characters HTML, SQL, shells and MongoDB treat specially (<>&'\"%_\\;$): listed exactly as sent, not escaped"),
+        format!(
+            "create with `{name}` holding characters HTML, SQL, shells and MongoDB treat specially (<>&'\"%_\\;$): listed exactly as sent, not escaped"
+        ),
         text("-<b>&amp;'\"%_\\;--${}`*?"),
     );
     push(
         format!("stores-{name}-in-decomposed-unicode"),
-        format!("create with `{name}` holding composed é, decomposed e + U+0301 and the angstrom sign U+212B: listed in the same code points (no NFC or NFD normalization)"),
+        format!(
+            "create with `{name}` holding composed é, decomposed e + U+0301 and the angstrom sign U+212B: listed in the same code points (no NFC or NFD normalization)"
+        ),
         text("-caf\u{e9}-cafe\u{301}-\u{212b}"),
     );
     push(
         format!("stores-{name}-outside-the-bmp"),
-        format!("create with `{name}` holding characters outside the Basic Multilingual Plane (U+1D11E, an emoji ZWJ sequence): listed exactly as sent"),
+        format!(
+            "create with `{name}` holding characters outside the Basic Multilingual Plane (U+1D11E, an emoji ZWJ sequence): listed exactly as sent"
+        ),
         text("-\u{1d11e}-\u{1f469}\u{200d}\u{1f4bb}-\u{1f511}"),
     );
     if let Some(privileges) = &f.privileges_field {
@@ -157,7 +165,9 @@ pub fn scenarios(spec: &Spec, api: &Api) -> Result<Vec<Scenario>, RunError> {
         let strings = |items: &[&str]| items.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         push(
             format!("stores-{privileges}-in-order"),
-            format!("create with `{privileges}` out of alphabetical order, several sharing prefixes: listed in the order sent (a JSON array is ordered, RFC 8259 §5)"),
+            format!(
+                "create with `{privileges}` out of alphabetical order, several sharing prefixes: listed in the order sent (a JSON array is ordered, RFC 8259 §5)"
+            ),
             with(strings(&[
                 "project:write",
                 "organization:user:read",
@@ -168,14 +178,27 @@ pub fn scenarios(spec: &Spec, api: &Api) -> Result<Vec<Scenario>, RunError> {
         );
         push(
             format!("stores-duplicate-{privileges}"),
-            format!("create with a repeated item in `{privileges}` (the schema sets no uniqueItems): listed with the duplicate, as sent"),
-            with(strings(&["project:read", "organization:user:read", "project:read"])),
+            format!(
+                "create with a repeated item in `{privileges}` (the schema sets no uniqueItems): listed with the duplicate, as sent"
+            ),
+            with(strings(&[
+                "project:read",
+                "organization:user:read",
+                "project:read",
+            ])),
         );
         // Many items, in descending order: a large but valid body, far under the body limit.
         push(
             format!("stores-many-{privileges}"),
-            format!("create with 300 items in `{privileges}` (the schema sets no maxItems): every one listed, in order"),
-            with((0..300).rev().map(|i| format!("scope:{i:03}:read")).collect()),
+            format!(
+                "create with 300 items in `{privileges}` (the schema sets no maxItems): every one listed, in order"
+            ),
+            with(
+                (0..300)
+                    .rev()
+                    .map(|i| format!("scope:{i:03}:read"))
+                    .collect(),
+            ),
         );
     }
     if let Some(max) = f.name_max {
@@ -189,17 +212,23 @@ pub fn scenarios(spec: &Spec, api: &Api) -> Result<Vec<Scenario>, RunError> {
         };
         push(
             format!("accepts-{name}-of-exactly-{max}-two-byte-characters"),
-            format!("create with `{name}` of exactly maxLength {max} characters, most of them two bytes in UTF-8 (é): accepted, since JSON Schema counts characters, not bytes"),
+            format!(
+                "create with `{name}` of exactly maxLength {max} characters, most of them two bytes in UTF-8 (é): accepted, since JSON Schema counts characters, not bytes"
+            ),
             padded(max, '\u{e9}', true),
         );
         push(
             format!("accepts-{name}-of-exactly-{max}-astral-characters"),
-            format!("create with `{name}` of exactly maxLength {max} characters, most of them outside the BMP (U+1D11E: four bytes, two UTF-16 units): accepted"),
+            format!(
+                "create with `{name}` of exactly maxLength {max} characters, most of them outside the BMP (U+1D11E: four bytes, two UTF-16 units): accepted"
+            ),
             padded(max, '\u{1d11e}', true),
         );
         push(
             format!("{name}-of-{}-astral-characters", max + 1),
-            format!("create with `{name}` one character past maxLength {max}, in characters outside the BMP: 400, nothing changes"),
+            format!(
+                "create with `{name}` one character past maxLength {max}, in characters outside the BMP: 400, nothing changes"
+            ),
             padded(max + 1, '\u{1d11e}', false),
         );
     }
@@ -271,10 +300,12 @@ pub async fn check_stored(ctx: &mut Ctx<'_>, sent: &Value, id: &str, pointer: &s
         .iter()
         .find(|i| i.get("_id").and_then(Value::as_str) == Some(id))
     {
-        None => Err(Failure::new(format!("the created token {id} is not listed"))
-            .expected(format!("an item with _id {id}"))
-            .actual(format!("{} items, none with that id", items.len()))
-            .at(pointer.to_owned())),
+        None => Err(
+            Failure::new(format!("the created token {id} is not listed"))
+                .expected(format!("an item with _id {id}"))
+                .actual(format!("{} items, none with that id", items.len()))
+                .at(pointer.to_owned()),
+        ),
         Some(listed) => {
             let changed = differences(sent, listed);
             if changed.is_empty() {

@@ -22,7 +22,10 @@ pub enum Case {
     /// Two creates with one name: both succeed with distinct tokens, both listed.
     SameName,
     /// A create with this spelling of the documented media type.
-    MediaType { content_type: String, pointer: String },
+    MediaType {
+        content_type: String,
+        pointer: String,
+    },
     /// A delete of one's own token by its id in the other letter case.
     OtherCaseId { pointer: String },
     /// A delete of an unknown id in upper case: the unknown-id status.
@@ -163,14 +166,21 @@ async fn same_name(ctx: &mut Ctx<'_>, facts: &BodyFacts) {
     };
     let missing: Vec<&String> = ids.iter().filter(|id| !listed(id)).collect();
     let result = if ids[0] == ids[1] {
-        Err(Failure::new("the second create with the same name returned the first token")
-            .expected("two distinct ids")
-            .actual(format!("{} twice", ids[0])))
+        Err(
+            Failure::new("the second create with the same name returned the first token")
+                .expected("two distinct ids")
+                .actual(format!("{} twice", ids[0])),
+        )
     } else if !missing.is_empty() {
-        Err(Failure::new("not every token created with the same name is listed")
-            .expected(format!("both {} and {} listed with the name", ids[0], ids[1]))
-            .actual(format!("missing: {missing:?}"))
-            .at(facts.name_pointer.clone()))
+        Err(
+            Failure::new("not every token created with the same name is listed")
+                .expected(format!(
+                    "both {} and {} listed with the name",
+                    ids[0], ids[1]
+                ))
+                .actual(format!("missing: {missing:?}"))
+                .at(facts.name_pointer.clone()),
+        )
     } else {
         Ok(())
     };
@@ -196,7 +206,11 @@ async fn other_case_id(ctx: &mut Ctx<'_>, facts: &BodyFacts, pointer: &str) {
     let Some(created) = create_raw(ctx, &sent, &facts.content_type).await else {
         return;
     };
-    let Some(id) = created.get("_id").and_then(Value::as_str).map(str::to_owned) else {
+    let Some(id) = created
+        .get("_id")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+    else {
         return ctx.step_failed("the create answer has no _id");
     };
     let swapped = swap_case(&id);
@@ -208,7 +222,14 @@ async fn other_case_id(ctx: &mut Ctx<'_>, facts: &BodyFacts, pointer: &str) {
     let ok: Vec<u16> = delete.success_status().into_iter().collect();
     let path = delete.path_with(&swapped);
     let Some(answer) = ctx
-        .raw(OpKind::Delete, &path, Auth::Role(Role::User), &[], None, &ok)
+        .raw(
+            OpKind::Delete,
+            &path,
+            Auth::Role(Role::User),
+            &[],
+            None,
+            &ok,
+        )
         .await
     else {
         return;

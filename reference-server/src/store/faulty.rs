@@ -456,17 +456,24 @@ mod tests {
         assert!(racy.delete("a", Some("u1")).unwrap());
         assert!(!racy.delete("a", Some("u1")).unwrap());
 
-        let rewritten = |make: fn(Arc<dyn TokenStore>) -> StoredRewritten, name: &str, privileges: &[&str]| {
-            let store = make(Arc::new(Store::memory()));
-            let mut r = record("z", "u1");
-            r.name = name.into();
-            r.privileges = privileges.iter().map(|p| p.to_string()).collect();
-            store.insert(&r).unwrap();
-            let stored = store.get("z").unwrap().unwrap();
-            (stored.name, stored.privileges)
-        };
-        assert_eq!(rewritten(StoredRewritten::names_trimmed, " a b ", &[]).0, "a b");
-        assert_eq!(rewritten(StoredRewritten::names_nfc, "e\u{301}", &[]).0, "\u{e9}");
+        let rewritten =
+            |make: fn(Arc<dyn TokenStore>) -> StoredRewritten, name: &str, privileges: &[&str]| {
+                let store = make(Arc::new(Store::memory()));
+                let mut r = record("z", "u1");
+                r.name = name.into();
+                r.privileges = privileges.iter().map(|p| p.to_string()).collect();
+                store.insert(&r).unwrap();
+                let stored = store.get("z").unwrap().unwrap();
+                (stored.name, stored.privileges)
+            };
+        assert_eq!(
+            rewritten(StoredRewritten::names_trimmed, " a b ", &[]).0,
+            "a b"
+        );
+        assert_eq!(
+            rewritten(StoredRewritten::names_nfc, "e\u{301}", &[]).0,
+            "\u{e9}"
+        );
         assert_eq!(
             rewritten(StoredRewritten::names_html_escaped, "<&>", &[]).0,
             "&lt;&amp;&gt;"
@@ -476,13 +483,20 @@ mod tests {
             ["a", "b"]
         );
         assert_eq!(
-            rewritten(StoredRewritten::privileges_deduplicated, "n", &["b", "a", "b"]).1,
+            rewritten(
+                StoredRewritten::privileges_deduplicated,
+                "n",
+                &["b", "a", "b"]
+            )
+            .1,
             ["b", "a"]
         );
         let many: Vec<String> = (0..CAPPED_PRIVILEGES + 1).map(|i| i.to_string()).collect();
         let many: Vec<&str> = many.iter().map(String::as_str).collect();
         assert_eq!(
-            rewritten(StoredRewritten::privileges_capped, "n", &many).1.len(),
+            rewritten(StoredRewritten::privileges_capped, "n", &many)
+                .1
+                .len(),
             CAPPED_PRIVILEGES
         );
         let seconds = StoredRewritten::updated_at_seconds(Arc::new(Store::memory()));
