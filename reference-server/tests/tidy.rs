@@ -280,6 +280,14 @@ const RUNNER_ALLOWED: &[(&str, &str)] = &[
         "../conformance/src/suites/model.rs",
         "/components/schemas/UserAccessToken/properties/privileges/example",
     ),
+    (
+        "../conformance/src/checks/invariants.rs",
+        "#/components/schemas/UserAccessToken/properties/updatedAt",
+    ),
+    (
+        "../conformance/src/checks/invariants.rs",
+        "#/components/schemas/UserAccessToken/properties/expiresOn",
+    ),
 ];
 
 #[test]

@@ -10,8 +10,11 @@ use super::{Failure, Outcome, ResponseCx};
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::Value;
 
-/// The schema every token object follows; the relations are about its properties.
-const TOKEN_SCHEMA: &str = "#/components/schemas/UserAccessToken";
+/// Where the relations are decided (TRANSCRIPTION.md, "A token's timestamps relate"): a
+/// field that must not precede `createdAt` (`updatedAt`, or a `lastUsed…` a server adds), and
+/// `expiresOn`.
+const LATER_POINTER: &str = "#/components/schemas/UserAccessToken/properties/updatedAt";
+const EXPIRY_POINTER: &str = "#/components/schemas/UserAccessToken/properties/expiresOn";
 
 /// How far apart a server may compute two instants of one token (as `expiry_matches_lifetime`).
 const SLACK: TimeDelta = TimeDelta::seconds(1);
@@ -32,7 +35,6 @@ fn broken(token: &Value, created: bool, cx: &ResponseCx) -> Option<Failure> {
     // Without a readable createdAt there is nothing to relate (the schema check says why).
     let created_at = instant(token, "createdAt")?;
     let id = token.get("_id").and_then(Value::as_str).unwrap_or("?");
-    let property = |p: &str| format!("{TOKEN_SCHEMA}/properties/{p}");
     let mut later: Vec<String> = vec!["updatedAt".into()];
     later.extend(
         token
@@ -52,7 +54,7 @@ fn broken(token: &Value, created: bool, cx: &ResponseCx) -> Option<Failure> {
                 ))
                 .expected(format!("{field} at or after {}", iso(created_at)))
                 .actual(iso(t))
-                .at(property(&field)),
+                .at(LATER_POINTER),
             );
         }
     }
@@ -62,7 +64,7 @@ fn broken(token: &Value, created: bool, cx: &ResponseCx) -> Option<Failure> {
             Failure::new(format!("token {id} expires at or before it was created"))
                 .expected(format!("expiresOn after {}", iso(created_at)))
                 .actual(iso(expires_on))
-                .at(property("expiresOn")),
+                .at(EXPIRY_POINTER),
         );
     }
     let lifetimes = &cx.validators.lifetimes;
