@@ -108,9 +108,8 @@ pub fn secret_exposure(cx: &ResponseCx) -> Outcome {
         .filter(|(_, placeholder)| placeholder == CREATED_SECRET)
         .map(|(s, _)| s.chars().collect())
         .collect();
-    if secrets.is_empty() {
-        return None;
-    }
+    // Applies to every JSON body, whether or not a secret is known yet: what concurrent
+    // scenarios created so far must not change which checks a report shows.
     let body: Value = serde_json::from_slice(&cx.response.body).ok()?;
     let mut strings = Vec::new();
     collect_strings(&body, &mut strings);
