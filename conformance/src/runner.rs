@@ -299,6 +299,10 @@ fn weight(scenario: &Scenario, shared: &Shared) -> usize {
         Kind::Model(case) => case.lane_steps() + 1,
         // A create, and the clean-up's delete.
         Kind::Boundary(_) => 2,
+        // A create, a list, the clean-up's delete (two creates or two lists for some).
+        Kind::Stored(_) | Kind::Unstated(_) => 4,
+        // Three creates, three lists, three deletes and the clean-up.
+        Kind::Schemes(_) => 12,
     }
 }
 

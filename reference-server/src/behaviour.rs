@@ -13,7 +13,7 @@ use crate::fixtures::{MANAGE_PRIVILEGE, User};
 use crate::store::TokenStore;
 use crate::store::faulty::{
     DeleteAlwaysSucceeds, DeleteIgnoresOwner, DeleteKeeps, DeleteStaleIndex, DeletedSecretsLinger,
-    ListIgnoresOwner, ListTruncated, NamesAsciiOnly, RacyDelete,
+    ListIgnoresOwner, ListTruncated, NamesAsciiOnly, RacyDelete, StoredRewritten, UniqueNames,
 };
 use crate::tokens::{fresh_secret, mask};
 use abp_spec::{Lifetime, SchemaViolation};
@@ -117,6 +117,44 @@ impl Rewrite {
     }
 }
 
+/// What a string's length is counted in when it is held to a `maxLength`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LengthUnit {
+    /// Unicode code points, as JSON Schema counts (draft 2020-12, section 6.3.1).
+    CodePoints,
+    /// UTF-8 bytes.
+    Utf8Bytes,
+    /// UTF-16 code units (a character outside the BMP counts two).
+    Utf16Units,
+}
+
+impl LengthUnit {
+    pub fn length(self, text: &str) -> usize {
+        match self {
+            LengthUnit::CodePoints => text.chars().count(),
+            LengthUnit::Utf8Bytes => text.len(),
+            LengthUnit::Utf16Units => text.encode_utf16().count(),
+        }
+    }
+}
+
+/// How a token id in a path is matched with the stored ids (lowercase hex).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum IdCase {
+    /// The id is a hexadecimal number: either letter case names the same token.
+    Folded,
+    /// Looked up exactly as typed.
+    Exact,
+    /// Uppercase hex digits are refused as malformed.
+    LowercaseOnly,
+}
+
+/// `uat_`, four asterisks, then the rest of the secret: a mask that hides almost nothing.
+fn mask_four(secret: &str) -> String {
+    let rest: String = secret.chars().skip(8).collect();
+    format!("uat_****{rest}")
+}
+
 fn unauthorized_json() -> Response {
     ApiError::unauthorized().into_response()
 }
@@ -162,6 +200,13 @@ pub(crate) struct Behaviour {
     /// Whether a token id is checked against the path parameter's schema before it is looked
     /// up.
     pub check_token_id: bool,
+    /// What string lengths are counted in beyond the schema's own check (code points: no
+    /// further check).
+    pub length_unit: LengthUnit,
+    /// Whether the body's media type is compared without regard to case (RFC 9110, 8.3.1).
+    pub media_type_any_case: bool,
+    /// How a path's token id is matched.
+    pub id_case: IdCase,
 
     // Effects.
     /// Where secrets come from.
@@ -172,6 +217,9 @@ pub(crate) struct Behaviour {
     pub fixed_lifetime: Option<Lifetime>,
     /// Whether the requested privileges are stored.
     pub keep_privileges: bool,
+    /// Whether a delete authenticated by the access-token header is limited to the caller's
+    /// own tokens.
+    pub api_key_delete_checks_owner: bool,
     /// The store, possibly wrapped by store-level faults.
     pub store: Arc<dyn TokenStore>,
 
@@ -210,10 +258,14 @@ impl Behaviour {
             malformed_json: malformed_json_400,
             rewrites: Vec::new(),
             check_token_id: true,
+            length_unit: LengthUnit::CodePoints,
+            media_type_any_case: true,
+            id_case: IdCase::Folded,
             secrets: SecretMint::Fresh,
             mask,
             fixed_lifetime: None,
             keep_privileges: true,
+            api_key_delete_checks_owner: true,
             store,
             create_status: contract.create.success,
             timestamp_format: ISO_MILLIS,
@@ -278,6 +330,31 @@ pub(crate) fn compile(
             Fault::NamesAsciiOnly => b.store = Arc::new(NamesAsciiOnly(store)),
             Fault::RacyDelete => b.store = Arc::new(RacyDelete(store)),
             Fault::NoWwwAuthenticate => b.challenge = None,
+            Fault::NamesTrimmed => b.store = Arc::new(StoredRewritten::names_trimmed(store)),
+            Fault::NamesNfcNormalized => b.store = Arc::new(StoredRewritten::names_nfc(store)),
+            Fault::NamesHtmlEscaped => {
+                b.store = Arc::new(StoredRewritten::names_html_escaped(store));
+            }
+            Fault::PrivilegesSorted => {
+                b.store = Arc::new(StoredRewritten::privileges_sorted(store));
+            }
+            Fault::PrivilegesDeduplicated => {
+                b.store = Arc::new(StoredRewritten::privileges_deduplicated(store));
+            }
+            Fault::PrivilegesCapped => {
+                b.store = Arc::new(StoredRewritten::privileges_capped(store));
+            }
+            Fault::NameLengthInBytes => b.length_unit = LengthUnit::Utf8Bytes,
+            Fault::NameLengthInUtf16Units => b.length_unit = LengthUnit::Utf16Units,
+            Fault::MaskShowsMost => b.mask = mask_four,
+            Fault::UpdatedAtSeconds => {
+                b.store = Arc::new(StoredRewritten::updated_at_seconds(store));
+            }
+            Fault::AccessTokenDeleteAnyOwner => b.api_key_delete_checks_owner = false,
+            Fault::UniqueNames => b.store = Arc::new(UniqueNames(store)),
+            Fault::MediaTypeCaseSensitive => b.media_type_any_case = false,
+            Fault::TokenIdLowercaseOnly => b.id_case = IdCase::LowercaseOnly,
+            Fault::TokenIdCaseSensitive => b.id_case = IdCase::Exact,
         }
     }
     if !faults.is_empty() {
@@ -302,10 +379,14 @@ impl Behaviour {
             malformed_json,
             rewrites,
             check_token_id,
+            length_unit,
+            media_type_any_case,
+            id_case,
             secrets,
             mask,
             fixed_lifetime,
             keep_privileges,
+            api_key_delete_checks_owner,
             store,
             create_status,
             timestamp_format,
@@ -341,6 +422,9 @@ impl Behaviour {
             ),
             ("rewrites", format!("{rewrites:?}")),
             ("check_token_id", check_token_id.to_string()),
+            ("length_unit", format!("{length_unit:?}")),
+            ("media_type_any_case", media_type_any_case.to_string()),
+            ("id_case", format!("{id_case:?}")),
             (
                 "secrets",
                 match secrets {
@@ -355,6 +439,10 @@ impl Behaviour {
                 format!("{:?}", fixed_lifetime.as_ref().map(|l| &l.name)),
             ),
             ("keep_privileges", keep_privileges.to_string()),
+            (
+                "api_key_delete_checks_owner",
+                api_key_delete_checks_owner.to_string(),
+            ),
             ("store", format!("{:?}", store.layers())),
             ("create_status", create_status.to_string()),
             ("timestamp_format", (*timestamp_format).to_owned()),

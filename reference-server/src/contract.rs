@@ -39,6 +39,8 @@ pub(crate) struct Contract {
     /// The media type of the create body.
     pub create_content_type: String,
     pub create_validator: SchemaValidator,
+    /// The create body's string properties that have a `maxLength`, with it.
+    pub string_max_lengths: Vec<(String, usize)>,
     /// The largest create body accepted: the spec's `x-max-body-bytes`.
     pub body_limit: usize,
     /// The status for a well-formed id that names none of the caller's tokens
@@ -200,6 +202,17 @@ impl Contract {
                     format!("no property refers to {}", abp_spec::LIFETIME_SCHEMA),
                 )
             })?;
+        let string_max_lengths = request_schema
+            .get("properties")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+            .filter_map(|(name, p)| {
+                let (p, _) = spec.resolve(p, String::new());
+                let max = p.get("maxLength").and_then(Value::as_u64)?;
+                Some((name.clone(), usize::try_from(max).ok()?))
+            })
+            .collect();
         let example_name = lifetime_schema.get("example").and_then(Value::as_str);
         let example_lifetime = lifetimes
             .iter()
@@ -256,6 +269,7 @@ impl Contract {
             token_id_validator,
             create_content_type: body.content_type.clone(),
             create_validator,
+            string_max_lengths,
             body_limit,
             unknown_id_status,
             lifetime_property,

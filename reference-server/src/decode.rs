@@ -2,7 +2,7 @@
 //! schema) and the token id of a delete. Every rejection is a JSON 400 (or 413) naming the
 //! field at fault.
 
-use crate::behaviour::Behaviour;
+use crate::behaviour::{Behaviour, IdCase, LengthUnit};
 use crate::contract::Contract;
 use crate::error::ApiError;
 use axum::body::Body;
@@ -58,13 +58,21 @@ pub(crate) async fn read_body(
     Ok(bytes)
 }
 
-/// True when the `Content-Type` essence is `expected` (case-insensitive, parameters ignored).
-fn has_content_type(headers: &HeaderMap, expected: &str) -> bool {
+/// True when the `Content-Type` essence is `expected` (case-insensitive unless `any_case` is
+/// false, parameters ignored).
+fn has_content_type(headers: &HeaderMap, expected: &str, any_case: bool) -> bool {
     headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
-        .is_some_and(|essence| essence.trim().eq_ignore_ascii_case(expected))
+        .is_some_and(|essence| {
+            let essence = essence.trim();
+            if any_case {
+                essence.eq_ignore_ascii_case(expected)
+            } else {
+                essence == expected
+            }
+        })
 }
 
 /// Cuts long messages (schema messages quote the offending value) at a character boundary.
@@ -109,7 +117,7 @@ pub(crate) fn create_request(
     bytes: &[u8],
 ) -> Result<CreateRequest, ApiError> {
     let media_type = &contract.create_content_type;
-    if !has_content_type(headers, media_type) {
+    if !has_content_type(headers, media_type, behaviour.media_type_any_case) {
         return Err(ApiError::bad_request(
             None,
             format!("expected content type {media_type}"),
@@ -141,6 +149,19 @@ pub(crate) fn create_request(
         };
         return Err(ApiError::bad_request(field.as_deref(), shorten(message)));
     }
+    // The schema counted code points; a behaviour that counts otherwise checks again.
+    if behaviour.length_unit != LengthUnit::CodePoints {
+        for (field, max) in &contract.string_max_lengths {
+            if let Some(Value::String(text)) = value.get(field)
+                && behaviour.length_unit.length(text) > *max
+            {
+                return Err(ApiError::bad_request(
+                    Some(field),
+                    format!("{field}: longer than {max} characters"),
+                ));
+            }
+        }
+    }
     serde_json::from_value(value)
         .map_err(|e| ApiError::bad_request(None, shorten(format!("body: {e}"))))
 }
@@ -162,6 +183,12 @@ pub(crate) fn token_id(
     if !behaviour.check_token_id {
         return Ok(id);
     }
+    if behaviour.id_case == IdCase::LowercaseOnly && id.bytes().any(|b| b.is_ascii_uppercase()) {
+        return Err(ApiError::bad_request(
+            Some(param),
+            format!("{param}: expected lowercase hexadecimal digits"),
+        ));
+    }
     match contract
         .token_id_validator
         .violations(&Value::String(id.clone()))
@@ -172,6 +199,9 @@ pub(crate) fn token_id(
             Some(param),
             shorten(format!("{param}: {}", v.message)),
         )),
+        // Stored ids are lowercase hex; the id is a number, so its letter case does not
+        // matter (TRANSCRIPTION.md, "Either letter case of an id").
+        None if behaviour.id_case == IdCase::Folded => Ok(id.to_ascii_lowercase()),
         None => Ok(id),
     }
 }

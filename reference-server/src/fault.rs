@@ -63,6 +63,21 @@ faults! {
     ListTruncated => ("list-truncated", "model", "a list shows only the user's oldest 20 tokens, as if a page size applied"),
     RacyDelete => ("racy-delete", "model", "a delete checks, then deletes without a lock: deletes of one token sent at the same time all answer 204"),
     NoWwwAuthenticate => ("no-www-authenticate", "semantics", "401 answers carry no WWW-Authenticate challenge"),
+    NamesTrimmed => ("names-trimmed", "boundary", "names are stored with surrounding whitespace trimmed (the create answer still echoes the request)"),
+    NamesNfcNormalized => ("names-nfc-normalized", "boundary", "names are stored in Unicode normalization form C: a decomposed `e` + U+0301 comes back composed"),
+    NamesHtmlEscaped => ("names-html-escaped", "boundary", "names are stored HTML-escaped (`<` as `&lt;`, `&` as `&amp;`, quotes as entities)"),
+    PrivilegesSorted => ("privileges-sorted", "boundary", "privileges are stored sorted instead of in the order sent"),
+    PrivilegesDeduplicated => ("privileges-deduplicated", "boundary", "privileges are stored with duplicates removed"),
+    PrivilegesCapped => ("privileges-capped", "boundary", "only the first 64 privileges are stored, as in a fixed-size column"),
+    NameLengthInBytes => ("name-length-in-bytes", "boundary", "the name's maxLength is counted in UTF-8 bytes, not characters: 128 two-byte characters answer 400"),
+    NameLengthInUtf16Units => ("name-length-in-utf16-units", "boundary", "the name's maxLength is counted in UTF-16 code units: 128 characters outside the BMP answer 400"),
+    MaskShowsMost => ("mask-shows-most", "lifecycle", "the list's mask hides only four characters of the secret and shows the rest"),
+    UpdatedAtSeconds => ("updated-at-seconds", "schema", "updatedAt is stored cut to the second (a database default) while createdAt keeps milliseconds, so a listed token was updated before it was created"),
+    AccessTokenDeleteAnyOwner => ("access-token-delete-any-owner", "auth", "a DELETE authenticated with the access-token header skips the owner check: another user's token is deleted (204)"),
+    UniqueNames => ("unique-names", "validation", "a second live token with the same name is refused (a unique index on user and name answers 500)"),
+    MediaTypeCaseSensitive => ("media-type-case-sensitive", "validation", "the create body's media type is compared case-sensitively: `Application/JSON` answers 400"),
+    TokenIdLowercaseOnly => ("token-id-lowercase-only", "validation", "a token id with uppercase hex digits answers 400, though the path parameter's pattern allows them"),
+    TokenIdCaseSensitive => ("token-id-case-sensitive", "validation", "a token id is looked up as typed: the uppercase spelling of one's own token's id answers 404"),
 }
 
 impl Fault {

@@ -218,6 +218,94 @@ async fn observe(fault: Fault, srv: &EmbeddedServer, raw: &Raw) -> String {
             .await
             .www_authenticate
             .unwrap_or_default(),
+        Fault::NamesTrimmed
+        | Fault::NamesNfcNormalized
+        | Fault::NamesHtmlEscaped
+        | Fault::PrivilegesSorted
+        | Fault::PrivilegesDeduplicated
+        | Fault::PrivilegesCapped => {
+            let privileges: Vec<String> = ["b", "a", "b"]
+                .into_iter()
+                .map(str::to_owned)
+                .chain((0..70).map(|i| format!("p{i}")))
+                .collect();
+            raw.create(
+                &c.user,
+                json!({"name": "<t&'e\u{301}> ", "lifetime": lifetime, "privileges": privileges}),
+            )
+            .await;
+            let listed = &raw.list(&c.user).await[0];
+            format!("{} {}", listed["name"], listed["privileges"])
+        }
+        Fault::NameLengthInBytes | Fault::NameLengthInUtf16Units => {
+            let name = "\u{e9}".repeat(64) + &"\u{1d11e}".repeat(64);
+            raw.create(&c.user, json!({"name": name, "lifetime": lifetime}))
+                .await
+                .status
+                .to_string()
+        }
+        Fault::MaskShowsMost => {
+            let secret = raw.create_ok(&c.user).await["token"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            let shown = raw.list(&c.user).await[0]["token"].clone();
+            shown.as_str().unwrap().contains(&secret[8..20]).to_string()
+        }
+        Fault::UpdatedAtSeconds => {
+            raw.create_ok(&c.user).await;
+            let listed = &raw.list(&c.user).await[0];
+            format!("{} {}", listed["createdAt"], listed["updatedAt"])
+        }
+        Fault::AccessTokenDeleteAnyOwner => {
+            let id = raw.create_ok(&c.user).await["_id"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            let theirs = raw.create_ok(&c.other_user).await["token"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            let status = raw
+                .send(
+                    Method::DELETE,
+                    &format!("/me/tokens/{id}"),
+                    &[("x-access-token", &theirs)],
+                    None,
+                )
+                .await
+                .status;
+            format!("{status} {}", raw.list(&c.user).await.len())
+        }
+        Fault::UniqueNames => {
+            raw.create_ok(&c.user).await;
+            raw.create(
+                &c.user,
+                json!({"name": "t", "lifetime": lifetime, "privileges": ["project:read"]}),
+            )
+            .await
+            .status
+            .to_string()
+        }
+        Fault::MediaTypeCaseSensitive => raw
+            .create_raw(
+                &c.user,
+                "Application/JSON; Charset=UTF-8",
+                json!({"name": "m", "lifetime": lifetime})
+                    .to_string()
+                    .into_bytes(),
+            )
+            .await
+            .status
+            .to_string(),
+        Fault::TokenIdLowercaseOnly | Fault::TokenIdCaseSensitive => {
+            let id = raw.create_ok(&c.user).await["_id"]
+                .as_str()
+                .unwrap()
+                .to_ascii_uppercase();
+            let status = raw.delete(&c.user, &id).await.status;
+            format!("{status} {}", raw.list(&c.user).await.len())
+        }
         Fault::RacyDelete => {
             let id = raw.create_ok(&c.user).await["_id"]
                 .as_str()

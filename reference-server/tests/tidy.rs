@@ -281,6 +281,14 @@ const RUNNER_ALLOWED: &[(&str, &str)] = &[
         "../conformance/src/suites/lifecycle.rs",
         "#/components/schemas/CreateUserAccessTokenRequest/properties/privileges",
     ),
+    (
+        "../conformance/src/checks/invariants.rs",
+        "#/components/schemas/UserAccessToken/properties/updatedAt",
+    ),
+    (
+        "../conformance/src/checks/invariants.rs",
+        "#/components/schemas/UserAccessToken/properties/expiresOn",
+    ),
 ];
 
 #[test]

@@ -2,6 +2,8 @@
 //! scenario steps. Each has one job and a failure message that says what the spec expects.
 
 pub mod content_type;
+pub mod exposure;
+pub mod invariants;
 pub mod schema;
 pub mod secrets;
 pub mod semantics;
@@ -52,6 +54,9 @@ pub const MODEL_MATCHES: &str = "model_matches";
 pub const WWW_AUTHENTICATE: &str = "www_authenticate";
 pub const CONTENT_LENGTH: &str = "content_length";
 pub const METHOD_NOT_ALLOWED: &str = "method_not_allowed";
+pub const SECRET_EXPOSURE: &str = "secret_exposure";
+pub const TOKEN_INVARIANTS: &str = "token_invariants";
+pub const STORED_AS_SENT: &str = "stored_as_sent";
 
 pub const ALL: &[CheckInfo] = &[
     CheckInfo {
@@ -93,6 +98,16 @@ pub const ALL: &[CheckInfo] = &[
         name: CONTENT_LENGTH,
         scope: Scope::Response,
         description: "a 204 has no content; a Content-Length, when present, is the length of the content (RFC 9110 §8.6, §15.3.5)",
+    },
+    CheckInfo {
+        name: SECRET_EXPOSURE,
+        scope: Scope::Response,
+        description: "no value in a response shares more consecutive characters with an earlier created secret than the spec's masked example shows (8)",
+    },
+    CheckInfo {
+        name: TOKEN_INVARIANTS,
+        scope: Scope::Response,
+        description: "every token shown (create answer, list item) relates its fields: updatedAt and lastUsed… not before createdAt, expiresOn after it, a created token's expiry createdAt plus one lifetime's duration",
     },
     CheckInfo {
         name: CREATE_ECHOES_REQUEST,
@@ -158,6 +173,11 @@ pub const ALL: &[CheckInfo] = &[
         name: SCENARIO_STEP,
         scope: Scope::Scenario,
         description: "every step of the scenario could be carried out (the typed client decoded what it needed)",
+    },
+    CheckInfo {
+        name: STORED_AS_SENT,
+        scope: Scope::Scenario,
+        description: "the list shows a created token's name and privileges exactly as sent: not trimmed, normalized, escaped, sorted, de-duplicated or cut",
     },
     CheckInfo {
         name: METHOD_NOT_ALLOWED,
@@ -243,6 +263,8 @@ pub const RESPONSE_CHECKS: &[(&str, ResponseCheck)] = &[
     (NO_SECRET_LEAK, secrets::no_secret_leak),
     (WWW_AUTHENTICATE, semantics::www_authenticate),
     (CONTENT_LENGTH, semantics::content_length),
+    (SECRET_EXPOSURE, exposure::secret_exposure),
+    (TOKEN_INVARIANTS, invariants::token_invariants),
 ];
 
 /// Which checks run. Unknown names are a usage error, reported by [`Selection::new`].

@@ -8,6 +8,10 @@ use std::collections::HashMap;
 /// pointer of the schema (responses) or of the parameter.
 pub struct Validators {
     by_location: HashMap<String, SchemaValidator>,
+    /// The spec's lifetimes, for the cross-field checks of `invariants.rs`.
+    pub lifetimes: Vec<abp_spec::Lifetime>,
+    /// How much of a secret a mask may show, for `exposure.rs`.
+    pub mask_limit: Option<super::exposure::MaskLimit>,
 }
 
 impl Validators {
@@ -40,7 +44,12 @@ impl Validators {
                 }
             }
         }
-        Ok(Validators { by_location })
+        Ok(Validators {
+            by_location,
+            // A spec whose lifetimes do not parse is refused before a run starts (Shared::new).
+            lifetimes: spec.lifetimes().unwrap_or_default(),
+            mask_limit: super::exposure::limit_from_spec(spec),
+        })
     }
 
     pub fn get(&self, pointer: &str) -> Option<&SchemaValidator> {

@@ -5,6 +5,9 @@ pub mod auth;
 pub mod boundary;
 pub mod lifecycle;
 pub mod model;
+pub mod schemes;
+pub mod stored;
+pub mod unstated;
 pub mod validation;
 
 use crate::api::Api;
@@ -68,6 +71,9 @@ pub enum Kind {
     Auth(auth::Case),
     Model(model::Case),
     Boundary(boundary::Case),
+    Stored(stored::Case),
+    Unstated(unstated::Case),
+    Schemes(schemes::Case),
 }
 
 #[derive(Debug, Clone)]
@@ -87,7 +93,10 @@ pub fn all(spec: &Spec) -> Result<Vec<Scenario>, RunError> {
     let mut out = lifecycle::scenarios(spec, &api)?;
     out.extend(validation::scenarios(spec, &api)?);
     out.extend(boundary::scenarios(spec, &api)?);
+    out.extend(stored::scenarios(spec, &api)?);
+    out.extend(unstated::scenarios(spec, &api)?);
     out.extend(auth::scenarios(&api)?);
+    out.extend(schemes::scenarios(spec, &api)?);
     out.extend(model::scenarios());
     Ok(out)
 }
@@ -136,6 +145,9 @@ pub async fn execute(scenario: &Scenario, ctx: &mut Ctx<'_>) {
         Kind::Auth(case) => auth::run(case, ctx).await,
         Kind::Model(case) => model::run(case, ctx).await,
         Kind::Boundary(case) => boundary::run(case, ctx).await,
+        Kind::Stored(case) => stored::run(case, ctx).await,
+        Kind::Unstated(case) => unstated::run(case, ctx).await,
+        Kind::Schemes(case) => schemes::run(case, ctx).await,
     }
 }
 

@@ -230,6 +230,136 @@ impl TokenStore for DeleteStaleIndex {
     }
 }
 
+/// A store fault that changes what is stored, not how it is found: `rewrite` is applied to
+/// each record on insert. The create answer is built from the request, so only a later read
+/// (the list) shows the change; `layer` names the fault in [`TokenStore::layers`].
+pub(crate) struct StoredRewritten {
+    pub inner: Arc<dyn TokenStore>,
+    pub layer: &'static str,
+    pub rewrite: fn(&mut TokenRecord),
+}
+
+impl TokenStore for StoredRewritten {
+    fn layers(&self) -> Vec<&'static str> {
+        layered(&self.inner, self.layer)
+    }
+    forward!(inner; blocks, list, get, find_by_hash, delete);
+    fn insert(&self, record: &TokenRecord) -> Result<(), ServerError> {
+        let mut stored = record.clone();
+        (self.rewrite)(&mut stored);
+        self.inner.insert(&stored)
+    }
+}
+
+impl StoredRewritten {
+    /// `names-trimmed`: surrounding whitespace is dropped, as a form library might.
+    pub fn names_trimmed(inner: Arc<dyn TokenStore>) -> StoredRewritten {
+        StoredRewritten {
+            inner,
+            layer: "NamesTrimmed",
+            rewrite: |r| r.name = r.name.trim().to_owned(),
+        }
+    }
+
+    /// `names-nfc-normalized`: names are normalized to Unicode form C.
+    pub fn names_nfc(inner: Arc<dyn TokenStore>) -> StoredRewritten {
+        use unicode_normalization::UnicodeNormalization;
+        StoredRewritten {
+            inner,
+            layer: "NamesNfcNormalized",
+            rewrite: |r| r.name = r.name.nfc().collect(),
+        }
+    }
+
+    /// `names-html-escaped`: names are escaped for HTML before they are stored.
+    pub fn names_html_escaped(inner: Arc<dyn TokenStore>) -> StoredRewritten {
+        StoredRewritten {
+            inner,
+            layer: "NamesHtmlEscaped",
+            rewrite: |r| {
+                r.name = r
+                    .name
+                    .replace('&', "&amp;")
+                    .replace('<', "&lt;")
+                    .replace('>', "&gt;")
+                    .replace('"', "&quot;")
+                    .replace('\'', "&#x27;");
+            },
+        }
+    }
+
+    /// `privileges-sorted`: privileges are stored sorted.
+    pub fn privileges_sorted(inner: Arc<dyn TokenStore>) -> StoredRewritten {
+        StoredRewritten {
+            inner,
+            layer: "PrivilegesSorted",
+            rewrite: |r| r.privileges.sort(),
+        }
+    }
+
+    /// `privileges-deduplicated`: a repeated privilege is stored once (first occurrence kept).
+    pub fn privileges_deduplicated(inner: Arc<dyn TokenStore>) -> StoredRewritten {
+        StoredRewritten {
+            inner,
+            layer: "PrivilegesDeduplicated",
+            rewrite: |r| {
+                let mut seen = std::collections::HashSet::new();
+                r.privileges.retain(|p| seen.insert(p.clone()));
+            },
+        }
+    }
+
+    /// `privileges-capped`: only the first [`CAPPED_PRIVILEGES`] privileges are kept.
+    pub fn privileges_capped(inner: Arc<dyn TokenStore>) -> StoredRewritten {
+        StoredRewritten {
+            inner,
+            layer: "PrivilegesCapped",
+            rewrite: |r| r.privileges.truncate(CAPPED_PRIVILEGES),
+        }
+    }
+
+    /// `updated-at-seconds`: `updatedAt` is stored cut to the whole second.
+    pub fn updated_at_seconds(inner: Arc<dyn TokenStore>) -> StoredRewritten {
+        StoredRewritten {
+            inner,
+            layer: "UpdatedAtSeconds",
+            rewrite: |r| {
+                let secs = r.updated_at.timestamp();
+                if let Some(t) = chrono::DateTime::from_timestamp(secs, 0) {
+                    r.updated_at = t;
+                }
+            },
+        }
+    }
+}
+
+/// How many privileges `privileges-capped` keeps.
+pub(crate) const CAPPED_PRIVILEGES: usize = 64;
+
+/// `unique-names`: a unique index on (user, name): inserting a second live token with a
+/// name the user already has fails like a constraint violation does (a storage error).
+pub(crate) struct UniqueNames(pub Arc<dyn TokenStore>);
+
+impl TokenStore for UniqueNames {
+    fn layers(&self) -> Vec<&'static str> {
+        layered(&self.0, "UniqueNames")
+    }
+    forward!(0; blocks, list, get, find_by_hash, delete);
+    fn insert(&self, record: &TokenRecord) -> Result<(), ServerError> {
+        let taken = self
+            .0
+            .list(Some(&record.user_id))?
+            .iter()
+            .any(|r| r.name == record.name);
+        if taken {
+            return Err(ServerError::Storage(
+                "UNIQUE constraint failed: tokens.user_id, tokens.name".into(),
+            ));
+        }
+        self.0.insert(record)
+    }
+}
+
 /// How long `racy-delete` waits between finding a token and deleting it.
 const RACE_WINDOW: std::time::Duration = std::time::Duration::from_millis(15);
 
@@ -325,6 +455,61 @@ mod tests {
         let racy = RacyDelete(store_with_two());
         assert!(racy.delete("a", Some("u1")).unwrap());
         assert!(!racy.delete("a", Some("u1")).unwrap());
+
+        let rewritten =
+            |make: fn(Arc<dyn TokenStore>) -> StoredRewritten, name: &str, privileges: &[&str]| {
+                let store = make(Arc::new(Store::memory()));
+                let mut r = record("z", "u1");
+                r.name = name.into();
+                r.privileges = privileges.iter().map(|p| p.to_string()).collect();
+                store.insert(&r).unwrap();
+                let stored = store.get("z").unwrap().unwrap();
+                (stored.name, stored.privileges)
+            };
+        assert_eq!(
+            rewritten(StoredRewritten::names_trimmed, " a b ", &[]).0,
+            "a b"
+        );
+        assert_eq!(
+            rewritten(StoredRewritten::names_nfc, "e\u{301}", &[]).0,
+            "\u{e9}"
+        );
+        assert_eq!(
+            rewritten(StoredRewritten::names_html_escaped, "<&>", &[]).0,
+            "&lt;&amp;&gt;"
+        );
+        assert_eq!(
+            rewritten(StoredRewritten::privileges_sorted, "n", &["b", "a"]).1,
+            ["a", "b"]
+        );
+        assert_eq!(
+            rewritten(
+                StoredRewritten::privileges_deduplicated,
+                "n",
+                &["b", "a", "b"]
+            )
+            .1,
+            ["b", "a"]
+        );
+        let many: Vec<String> = (0..CAPPED_PRIVILEGES + 1).map(|i| i.to_string()).collect();
+        let many: Vec<&str> = many.iter().map(String::as_str).collect();
+        assert_eq!(
+            rewritten(StoredRewritten::privileges_capped, "n", &many)
+                .1
+                .len(),
+            CAPPED_PRIVILEGES
+        );
+        let seconds = StoredRewritten::updated_at_seconds(Arc::new(Store::memory()));
+        seconds.insert(&record("s", "u1")).unwrap();
+        let stored = seconds.get("s").unwrap().unwrap();
+        assert!(stored.updated_at < stored.created_at);
+
+        let unique = UniqueNames(store_with_two());
+        let mut same = record("c", "u1");
+        same.name = "n".into();
+        assert!(unique.insert(&same).is_err());
+        same.user_id = "u3".into();
+        assert!(unique.insert(&same).is_ok());
 
         let linger = DeletedSecretsLinger::new(store_with_two());
         assert!(linger.delete("a", Some("u1")).unwrap());

@@ -1,0 +1,267 @@
+//! Every ownership rule through every security scheme the spec lists. The lifecycle suite
+//! checks isolation and deletion with `Authorization: Bearer`; a server may enforce them on
+//! one authentication path and forget the other (OWASP API Security Top 10, API1:2023 Broken
+//! Object Level Authorization). For each scheme of `#/components/securitySchemes` (an HTTP
+//! bearer credential, a created token's secret in the api-key header), deliberately:
+//! another user's list does not show our token, another user's DELETE of it gets the
+//! unknown-id status and leaves it, our own DELETE removes it, and a second DELETE gets the
+//! unknown-id status.
+
+use super::{Kind, Scenario, Suite, valid_create_body};
+use crate::api::{Api, OpKind};
+use crate::checks::{self, Failure};
+use crate::context::Ctx;
+use crate::error::RunError;
+use crate::roles::Role;
+use crate::transport::Auth;
+use abp_spec::Spec;
+use serde_json::Value;
+
+/// How a scheme carries a caller's credential.
+#[derive(Debug, Clone)]
+pub enum Carrier {
+    /// `Authorization: Bearer <the role's credential>`.
+    Bearer,
+    /// A token's secret, created by the role, in this header.
+    ApiKey { header: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct Case {
+    /// The scheme's key in `#/components/securitySchemes`.
+    pub scheme: String,
+    pub carrier: Carrier,
+    pub pointer: String,
+}
+
+pub fn scenarios(spec: &Spec, _api: &Api) -> Result<Vec<Scenario>, RunError> {
+    let schemes = spec
+        .lookup("#/components/securitySchemes")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    let mut out = Vec::new();
+    for (key, scheme) in &schemes {
+        let kind = scheme.get("type").and_then(Value::as_str);
+        let carrier = match kind {
+            Some("http")
+                if scheme
+                    .get("scheme")
+                    .and_then(Value::as_str)
+                    .is_some_and(|s| s.eq_ignore_ascii_case("bearer")) =>
+            {
+                Carrier::Bearer
+            }
+            Some("apiKey") if scheme.get("in").and_then(Value::as_str) == Some("header") => {
+                match scheme.get("name").and_then(Value::as_str) {
+                    Some(header) => Carrier::ApiKey {
+                        header: header.to_owned(),
+                    },
+                    None => continue,
+                }
+            }
+            _ => continue,
+        };
+        let how = match &carrier {
+            Carrier::Bearer => "a bearer credential".to_owned(),
+            Carrier::ApiKey { header } => format!("a created token's secret in {header}"),
+        };
+        out.push(Scenario {
+            name: format!("auth/{key}/ownership"),
+            suite: Suite::Auth,
+            summary: format!(
+                "through {how}: another user neither sees nor deletes our token (404, still listed); our DELETE removes it; a second DELETE gets 404"
+            ),
+            needs: vec![Role::OtherUser],
+            kind: Kind::Schemes(Case {
+                scheme: key.clone(),
+                carrier,
+                pointer: format!(
+                    "#/components/securitySchemes/{}",
+                    abp_spec::escape_pointer(key)
+                ),
+            }),
+        });
+    }
+    Ok(out)
+}
+
+/// The credential `role` presents through the case's scheme: for the api-key scheme, the
+/// secret of a token `role` creates for it.
+async fn credential(ctx: &mut Ctx<'_>, case: &Case, role: Role) -> Option<Auth> {
+    match &case.carrier {
+        Carrier::Bearer => Some(Auth::Role(role)),
+        Carrier::ApiKey { header } => {
+            let body = token_body(ctx, &format!("{}-key", role_label(role)))?;
+            let created = ctx.create(role, &body).await?;
+            Some(Auth::Header {
+                name: header.clone(),
+                value: created.secret,
+                owner: Some(role),
+            })
+        }
+    }
+}
+
+fn role_label(role: Role) -> &'static str {
+    match role {
+        Role::OtherUser => "other",
+        _ => "owner",
+    }
+}
+
+fn token_body(ctx: &mut Ctx<'_>, label: &str) -> Option<Value> {
+    match valid_create_body(
+        &ctx.shared.config.spec,
+        &ctx.api().create,
+        &ctx.token_name(label),
+    ) {
+        Ok(b) => Some(b),
+        Err(e) => {
+            ctx.step_failed(&e.to_string());
+            None
+        }
+    }
+}
+
+/// The ids of the list `auth` sees, or `None` (reported) when it cannot be read.
+async fn listed_ids(ctx: &mut Ctx<'_>, auth: &Auth) -> Option<Vec<String>> {
+    let list = ctx.api().list.clone();
+    let ok: Vec<u16> = list.success_status().into_iter().collect();
+    let answer = ctx
+        .raw(OpKind::List, &list.path, auth.clone(), &[], None, &ok)
+        .await?;
+    let items = Some(&answer)
+        .filter(|a| ok.contains(&a.status))
+        .and_then(|a| a.json())
+        .and_then(|v| v.as_array().cloned());
+    let Some(items) = items else {
+        ctx.step_failed(&format!(
+            "list answered {} without a JSON array",
+            answer.status
+        ));
+        return None;
+    };
+    Some(
+        items
+            .iter()
+            .filter_map(|i| i.get("_id").and_then(Value::as_str).map(str::to_owned))
+            .collect(),
+    )
+}
+
+async fn delete_as(ctx: &mut Ctx<'_>, auth: &Auth, id: &str, expected: &[u16]) -> Option<u16> {
+    let delete = ctx.api().delete.clone();
+    let path = delete.path_with(id);
+    let answer = ctx
+        .raw(OpKind::Delete, &path, auth.clone(), &[], None, expected)
+        .await?;
+    Some(answer.status)
+}
+
+pub async fn run(case: &Case, ctx: &mut Ctx<'_>) {
+    let scheme = &case.scheme;
+    let Some(body) = token_body(ctx, "owned") else {
+        return;
+    };
+    let Some(target) = ctx.create(Role::User, &body).await else {
+        return;
+    };
+    let id = target.id.to_string();
+    let Some(ours) = credential(ctx, case, Role::User).await else {
+        return;
+    };
+    let Some(theirs) = credential(ctx, case, Role::OtherUser).await else {
+        return;
+    };
+    let gone: Vec<u16> = ctx.api().delete.unknown_id_status.into_iter().collect();
+    let ok: Vec<u16> = ctx.api().delete.success_status().into_iter().collect();
+
+    // Another user's list, through the scheme.
+    let Some(their_list) = listed_ids(ctx, &theirs).await else {
+        return;
+    };
+    ctx.check(
+        checks::ISOLATION_LIST,
+        if their_list.contains(&id) {
+            Err(Failure::new(format!(
+                "another user's list through {scheme} shows our token"
+            ))
+            .expected(format!("no item with _id {id}"))
+            .actual("listed")
+            .at(case.pointer.clone()))
+        } else {
+            Ok(())
+        },
+    );
+
+    // Another user's DELETE of our token, through the scheme.
+    let Some(status) = delete_as(ctx, &theirs, &id, &gone).await else {
+        return;
+    };
+    let Some(still) = ctx.list_ids(Role::User).await else {
+        return;
+    };
+    ctx.check(
+        checks::ISOLATION_DELETE,
+        if !still.contains(&id) {
+            Err(Failure::new(format!(
+                "another user's DELETE through {scheme} removed our token"
+            ))
+            .expected("our token still listed")
+            .actual(format!("gone after their DELETE answered {status}"))
+            .at(case.pointer.clone()))
+        } else if (200..300).contains(&status) {
+            Err(Failure::new(format!(
+                "another user's DELETE of our token through {scheme} answered success"
+            ))
+            .expected(
+                gone.iter()
+                    .map(u16::to_string)
+                    .collect::<Vec<_>>()
+                    .join(" or "),
+            )
+            .actual(status.to_string())
+            .at(case.pointer.clone()))
+        } else {
+            Ok(())
+        },
+    );
+    if !still.contains(&id) {
+        return;
+    }
+
+    // Our own DELETE, through the scheme: the token leaves our list, a second one is unknown.
+    let Some(our_list) = listed_ids(ctx, &ours).await else {
+        return;
+    };
+    if !our_list.contains(&id) {
+        ctx.step_failed(&format!(
+            "our own list through {scheme} does not show our token"
+        ));
+        return;
+    }
+    let Some(status) = delete_as(ctx, &ours, &id, &ok).await else {
+        return;
+    };
+    if !ok.contains(&status) {
+        return;
+    }
+    let Some(after) = listed_ids(ctx, &ours).await else {
+        return;
+    };
+    ctx.check(
+        checks::DELETE_REMOVES_TOKEN,
+        if after.contains(&id) {
+            Err(Failure::new(format!(
+                "the token is still listed after its DELETE through {scheme} succeeded"
+            ))
+            .expected(format!("no item with _id {id}"))
+            .actual("still listed")
+            .at(case.pointer.clone()))
+        } else {
+            Ok(())
+        },
+    );
+    delete_as(ctx, &ours, &id, &gone).await;
+}

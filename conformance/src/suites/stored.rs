@@ -1,0 +1,401 @@
+//! What a server stores is what it was sent. A server may trim, escape, normalize, sort,
+//! de-duplicate or cut what it stores, or count a length in bytes or UTF-16 units where JSON
+//! Schema counts characters; none of that shows with plain ASCII names and one privilege. Each
+//! case here sends a valid create whose value such a change would alter, and reads the token
+//! back from the list (`stored_as_sent`); the length cases sit exactly at `maxLength` in
+//! multi-byte and astral characters (accepted) and one past it (rejected, nothing changes).
+//!
+//! Every name starts with the scenario's prefix (so the sweep finds it): whitespace is tested
+//! inside and after the name, never before it. The cases are data read from the create body's
+//! schema; each names the JSON pointer of the constraint or decision it rests on.
+
+use super::{Kind, NAME_SLOT, Scenario, Suite, create_request_body, name_field, valid_create_body};
+use crate::api::{Api, OpKind};
+use crate::checks::{self, Failure};
+use crate::context::Ctx;
+use crate::error::RunError;
+use crate::roles::Role;
+use crate::transport::Auth;
+use abp_spec::Spec;
+use serde_json::{Map, Value, json};
+
+/// The name of a case's token after the scenario's prefix.
+#[derive(Debug, Clone)]
+pub enum Name {
+    /// The prefix, a label, then this text.
+    Suffix(String),
+    /// The prefixed name padded with `fill` to exactly `chars` characters (code points).
+    PadTo { chars: usize, fill: char },
+}
+
+#[derive(Debug, Clone)]
+pub struct Case {
+    pub name: Name,
+    /// The privileges sent (`None`: the valid body's).
+    pub privileges: Option<Vec<String>>,
+    /// The Content-Type sent (`None`: the documented one).
+    pub content_type: Option<String>,
+    /// Whether the spec accepts the body (else: 400, nothing changes).
+    pub valid: bool,
+    /// The constraint or decision the case rests on.
+    pub pointer: String,
+}
+
+/// What the cases need to know of the create body's schema.
+pub struct BodyFacts {
+    pub base: Map<String, Value>,
+    pub name_field: String,
+    pub name_pointer: String,
+    pub name_max: Option<usize>,
+    pub privileges_field: Option<String>,
+    pub privileges_pointer: String,
+    pub content_type: String,
+}
+
+/// The create body's facts, or `None` when the spec has no name slot to vary.
+pub fn body_facts(spec: &Spec, api: &Api) -> Result<Option<BodyFacts>, RunError> {
+    let request = create_request_body(&api.create)?.clone();
+    let (schema, schema_pointer) = spec.resolve(&request.schema, request.pointer.clone());
+    let Some(base) = valid_create_body(spec, &api.create, NAME_SLOT)?
+        .as_object()
+        .cloned()
+    else {
+        return Ok(None);
+    };
+    let Some(name_field) = name_field(&base).map(str::to_owned) else {
+        return Ok(None);
+    };
+    let props = schema
+        .get("properties")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    let pointer = |p: &str| {
+        format!(
+            "{schema_pointer}/properties/{}",
+            abp_spec::escape_pointer(p)
+        )
+    };
+    let name_max = props
+        .get(&name_field)
+        .map(|p| spec.resolve(p, String::new()).0)
+        .and_then(|p| p.get("maxLength").and_then(Value::as_u64))
+        .map(|m| m as usize);
+    // The array of strings: where privileges go.
+    let privileges_field = props
+        .iter()
+        .find(|(_, p)| {
+            let (p, _) = spec.resolve(p, String::new());
+            p.get("type").and_then(Value::as_str) == Some("array")
+                && p.pointer("/items/type").and_then(Value::as_str) == Some("string")
+        })
+        .map(|(k, _)| k.clone());
+    Ok(Some(BodyFacts {
+        name_pointer: pointer(&name_field),
+        privileges_pointer: privileges_field.as_deref().map(pointer).unwrap_or_default(),
+        base,
+        name_field,
+        name_max,
+        privileges_field,
+        content_type: request.content_type.clone(),
+    }))
+}
+
+pub fn scenarios(spec: &Spec, api: &Api) -> Result<Vec<Scenario>, RunError> {
+    let Some(f) = body_facts(spec, api)? else {
+        return Ok(Vec::new());
+    };
+    let name = &f.name_field;
+    // The decision "what is stored is what was sent" is cited by the description pointers.
+    let name_decision = format!("{}/description", f.name_pointer);
+    let privileges_decision = format!("{}/description", f.privileges_pointer);
+    let mut out = Vec::new();
+    let mut push = |label: String, summary: String, case: Case| {
+        out.push(Scenario {
+            name: format!("validation/{label}"),
+            suite: Suite::Validation,
+            summary,
+            needs: vec![],
+            kind: Kind::Stored(case),
+        });
+    };
+    let text = |suffix: &str| Case {
+        name: Name::Suffix(suffix.to_owned()),
+        privileges: None,
+        content_type: None,
+        valid: true,
+        pointer: name_decision.clone(),
+    };
+    push(
+        format!("stores-{name}-with-whitespace"),
+        format!(
+            "create with inner runs of spaces, a tab and trailing spaces in `{name}`: listed exactly as sent, not trimmed or collapsed"
+        ),
+        text("-two  spaces\ta-tab  "),
+    );
+    push(
+        format!("stores-{name}-with-markup-characters"),
+        format!(
+            "create with `{name}` holding characters HTML, SQL, shells and MongoDB treat specially (<>&'\"%_\\;$): listed exactly as sent, not escaped"
+        ),
+        text("-<b>&amp;'\"%_\\;--${}`*?"),
+    );
+    push(
+        format!("stores-{name}-in-decomposed-unicode"),
+        format!(
+            "create with `{name}` holding composed é, decomposed e + U+0301 and the angstrom sign U+212B: listed in the same code points (no NFC or NFD normalization)"
+        ),
+        text("-caf\u{e9}-cafe\u{301}-\u{212b}"),
+    );
+    push(
+        format!("stores-{name}-outside-the-bmp"),
+        format!(
+            "create with `{name}` holding characters outside the Basic Multilingual Plane (U+1D11E, an emoji ZWJ sequence): listed exactly as sent"
+        ),
+        text("-\u{1d11e}-\u{1f469}\u{200d}\u{1f4bb}-\u{1f511}"),
+    );
+    if let Some(privileges) = &f.privileges_field {
+        let with = |items: Vec<String>| Case {
+            name: Name::Suffix(String::new()),
+            privileges: Some(items),
+            content_type: None,
+            valid: true,
+            pointer: privileges_decision.clone(),
+        };
+        let strings = |items: &[&str]| items.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        push(
+            format!("stores-{privileges}-in-order"),
+            format!(
+                "create with `{privileges}` out of alphabetical order, several sharing prefixes: listed in the order sent (a JSON array is ordered, RFC 8259 §5)"
+            ),
+            with(strings(&[
+                "project:write",
+                "organization:user:read",
+                "project:read",
+                "organization:user",
+                "project",
+            ])),
+        );
+        push(
+            format!("stores-duplicate-{privileges}"),
+            format!(
+                "create with a repeated item in `{privileges}` (the schema sets no uniqueItems): listed with the duplicate, as sent"
+            ),
+            with(strings(&[
+                "project:read",
+                "organization:user:read",
+                "project:read",
+            ])),
+        );
+        // Many items, in descending order: a large but valid body, far under the body limit.
+        push(
+            format!("stores-many-{privileges}"),
+            format!(
+                "create with 300 items in `{privileges}` (the schema sets no maxItems): every one listed, in order"
+            ),
+            with(
+                (0..300)
+                    .rev()
+                    .map(|i| format!("scope:{i:03}:read"))
+                    .collect(),
+            ),
+        );
+    }
+    if let Some(max) = f.name_max {
+        let pointer = format!("{}/maxLength", f.name_pointer);
+        let padded = |chars: usize, fill: char, valid: bool| Case {
+            name: Name::PadTo { chars, fill },
+            privileges: None,
+            content_type: None,
+            valid,
+            pointer: pointer.clone(),
+        };
+        push(
+            format!("accepts-{name}-of-exactly-{max}-two-byte-characters"),
+            format!(
+                "create with `{name}` of exactly maxLength {max} characters, most of them two bytes in UTF-8 (é): accepted, since JSON Schema counts characters, not bytes"
+            ),
+            padded(max, '\u{e9}', true),
+        );
+        push(
+            format!("accepts-{name}-of-exactly-{max}-astral-characters"),
+            format!(
+                "create with `{name}` of exactly maxLength {max} characters, most of them outside the BMP (U+1D11E: four bytes, two UTF-16 units): accepted"
+            ),
+            padded(max, '\u{1d11e}', true),
+        );
+        push(
+            format!("{name}-of-{}-astral-characters", max + 1),
+            format!(
+                "create with `{name}` one character past maxLength {max}, in characters outside the BMP: 400, nothing changes"
+            ),
+            padded(max + 1, '\u{1d11e}', false),
+        );
+    }
+    Ok(out)
+}
+
+/// The token name a case sends.
+pub fn case_name(ctx: &Ctx<'_>, label: &str, name: &Name) -> String {
+    let mut out = ctx.token_name(label);
+    match name {
+        Name::Suffix(s) => out.push_str(s),
+        Name::PadTo { chars, fill } => {
+            out.push('-');
+            while out.chars().count() < *chars {
+                out.push(*fill);
+            }
+        }
+    }
+    out
+}
+
+/// The body a case sends: the valid body with the name and privileges filled in.
+pub fn case_body(f: &BodyFacts, name: &str, privileges: Option<&Vec<String>>) -> Value {
+    let mut body = f.base.clone();
+    body.insert(f.name_field.clone(), json!(name));
+    if let (Some(field), Some(items)) = (&f.privileges_field, privileges) {
+        body.insert(field.clone(), json!(items));
+    }
+    Value::Object(body)
+}
+
+/// Creates with `body` as raw bytes and `content_type`; returns the created token's id when
+/// the create succeeded (`status_expected` has judged the status).
+pub async fn create_raw(ctx: &mut Ctx<'_>, body: &Value, content_type: &str) -> Option<Value> {
+    let create = ctx.api().create.clone();
+    let expected: Vec<u16> = create.success_status().into_iter().collect();
+    let response = ctx
+        .raw(
+            OpKind::Create,
+            &create.path,
+            Auth::Role(Role::User),
+            &[("content-type", content_type.to_owned())],
+            Some(body.to_string().into_bytes()),
+            &expected,
+        )
+        .await?;
+    if !expected.contains(&response.status) {
+        return None;
+    }
+    response.json()
+}
+
+/// The fields of `sent` that `token` shows otherwise, as `field: sent …, got …` lines.
+pub fn differences(sent: &Value, token: &Value) -> Vec<String> {
+    sent.as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(field, value)| token.get(*field).is_some_and(|v| v != *value))
+        .map(|(field, value)| format!("{field}: sent {value}, got {}", token[field]))
+        .collect()
+}
+
+/// Checks that the list shows the token with the id `id` with the fields of `sent`.
+pub async fn check_stored(ctx: &mut Ctx<'_>, sent: &Value, id: &str, pointer: &str) {
+    let Some(items) = ctx.list(Role::User).await else {
+        return;
+    };
+    let result = match items
+        .iter()
+        .find(|i| i.get("_id").and_then(Value::as_str) == Some(id))
+    {
+        None => Err(
+            Failure::new(format!("the created token {id} is not listed"))
+                .expected(format!("an item with _id {id}"))
+                .actual(format!("{} items, none with that id", items.len()))
+                .at(pointer.to_owned()),
+        ),
+        Some(listed) => {
+            let changed = differences(sent, listed);
+            if changed.is_empty() {
+                Ok(())
+            } else {
+                Err(Failure::new(format!(
+                    "the listed token is not stored as it was sent: {}",
+                    changed.join("; ")
+                ))
+                .expected("every field exactly as sent")
+                .actual(changed.join("; "))
+                .at(pointer.to_owned()))
+            }
+        }
+    };
+    ctx.check(checks::STORED_AS_SENT, result);
+}
+
+pub async fn run(case: &Case, ctx: &mut Ctx<'_>) {
+    let facts = match body_facts(&ctx.shared.config.spec, ctx.api()) {
+        Ok(Some(f)) => f,
+        Ok(None) => return ctx.step_failed("the create body has no name to vary"),
+        Err(e) => return ctx.step_failed(&e.to_string()),
+    };
+    let name = case_name(ctx, "stored", &case.name);
+    let sent = case_body(&facts, &name, case.privileges.as_ref());
+    let content_type = case
+        .content_type
+        .clone()
+        .unwrap_or_else(|| facts.content_type.clone());
+    if !case.valid {
+        return rejected(ctx, &sent, &content_type).await;
+    }
+    let Some(created) = create_raw(ctx, &sent, &content_type).await else {
+        return;
+    };
+    let changed = differences(&sent, &created);
+    ctx.check(
+        checks::CREATE_ECHOES_REQUEST,
+        if changed.is_empty() {
+            Ok(())
+        } else {
+            Err(Failure::new(format!(
+                "the created token does not echo what was sent: {}",
+                changed.join("; ")
+            ))
+            .expected("the fields as sent")
+            .actual(changed.join("; "))
+            .at(case.pointer.clone()))
+        },
+    );
+    if let Some(id) = created.get("_id").and_then(Value::as_str) {
+        check_stored(ctx, &sent, id, &case.pointer).await;
+    }
+}
+
+/// A body the spec rejects: the documented 400, and the list is unchanged.
+async fn rejected(ctx: &mut Ctx<'_>, sent: &Value, content_type: &str) {
+    let Some(before) = ctx.list_ids(Role::User).await else {
+        return;
+    };
+    let create = ctx.api().create.clone();
+    let bad_request: Vec<u16> = create
+        .documented_statuses()
+        .into_iter()
+        .filter(|s| *s == 400)
+        .collect();
+    if ctx
+        .raw(
+            OpKind::Create,
+            &create.path,
+            Auth::Role(Role::User),
+            &[("content-type", content_type.to_owned())],
+            Some(sent.to_string().into_bytes()),
+            &bad_request,
+        )
+        .await
+        .is_none()
+    {
+        return;
+    }
+    let Some(after) = ctx.list_ids(Role::User).await else {
+        return;
+    };
+    let result = if before == after {
+        Ok(())
+    } else {
+        Err(Failure::new("the rejected request changed the list")
+            .expected(format!("the same {} tokens", before.len()))
+            .actual(format!("{} tokens", after.len())))
+    };
+    ctx.check(checks::REJECTION_CHANGES_NOTHING, result);
+}
