@@ -202,11 +202,11 @@ fn diff_of_two_real_runs_names_regressions_fixes_new_removed_and_coverage() {
     );
     // The fault also answers success to unknown ids and to another user's delete.
     assert!(
-        stdout.contains("\nREGRESSED: 3 regressed, 0 fixed"),
+        stdout.contains("\nREGRESSED: 4 regressed, 0 fixed"),
         "{stdout}"
     );
     let doc = read(&md);
-    assert!(doc.starts_with("## ❌ REGRESSED: 3 regressed"), "{doc}");
+    assert!(doc.starts_with("## ❌ REGRESSED: 4 regressed"), "{doc}");
     assert!(
         doc.contains(
             "| `lifecycle/delete-removes-token` | passed → failed | `status_expected` | regressed |"
@@ -219,7 +219,7 @@ fn diff_of_two_real_runs_names_regressions_fixes_new_removed_and_coverage() {
     let (stdout, _) = text(&out);
     assert_eq!(out.status.code(), Some(0), "{stdout}");
     assert!(
-        stdout.contains("FIXED (3)\n  lifecycle/delete-removes-token (failed → passed)"),
+        stdout.contains("FIXED (4)\n  lifecycle/delete-removes-token (failed → passed)"),
         "{stdout}"
     );
     assert!(
