@@ -80,7 +80,7 @@ fn a_first_run_on_a_new_target_passes_on_the_spec_and_says_how_to_record_a_basel
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
     assert!(
-        stdout.contains("7 of 7 scenarios have no approved snapshot for target"),
+        stdout.contains("10 of 10 scenarios have no approved snapshot for target"),
         "{stdout}"
     );
     assert!(stdout.contains("--update-snapshots"), "{stdout}");
@@ -140,7 +140,7 @@ fn a_first_run_on_a_new_target_passes_on_the_spec_and_says_how_to_record_a_basel
     with_creds(&mut c, &a.credentials);
     let (stdout, _) = text(&c.output().unwrap());
     assert!(
-        stdout.contains("recorded 7 new and 0 changed approved snapshots"),
+        stdout.contains("recorded 10 new and 0 changed approved snapshots"),
         "{stdout}"
     );
     let out = run(&a, true);

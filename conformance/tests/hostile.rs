@@ -556,7 +556,9 @@ async fn an_endless_list_body_is_cut_at_the_cap() {
         &["--suite", "lifecycle", "--max-retries", "1"],
     )
     .await;
-    assert_eq!(run.code, Some(1), "{}", run.text());
+    // Exit 1 when a scenario's list meets it, 3 when first contact does (the probes' order
+    // decides which request the target streams to).
+    assert!(matches!(run.code, Some(1 | 3)), "{}", run.text());
     assert!(
         run.text().contains("more than the 8388608-byte cap"),
         "{}",

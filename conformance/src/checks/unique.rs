@@ -22,6 +22,12 @@ pub struct SeenTokens {
 /// What [`SeenTokens::claim`] fails with: the token is not provably this run's.
 pub const NOT_JUST_CREATED: &str = "the server returned an id that is not the token just created";
 
+/// An id as the registry keeps it: either letter case names the same token (TRANSCRIPTION.md,
+/// "Either letter case of an id"), so a DELETE of a person's id in the other case is refused too.
+fn key(id: &str) -> String {
+    id.to_ascii_lowercase()
+}
+
 impl SeenTokens {
     /// A list showed a token with this id that is not this run's (its name does not carry
     /// the run's prefix): a create that returns it later did not create it.
@@ -30,12 +36,12 @@ impl SeenTokens {
             .claimed
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .contains(id);
+            .contains(&key(id));
         if !claimed {
             self.foreign
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
-                .insert(id.to_owned());
+                .insert(key(id));
         }
     }
 
@@ -45,7 +51,7 @@ impl SeenTokens {
         self.foreign
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .contains(id)
+            .contains(&key(id))
     }
 
     /// Claims the id of a create's answer for the clean-up; fails, so that nothing deletes
@@ -55,7 +61,7 @@ impl SeenTokens {
             .foreign
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .contains(id)
+            .contains(&key(id))
         {
             return Err(Failure::new(format!(
                 "{NOT_JUST_CREATED}: {id} was listed before as a token this run did not create; it is not deleted"
@@ -67,7 +73,7 @@ impl SeenTokens {
             .claimed
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(id.to_owned());
+            .insert(key(id));
         if new {
             Ok(())
         } else {
