@@ -9,9 +9,11 @@
 //! - every second without a 429 the pace climbs: quickly (half the gap per second) back up to
 //!   95% of the ceiling seen, then past it by 2%, 4%, 8%, … 64% a second, so a limit that
 //!   was raised, or a small burst that was mistaken for the limit, is found again;
-//! - the achieved rate is measured over answers *served* in the last second, never over a
-//!   second that was spent waiting out a `Retry-After`, so waiting cannot talk the pace down
-//!   into a spiral.
+//! - the pace grows only while the run uses at least half of it: quiet seconds of little
+//!   traffic do not raise it, so a later burst cannot leave far above the limit;
+//! - the achieved rate is measured over answers *served* in the last second, and a second
+//!   spent waiting out a `Retry-After` lowers the pace at most to 80% of the last refused
+//!   rate, so waiting cannot talk the pace down into a spiral.
 //!
 //! The clock is tokio's, so tests drive it with a paused clock against simulated limiters.
 
@@ -130,8 +132,12 @@ impl Pacer {
             .map_or(SECOND, |t| now.duration_since(*t))
             .clamp(SECOND / 2, SECOND);
         let achieved = s.served.len() as f64 / span.as_secs_f64();
+        // A pace that was not being used (the run sent less) is no measure of the limit: the
+        // target served `achieved`. Only the last refused rate bounds the fall, so a second
+        // spent waiting out a `Retry-After` cannot talk the pace down into a spiral.
+        let floor = s.refused_at.map_or(FLOOR_RPS, |r| r * DECREASE);
         let at = match s.rate {
-            Some(rate) => rate.min(achieved.max(FLOOR_RPS)).max(rate * DECREASE),
+            Some(rate) => rate.min(achieved.max(floor)),
             None => achieved,
         }
         .max(FLOOR_RPS);
@@ -174,6 +180,13 @@ impl State {
             .last_refusal
             .is_none_or(|t| now.duration_since(t) >= SECOND);
         if !quiet || now.duration_since(self.last_change) < SECOND {
+            return;
+        }
+        // Grow only a pace the run is using (RFC 7661's rule for an application-limited
+        // sender): a pace raised through quiet seconds of little traffic would let the next
+        // burst out far above the target's limit.
+        let used = self.served.len() as f64;
+        if used < rate * 0.5 {
             return;
         }
         let near = refused_at * NEAR;
@@ -390,10 +403,13 @@ mod tests {
         assert!((15.0..=17.0).contains(&slowed), "{slowed}");
         // A second 429 within the same second is the same signal.
         assert_eq!(pacer.refused().await, None);
-        // Then twenty quiet seconds of served requests.
+        // Then twenty quiet seconds in which the run uses the pace it is given.
         for _ in 0..20 {
-            tokio::time::advance(SECOND).await;
-            pacer.served().await;
+            let rate = pacer.rate().await.unwrap_or(1.0).ceil() as u32;
+            for _ in 0..rate {
+                tokio::time::advance(SECOND / rate).await;
+                pacer.served().await;
+            }
         }
         let rate = pacer.rate().await.unwrap();
         assert!(rate > 30.0, "the pace stayed at {rate}");
@@ -414,6 +430,22 @@ mod tests {
             second >= first * DECREASE - 0.01,
             "{first} then {second}: a quiet second must not count as the limit"
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn quiet_seconds_of_little_traffic_do_not_raise_the_pace() {
+        let pacer = Pacer::new(None);
+        for _ in 0..20 {
+            tokio::time::advance(Duration::from_millis(50)).await;
+            pacer.served().await;
+        }
+        let slowed = pacer.refused().await.unwrap();
+        // One request a second for half a minute: the pace is not in use, so it stays.
+        for _ in 0..30 {
+            tokio::time::advance(SECOND).await;
+            pacer.served().await;
+        }
+        assert_eq!(pacer.rate().await, Some(slowed));
     }
 
     #[tokio::test(start_paused = true)]
