@@ -223,7 +223,7 @@ fn diff_of_two_real_runs_names_regressions_fixes_new_removed_and_coverage() {
         "{stdout}"
     );
     assert!(
-        stdout.contains("NO REGRESSION: 0 regressed, 3 fixed"),
+        stdout.contains("NO REGRESSION: 0 regressed, 4 fixed"),
         "{stdout}"
     );
 
