@@ -183,9 +183,14 @@ pub struct Ctx<'a> {
     pub(crate) log: Vec<(OpKind, RawExchange)>,
     /// Whether the snapshot gate applies: off for a scenario whose requests depend on a seed.
     pub(crate) snapshot: bool,
-    /// Exchanges (by index) of DELETEs retried after an attempt that got no answer: that
-    /// attempt may have deleted the token, so the unknown-id status is no verdict on them.
+    /// Exchanges (by index) of DELETEs retried after an attempt that got no answer, whose
+    /// retry met what a deleted token meets (the unknown id; 401 for its own secret): the
+    /// lost attempt did the deletion, which is the success the step asked for.
     pub(crate) lost_first: Vec<usize>,
+    /// Secrets of the tokens this scenario created, by id: a DELETE authenticated with the
+    /// secret of the token it deletes, retried after a lost answer, meets 401 when the lost
+    /// attempt did the deletion (the secret died with its token).
+    own_secrets: Vec<(String, String)>,
     /// Creates whose id is not provably their token (reported after their exchange).
     ownership_failures: Vec<checks::Failure>,
 }
@@ -217,6 +222,7 @@ impl<'a> Ctx<'a> {
             log: Vec::new(),
             snapshot: true,
             lost_first: Vec::new(),
+            own_secrets: Vec::new(),
             ownership_failures: Vec::new(),
         }
     }
@@ -316,15 +322,16 @@ impl<'a> Ctx<'a> {
         let lost_first = kind == OpKind::Delete
             && sent.retries.iter().any(|r| r.attempt.response.is_err())
             && op.success_status().is_some_and(|s| expected.contains(&s));
-        if lost_first {
-            expected.extend(op.unknown_id_status);
-        }
-        let expected = expected.as_slice();
         let raw = sent.exchange;
         let index = self.exchanges;
         if lost_first {
-            self.lost_first.push(index);
+            let met = self.after_lost_delete(&raw);
+            if raw.response.as_ref().is_ok_and(|r| met.contains(&r.status)) {
+                self.lost_first.push(index);
+            }
+            expected.extend(met);
         }
+        let expected = expected.as_slice();
         self.exchanges += 1;
         self.tally.stats.requests += 1 + sent.retries.len();
         let created = match &raw.response {
@@ -382,6 +389,9 @@ impl<'a> Ctx<'a> {
                 }
                 _ => self.shared.seen.claim(id),
             };
+            if let Some(secret) = own.first() {
+                self.own_secrets.push((id.to_owned(), (*secret).to_owned()));
+            }
             match claim {
                 Ok(()) => self
                     .to_clean
@@ -532,14 +542,38 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// The statuses a DELETE retried after a lost answer may meet because the lost attempt
+    /// deleted the token: the unknown-id status, and when the DELETE is authenticated with
+    /// the secret of the very token it deletes, the 401 of a secret that no longer exists.
+    fn after_lost_delete(&self, raw: &RawExchange) -> Vec<u16> {
+        let op = &self.shared.api.delete;
+        let mut statuses: Vec<u16> = op.unknown_id_status.into_iter().collect();
+        let header = self.shared.api.access_token_header.as_str();
+        let secret = raw
+            .request_headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(header))
+            .map(|(_, v)| v.as_str());
+        let by_own_secret = secret.is_some_and(|secret| {
+            self.own_secrets
+                .iter()
+                .any(|(id, s)| s == secret && raw.url.ends_with(&op.path_with(id)))
+        });
+        if by_own_secret && op.response(401).is_some() {
+            statuses.push(401);
+        }
+        statuses
+    }
+
     /// The exchange as the snapshot sees it. A DELETE retried after a lost answer that meets
     /// the unknown-id status was carried out by the lost attempt: the snapshot records the
     /// success that attempt answered, so a flaky network does not change the baseline.
     fn as_snapshotted(&self, kind: OpKind, raw: &RawExchange, lost_first: bool) -> RawExchange {
         let op = self.shared.api.get(kind);
         let mut raw = raw.clone();
+        let met = self.after_lost_delete(&raw);
         if let (true, Ok(r), Some(success)) = (lost_first, &mut raw.response, op.success_status())
-            && Some(r.status) == op.unknown_id_status
+            && met.contains(&r.status)
         {
             r.status = success;
             r.headers.clear();
@@ -747,7 +781,21 @@ impl<'a> Ctx<'a> {
                 return None;
             }
         };
-        self.settle_raw(sent, kind, path, &auth, expected)
+        let mut response = self.settle_raw(sent, kind, path, &auth, expected)?;
+        // The scenario is told what the snapshot records: the lost attempt's success (the
+        // retry's status is reported with the exchange), so that a dropped answer does not
+        // turn its next steps into "the delete failed".
+        if self
+            .exchanges
+            .checked_sub(1)
+            .is_some_and(|i| self.lost_first.contains(&i))
+            && let Some(success) = self.shared.api.delete.success_status()
+        {
+            response.status = success;
+            response.headers.clear();
+            response.body.clear();
+        }
+        Some(response)
     }
 
     /// Records a raw request's exchange like [`Ctx::raw`] does.
@@ -760,14 +808,19 @@ impl<'a> Ctx<'a> {
         expected: &[u16],
     ) -> Option<RawResponse> {
         let lost_first = sent.retries.iter().any(|r| r.attempt.response.is_err());
-        let unknown = self.shared.api.delete.unknown_id_status;
+        let met = if lost_first && kind == OpKind::Delete {
+            self.after_lost_delete(&sent.exchange)
+        } else {
+            Vec::new()
+        };
         let response = self.record(sent, kind, expected, auth.owner());
         // A raw DELETE that succeeded leaves nothing for the clean-up to delete (nor does one
-        // whose lost first attempt did the deletion, so that the retry met the unknown id).
+        // whose lost first attempt did the deletion, so that the retry met what a deleted
+        // token meets).
         if kind == OpKind::Delete
-            && response.as_ref().is_some_and(|r| {
-                (200..300).contains(&r.status) || (lost_first && Some(r.status) == unknown)
-            })
+            && response
+                .as_ref()
+                .is_some_and(|r| (200..300).contains(&r.status) || met.contains(&r.status))
         {
             let last = path.rsplit('/').next().unwrap_or_default();
             self.to_clean.retain(|(_, id)| id != last);
