@@ -76,6 +76,9 @@ pub struct RunConfig {
     pub model_steps: Option<usize>,
     /// Run only this lane of the model suite (`--model-lane`, 1-based); `None`: every lane.
     pub model_lane: Option<usize>,
+    /// Shrink a failing model lane to a minimal sequence (off with `--no-shrink`: the
+    /// failure is reported with the sequence as it ran, which saves the replays).
+    pub model_shrink: bool,
     /// The flags that name the target and spec of this run (`--base-url URL`, `--server
     /// NAME`, `--spec PATH`, `--embedded-fault NAME`), for replay lines that rerun against the
     /// same target.
@@ -114,6 +117,7 @@ impl RunConfig {
             model_seed: None,
             model_steps: None,
             model_lane: None,
+            model_shrink: true,
             target_args: Vec::new(),
         }
     }

@@ -351,13 +351,7 @@ impl<'a> Ctx<'a> {
                     .filter_map(|f| body.get(f).and_then(|v| v.as_str()))
             })
             .collect();
-        let earlier_secrets: Vec<(String, String)> = self
-            .shared
-            .redactor
-            .entries()
-            .into_iter()
-            .filter(|(s, _)| !own.contains(&s.as_str()))
-            .collect();
+        let known = self.shared.redactor.known();
         if let Some(id) = created
             .as_ref()
             .and_then(|body| body.get("_id"))
@@ -436,7 +430,8 @@ impl<'a> Ctx<'a> {
             response,
             expected,
             validators: &self.shared.validators,
-            secrets: &earlier_secrets,
+            secrets: &known,
+            own: &own,
         };
         let mut all_passed = true;
         let mut results = Vec::new();
@@ -912,6 +907,14 @@ impl<'a> Ctx<'a> {
             &self.shared.redactor,
         );
         self.emit(Event::Exchange(record));
+        if let Some(why) = &sent.gave_up {
+            // As for a documented request: a target that would not serve it gives no verdict.
+            self.tally.stats.rate_limited += 1;
+            self.tally
+                .unserved
+                .get_or_insert_with(|| self.shared.redactor.apply(why));
+            return None;
+        }
         match raw.response {
             Ok(r) => Some(r),
             Err(e) => {

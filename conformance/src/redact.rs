@@ -10,11 +10,17 @@
 //! unmasked prints none of them. And server text is made safe for a terminal
 //! ([`neutralize`]): no escape sequence, no carriage return, no bell reaches one.
 
-use std::sync::{Arc, Mutex};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
 
 #[derive(Clone, Default)]
 pub struct Redactor {
     secrets: Arc<Mutex<Vec<(String, String)>>>,
+    /// The secrets as one matcher, built when first needed after a secret was added: every
+    /// string bound for an output is scanned, and one pass over it for all secrets at once
+    /// is what keeps a run with hundreds of tokens fast.
+    known: Arc<Mutex<Option<Arc<KnownSecrets>>>>,
     /// The spec's `x-secret` field names, whose values in a body are secrets or masks.
     secret_fields: Arc<Mutex<Vec<String>>>,
     shapes: Arc<Mutex<Shapes>>,
@@ -180,6 +186,76 @@ impl std::fmt::Debug for Redactor {
 /// Placeholder for a token secret returned by a create.
 pub const CREATED_SECRET: &str = "[created-secret]";
 
+/// The secrets known at one moment, longest first, with a matcher over all of them.
+pub struct KnownSecrets {
+    /// (value, placeholder), longest first.
+    pub entries: Vec<(String, String)>,
+    matcher: Option<AhoCorasick>,
+    /// Runs of characters of the created secrets, for `checks/exposure.rs`, built on first use.
+    runs: OnceLock<(usize, HashMap<Vec<char>, RunOwner>)>,
+}
+
+/// Which created secrets a run of characters belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunOwner {
+    /// Only this entry's secret has the run.
+    One(usize),
+    /// Two or more secrets share it (a fixed prefix, say): it is no secret material.
+    Shared,
+}
+
+impl KnownSecrets {
+    fn new(entries: Vec<(String, String)>) -> KnownSecrets {
+        // Leftmost-longest: a secret that contains another is found (and replaced) whole.
+        // The non-contiguous NFA builds in time linear in the secrets' length; it is rebuilt
+        // after every create, so its build time matters more than its search speed.
+        let matcher = AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostLongest)
+            .kind(Some(AhoCorasickKind::NoncontiguousNFA))
+            .build(entries.iter().map(|(s, _)| s.as_str()))
+            .ok()
+            .filter(|_| !entries.is_empty());
+        KnownSecrets {
+            entries,
+            matcher,
+            runs: OnceLock::new(),
+        }
+    }
+
+    /// The entries (by index) whose secret occurs in `haystack`, leftmost first.
+    pub fn found_in<'h>(&'h self, haystack: &'h [u8]) -> impl Iterator<Item = usize> + 'h {
+        self.matcher
+            .iter()
+            .flat_map(move |m| m.find_iter(haystack))
+            .map(|m| m.pattern().as_usize())
+    }
+
+    /// Every run of `len` consecutive characters of a created secret, with its owner.
+    pub fn created_runs(&self, len: usize) -> &HashMap<Vec<char>, RunOwner> {
+        let (built_for, runs) = self.runs.get_or_init(|| {
+            let mut runs: HashMap<Vec<char>, RunOwner> = HashMap::new();
+            for (i, (secret, placeholder)) in self.entries.iter().enumerate() {
+                if placeholder != CREATED_SECRET {
+                    continue;
+                }
+                let chars: Vec<char> = secret.chars().collect();
+                for w in chars.windows(len.max(1)) {
+                    runs.entry(w.to_vec())
+                        .and_modify(|o| {
+                            if *o != RunOwner::One(i) {
+                                *o = RunOwner::Shared
+                            }
+                        })
+                        .or_insert(RunOwner::One(i));
+                }
+            }
+            (len, runs)
+        });
+        debug_assert_eq!(*built_for, len, "one run length per run");
+        runs
+    }
+}
+
 impl Redactor {
     /// Registers a secret with the placeholder that replaces it. Empty strings are ignored.
     pub fn add(&self, secret: &str, placeholder: &str) {
@@ -193,6 +269,7 @@ impl Redactor {
         secrets.push((secret.to_owned(), placeholder.to_owned()));
         // Longest first, so a secret that contains another is replaced whole.
         secrets.sort_by_key(|s| std::cmp::Reverse(s.0.len()));
+        *self.known.lock().unwrap_or_else(|e| e.into_inner()) = None;
         drop(secrets);
         if placeholder == CREATED_SECRET {
             self.shapes().learn_secret(secret);
@@ -263,25 +340,38 @@ impl Redactor {
         self.len() == 0
     }
 
+    /// The secrets known now, with one matcher over all of them.
+    pub fn known(&self) -> Arc<KnownSecrets> {
+        // The secrets' lock first, as `add` takes it: the snapshot is never older than the
+        // list it is built from.
+        let secrets = self.secrets.lock().unwrap_or_else(|e| e.into_inner());
+        let mut known = self.known.lock().unwrap_or_else(|e| e.into_inner());
+        known
+            .get_or_insert_with(|| Arc::new(KnownSecrets::new(secrets.clone())))
+            .clone()
+    }
+
     /// The text with every known secret replaced.
     pub fn apply(&self, text: &str) -> String {
-        let secrets = self.secrets.lock().unwrap_or_else(|e| e.into_inner());
-        let mut out = text.to_owned();
-        for (secret, placeholder) in secrets.iter() {
-            if out.contains(secret.as_str()) {
-                out = out.replace(secret.as_str(), placeholder);
-            }
-        }
+        let known = self.known();
+        let Some(matcher) = &known.matcher else {
+            return text.to_owned();
+        };
+        let mut out = String::with_capacity(text.len());
+        matcher.replace_all_with(text, &mut out, |m, _, out| {
+            out.push_str(&known.entries[m.pattern().as_usize()].1);
+            true
+        });
         out
     }
 
     /// The placeholder of the first known secret found in `text`, if any.
     pub fn find_in(&self, text: &str) -> Option<String> {
-        let secrets = self.secrets.lock().unwrap_or_else(|e| e.into_inner());
-        secrets
-            .iter()
-            .find(|(s, _)| text.contains(s.as_str()))
-            .map(|(_, p)| p.clone())
+        let known = self.known();
+        known
+            .found_in(text.as_bytes())
+            .next()
+            .map(|i| known.entries[i].1.clone())
     }
 
     /// Every registered secret value with its placeholder (for checks inside the runner).

@@ -1,7 +1,7 @@
 //! The catalog of conformant variants: behaviours that differ from the server's defaults yet
 //! conform to the spec, its recorded decisions (`openapi/TRANSCRIPTION.md`) and the HTTP and
 //! JSON RFCs. A conformance run must pass against every one of them (the specificity test,
-//! `conformance/tests/specificity.rs`), the mirror of the fault catalog whose every entry a
+//! `conformance/tests/integration/specificity.rs`), the mirror of the fault catalog whose every entry a
 //! run must catch.
 //!
 //! Each variant is off unless named with `--variant NAME`. Most act on the answer after the
@@ -70,7 +70,7 @@ variants! {
     TimestampsOffset => ("timestamps-offset", "timestamps", "RFC 3339 §5.6 (time-numoffset); the spec's format: date-time", "timestamps are written in +02:00 local time: `2025-12-06T03:49:03.391+02:00`"),
     TimestampsMicros => ("timestamps-micros", "timestamps", "RFC 3339 §5.6 (time-secfrac is any number of digits)", "timestamps carry microseconds: `2025-12-06T01:49:03.391000Z`"),
     TimestampsSeconds => ("timestamps-seconds", "timestamps", "RFC 3339 §5.6 (time-secfrac is optional)", "timestamps carry whole seconds: `2025-12-06T01:49:03Z`"),
-    ExtraTokenFields => ("extra-token-fields", "extra-fields", "the UserAccessToken schema allows properties it does not list (OpenAPI 3.0 additionalProperties)", "token objects carry `lastUsedAt: null`, `revoked: false` and `servedAt`, the time of each answer"),
+    ExtraTokenFields => ("extra-token-fields", "extra-fields", "the token schema allows properties it does not list (OpenAPI 3.0 additionalProperties)", "token objects carry `lastUsedAt: null`, `revoked: false` and `servedAt`, the time of each answer"),
     ExtraErrorFields => ("extra-error-fields", "extra-fields", "the Error schema allows properties it does not list (OpenAPI 3.0 additionalProperties)", "error bodies carry `requestId` and `timestamp`, new on every request"),
     ListNewestFirst => ("list-newest-first", "list-order", "the list operation states no order (#/paths/~1me~1tokens/get)", "the list shows the newest token first"),
     ListRandomOrder => ("list-random-order", "list-order", "the list operation states no order (#/paths/~1me~1tokens/get)", "the list is shuffled on every request"),

@@ -10,10 +10,9 @@
 //! the placeholder.
 
 use super::{Failure, Outcome, ResponseCx};
-use crate::redact::CREATED_SECRET;
+use crate::redact::{CREATED_SECRET, RunOwner};
 use abp_spec::Spec;
 use serde_json::Value;
-use std::collections::HashSet;
 
 /// A run of at least this many asterisks marks a masked example.
 const MASK_RUN: &str = "***";
@@ -102,12 +101,6 @@ pub fn longest_common_run(a: &[char], b: &[char]) -> usize {
 pub fn secret_exposure(cx: &ResponseCx) -> Outcome {
     let mask = cx.validators.mask_limit.as_ref()?;
     let limit = mask.shown;
-    let secrets: Vec<Vec<char>> = cx
-        .secrets
-        .iter()
-        .filter(|(_, placeholder)| placeholder == CREATED_SECRET)
-        .map(|(s, _)| s.chars().collect())
-        .collect();
     // Applies to every JSON body, whether or not a secret is known yet: what concurrent
     // scenarios created so far must not change which checks a report shows.
     let body: Value = serde_json::from_slice(&cx.response.body).ok()?;
@@ -115,36 +108,35 @@ pub fn secret_exposure(cx: &ResponseCx) -> Outcome {
     collect_strings(&body, &mut strings);
     let values: Vec<Vec<char>> = strings.iter().map(|s| s.chars().collect()).collect();
     let window = limit + 1;
-    // Every run of `window` characters in the response, hashed once.
-    let shown: HashSet<&[char]> = values.iter().flat_map(|v| v.windows(window)).collect();
-    for (i, secret) in secrets.iter().enumerate() {
-        let exposed = secret.windows(window).any(|w| {
-            shown.contains(w)
-                && !secrets
-                    .iter()
-                    .enumerate()
-                    .any(|(j, other)| j != i && other.windows(window).any(|o| o == w))
+    // Every run of `window` characters of an earlier secret that no other secret shares,
+    // looked up for each run of the response's values (the run's index of the secrets).
+    let runs = cx.secrets.created_runs(window);
+    let exposed = values
+        .iter()
+        .flat_map(|v| v.windows(window))
+        .find_map(|w| match runs.get(w) {
+            Some(RunOwner::One(i)) if cx.is_earlier(*i) => Some(*i),
+            _ => None,
         });
-        if !exposed {
-            continue;
-        }
-        let longest = values
-            .iter()
-            .map(|v| longest_common_run(v, secret))
-            .max()
-            .unwrap_or(0);
-        return Some(Err(Failure::new(format!(
-            "a value in the {} body shows {longest} consecutive characters of {CREATED_SECRET} (of {}); a mask may show at most {limit}",
-            cx.response.status,
-            secret.len()
-        ))
-        .expected(format!(
-            "at most {limit} consecutive characters of any secret, as the spec's masked example shows"
-        ))
-        .actual(format!("{longest} consecutive characters of {CREATED_SECRET}"))
-        .at(mask.pointer.clone())));
-    }
-    Some(Ok(()))
+    let Some(i) = exposed else {
+        return Some(Ok(()));
+    };
+    let secret: Vec<char> = cx.secrets.entries[i].0.chars().collect();
+    let longest = values
+        .iter()
+        .map(|v| longest_common_run(v, &secret))
+        .max()
+        .unwrap_or(0);
+    Some(Err(Failure::new(format!(
+        "a value in the {} body shows {longest} consecutive characters of {CREATED_SECRET} (of {}); a mask may show at most {limit}",
+        cx.response.status,
+        secret.len()
+    ))
+    .expected(format!(
+        "at most {limit} consecutive characters of any secret, as the spec's masked example shows"
+    ))
+    .actual(format!("{longest} consecutive characters of {CREATED_SECRET}"))
+    .at(mask.pointer.clone())))
 }
 
 #[cfg(test)]

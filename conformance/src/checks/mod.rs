@@ -246,8 +246,20 @@ pub struct ResponseCx<'a> {
     /// Statuses the scenario step accepts.
     pub expected: &'a [u16],
     pub validators: &'a schema::Validators,
-    /// Secrets known before this response: (value, placeholder).
-    pub secrets: &'a [(String, String)],
+    /// The secrets known to the run, this response's own new ones included.
+    pub secrets: &'a crate::redact::KnownSecrets,
+    /// The secrets this response itself creates (a create answer shows its own): not leaks.
+    pub own: &'a [&'a str],
+}
+
+impl ResponseCx<'_> {
+    /// Whether the entry (of [`ResponseCx::secrets`]) was known before this response.
+    pub fn is_earlier(&self, entry: usize) -> bool {
+        self.secrets
+            .entries
+            .get(entry)
+            .is_some_and(|(s, _)| !s.is_empty() && !self.own.contains(&s.as_str()))
+    }
 }
 
 /// A response check: one small function with one job.

@@ -3,43 +3,29 @@
 use super::{Failure, Outcome, ResponseCx};
 
 pub fn no_secret_leak(cx: &ResponseCx) -> Outcome {
-    // One pass over the body for every secret at once: a list of thousands of tokens, in a
-    // run that has created hundreds, is read once, not once per secret.
-    let secrets: Vec<&str> = cx
+    // One pass over the body for every secret at once (the run's matcher): a list of
+    // thousands of tokens, in a run that has created hundreds, is read once.
+    let in_body = cx
         .secrets
-        .iter()
-        .map(|(s, _)| s.as_str())
-        .filter(|s| !s.is_empty())
-        .collect();
-    if secrets.is_empty() {
-        return Some(Ok(()));
-    }
-    let Ok(matcher) = aho_corasick::AhoCorasick::new(&secrets) else {
-        return None;
-    };
-    let found_in_body = matcher
-        .find(&cx.response.body)
-        .map(|m| m.pattern().as_usize());
-    let found = found_in_body.map(|i| (i, true)).or_else(|| {
-        cx.response
-            .headers
-            .iter()
-            .find_map(|(_, v)| matcher.find(v.as_bytes()))
-            .map(|m| (m.pattern().as_usize(), false))
+        .found_in(&cx.response.body)
+        .find(|i| cx.is_earlier(*i))
+        .map(|i| (i, "body"));
+    let found = in_body.or_else(|| {
+        cx.response.headers.iter().find_map(|(_, v)| {
+            cx.secrets
+                .found_in(v.as_bytes())
+                .find(|i| cx.is_earlier(*i))
+                .map(|i| (i, "headers"))
+        })
     });
-    if let Some((i, in_body)) = found {
-        let placeholder = cx
-            .secrets
-            .iter()
-            .find(|(s, _)| s == secrets[i])
-            .map_or("a secret", |(_, p)| p.as_str());
-        let place = if in_body { "body" } else { "headers" };
-        return Some(Err(Failure::new(format!(
-            "the response {place} contains {placeholder}, a secret it must never show"
-        ))
-        .expected("no credential or earlier token secret in the response")
-        .actual(format!("{placeholder} in the {place}"))
-        .at("#/components/schemas/UserAccessToken/properties/token")));
-    }
-    Some(Ok(()))
+    let Some((i, place)) = found else {
+        return Some(Ok(()));
+    };
+    let placeholder = cx.secrets.entries[i].1.as_str();
+    Some(Err(Failure::new(format!(
+        "the response {place} contains {placeholder}, a secret it must never show"
+    ))
+    .expected("no credential or earlier token secret in the response")
+    .actual(format!("{placeholder} in the {place}"))
+    .at("#/components/schemas/UserAccessToken/properties/token")))
 }

@@ -94,6 +94,10 @@ pub struct RunArgs {
     /// Run only this lane of the model suite (1-based), as a failure's replay line says.
     #[arg(long, value_name = "K", value_parser = clap::value_parser!(u64).range(1..=100_000))]
     pub model_lane: Option<u64>,
+    /// Report a failing model lane as it ran instead of shrinking it to a minimal sequence
+    /// (shrinking replays the lane, up to 200 times): for a gate that only needs the verdict.
+    #[arg(long)]
+    pub no_shrink: bool,
 }
 
 /// Opens every `--report` file before the run, so a bad path fails fast and changes nothing
@@ -207,6 +211,7 @@ fn build_config(
     config.model_seed = args.seed;
     config.model_steps = args.model_steps.map(|n| n as usize);
     config.model_lane = args.model_lane.map(|n| n as usize);
+    config.model_shrink = !args.no_shrink;
     config.checks = checks;
     config.clock_tolerance = chrono::TimeDelta::seconds(i64::from(args.clock_tolerance));
     config.timeout = std::time::Duration::from_secs(args.connect.timeout);

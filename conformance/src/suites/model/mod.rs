@@ -230,7 +230,18 @@ pub async fn run(case: &Case, ctx: &mut Ctx<'_>) {
     // Delete what the failing lane created before the replays start.
     ctx.clean_up().await;
     let budget = SHRINK_REQUESTS_PER_STEP * case.lane_steps();
-    let shrunk = shrink::shrink(ctx, &facts, &steps, first, budget).await;
+    let shrinking = ctx.shared.config.model_shrink;
+    let shrunk = if shrinking {
+        shrink::shrink(ctx, &facts, &steps, first, budget).await
+    } else {
+        shrink::Shrunk {
+            steps: steps[..=first.step].to_vec(),
+            mismatch: first,
+            replays: 0,
+            requests: 0,
+            reproduced: false,
+        }
+    };
     ctx.tally.stats.requests += shrunk.requests;
     let last = shrunk.mismatch;
     let mut message = format!(
@@ -240,7 +251,9 @@ pub async fn run(case: &Case, ctx: &mut Ctx<'_>) {
         case.lanes,
         steps.len(),
     );
-    if shrunk.reproduced {
+    if !shrinking {
+        let _ = writeln!(message, "not shrunk: --no-shrink)");
+    } else if shrunk.reproduced {
         let _ = writeln!(
             message,
             "shrunk to {} steps in {} replays, {} requests)",

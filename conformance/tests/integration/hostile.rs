@@ -4,8 +4,6 @@
 //! token secret in stdout, stderr or any report, no terminal control byte passed through,
 //! and that none of a person's tokens was deleted.
 
-mod common;
-
 use std::collections::HashMap;
 use std::io::Read;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -307,7 +305,7 @@ fn run_binary(base_url: &str, creds: &reference_server::Credentials, extra: &[&s
     let file = |name: &str| dir.path().join(name);
     let stdout = std::fs::File::create(file("stdout")).unwrap();
     let stderr = std::fs::File::create(file("stderr")).unwrap();
-    let mut command = common::binary();
+    let mut command = crate::common::binary();
     command
         .args(["run", "--base-url", base_url, "--snapshot-dir"])
         .arg(file("snapshots"))
@@ -478,7 +476,7 @@ async fn case(misbehaviour: Misbehaviour, extra: &[&str]) -> Run {
         run.elapsed.as_secs_f64(),
         run.peak_kib
     );
-    let left: Vec<String> = common::tokens(&server.base_url, &server.credentials.user)
+    let left: Vec<String> = crate::common::tokens(&server.base_url, &server.credentials.user)
         .await
         .iter()
         .filter_map(|t| t["_id"].as_str().map(str::to_owned))
@@ -644,7 +642,7 @@ async fn a_large_correct_account_passes() {
         stderr(&run)
     );
     assert_eq!(
-        common::tokens(&server.base_url, &server.credentials.user)
+        crate::common::tokens(&server.base_url, &server.credentials.user)
             .await
             .len(),
         3000

@@ -2,9 +2,7 @@
 //! flight passes every time against a correct server, and the report (what was checked, in
 //! which order, with which verdict) is the same as with one scenario at a time.
 
-mod common;
-
-use common::{Creds, run_against};
+use crate::common::{Creds, run_against};
 use conformance::events::Event;
 
 /// The order-relevant content of a run: every event's kind and scenario, each check's name
@@ -53,6 +51,7 @@ async fn sixteen_jobs_pass_ten_times_with_the_report_of_one_job() {
         let concurrent = run_against(vec![], Creds::All, |c| {
             c.jobs = 16;
             c.model_seed = Some(7);
+            c.model_shrink = false;
         })
         .await;
         assert!(
@@ -102,6 +101,7 @@ async fn a_fault_found_with_one_job_is_found_with_sixteen() {
         let one = run_against(vec![fault], Creds::All, |c| {
             c.jobs = 1;
             c.model_seed = Some(7);
+            c.model_shrink = false;
         })
         .await;
         let many = run_against(vec![fault], Creds::All, |c| {

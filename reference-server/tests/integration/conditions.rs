@@ -1,9 +1,7 @@
 //! The test conditions: a rate limit answered with 429 and `Retry-After`, answers dropped on
 //! every Nth GET or DELETE, and the request timeout. Each is off by default.
 
-mod common;
-
-use common::{Raw, assert_error, bearer, raw_http};
+use crate::common::{Raw, assert_error, bearer, raw_http};
 use reference_server::{
     Config, EmbeddedServer, Fixtures, TestConditions, start_embedded_with, start_with,
 };
@@ -40,8 +38,7 @@ async fn above_the_rate_requests_get_429_with_retry_after_and_change_nothing() {
     let mut created = 0;
     let mut limited = Vec::new();
     for i in 0..15 {
-        let body =
-            serde_json::json!({"name": format!("r{i}"), "lifetime": common::example_lifetime()});
+        let body = serde_json::json!({"name": format!("r{i}"), "lifetime": crate::common::example_lifetime()});
         let auth = bearer(&user);
         let resp = raw
             .http
@@ -79,7 +76,7 @@ async fn above_the_rate_requests_get_429_with_retry_after_and_change_nothing() {
     assert!(!limited.is_empty());
     for (retry_after, content_type, body) in limited {
         assert_eq!(retry_after.as_deref(), Some("1"));
-        let answer = common::Answer {
+        let answer = crate::common::Answer {
             status: 429,
             content_type,
             www_authenticate: None,

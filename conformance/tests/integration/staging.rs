@@ -2,9 +2,7 @@
 //! (and slows down), retries what may be retried, and says so. The reference server plays
 //! each condition (`--rate-limit`, `--drop-every`); these are test conditions, not faults.
 
-mod common;
-
-use common::{Creds, Outcome, run_with_conditions};
+use crate::common::{Creds, Outcome, run_with_conditions};
 use conformance::events::Event;
 use reference_server::TestConditions;
 use std::num::{NonZeroU32, NonZeroU64};

@@ -1,12 +1,10 @@
 //! Every documented status of every operation, through raw HTTP and the generated client.
 
-mod common;
-
+use crate::common::{assert_error, bearer, example_lifetime, schema, server};
 use abp_spec::Spec;
 use abp_tokens_client::types::{CreateUserAccessTokenRequest, ObjectId, TokenLifetime};
 use abp_tokens_client::{Client, Observer};
 use chrono::{DateTime, Utc};
-use common::{assert_error, bearer, example_lifetime, schema, server};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -318,7 +316,7 @@ async fn oversized_bodies_are_413() {
         request.extend_from_slice(b"\r\n");
     }
     request.extend_from_slice(b"0\r\n\r\n");
-    let answer = common::raw_http(srv.addr, &request).await;
+    let answer = crate::common::raw_http(srv.addr, &request).await;
     assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
     // Exactly at the limit is processed.
     body.truncate(body_limit());

@@ -3,9 +3,7 @@
 //! a server's auth bug fails the auth suite instead of stopping at preflight; a failure that
 //! does not reproduce is FLAKY, one that does stays FAIL; messages say causes in words.
 
-mod common;
-
-use common::{binary, output_text, tokens};
+use crate::common::{binary, output_text, tokens};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 

@@ -4,10 +4,8 @@
 //! server is proven where faults are compiled (`src/behaviour.rs`,
 //! `every_fault_changes_exactly_one_field_or_wraps_the_store_once`).
 
-mod common;
-
+use crate::common::{Raw, bearer, example_lifetime, raw_http, server};
 use abp_spec::Spec;
-use common::{Raw, bearer, example_lifetime, raw_http, server};
 use reference_server::{EmbeddedServer, Fault};
 use reqwest::Method;
 use serde_json::json;

@@ -2,9 +2,7 @@
 //! requests for the same seed, the same shrunk sequence for a failing seed, every model-only
 //! fault caught by every sampled seed whatever `--jobs`, and a lane replayed on its own.
 
-mod common;
-
-use common::{Creds, run_against};
+use crate::common::{Creds, run_against};
 use conformance::events::Event;
 use reference_server::{Fault, start_embedded};
 
@@ -66,7 +64,7 @@ async fn twenty_random_seeds_pass_against_a_correct_server() {
             &server.base_url,
             "embedded",
             abp_spec::Spec::embedded(),
-            common::all_credentials(&server.credentials),
+            crate::common::all_credentials(&server.credentials),
         );
         config.suites = vec!["model".into()];
         let mut collect = conformance::report::Collect::default();
@@ -77,11 +75,20 @@ async fn twenty_random_seeds_pass_against_a_correct_server() {
             Event::ScenarioStarted { summary, .. } => Some(summary.clone()),
             _ => None,
         });
-        assert!(
-            stats.success(),
-            "{seed:?}: {:?}",
-            model_failure(&collect.events)
-        );
+        let failed: Vec<String> = collect
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Check(c) if !c.passed => Some(format!(
+                    "{} {}: {}",
+                    c.scenario,
+                    c.check,
+                    c.message.as_deref().unwrap_or("")
+                )),
+                _ => None,
+            })
+            .collect();
+        assert!(stats.success(), "{seed:?}: {failed:#?} {stats:?}");
     }
     server.shutdown().await;
 }
@@ -148,11 +155,13 @@ fn model_run(
     faults: Vec<Fault>,
     seed: u64,
     jobs: usize,
-) -> impl std::future::Future<Output = common::Outcome> {
+) -> impl std::future::Future<Output = crate::common::Outcome> {
     run_against(faults, Creds::All, move |c| {
         c.suites = vec!["model".into()];
         c.model_seed = Some(seed);
         c.jobs = jobs;
+        // These tests judge verdicts; shrinking is tested on its own.
+        c.model_shrink = false;
     })
 }
 
@@ -185,7 +194,7 @@ async fn every_sampled_seed_catches_every_model_only_fault_with_one_job_or_many(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_job_and_thirty_two_give_the_same_verdicts() {
     use conformance::events::Verdict;
-    let verdicts = |o: &common::Outcome| {
+    let verdicts = |o: &crate::common::Outcome| {
         (
             o.stats.success(),
             o.verdicts(Verdict::Passed).len() + o.verdicts(Verdict::Failed).len(),
@@ -225,7 +234,7 @@ async fn a_lane_replays_alone_with_the_same_requests() {
         alone.verdicts(conformance::events::Verdict::Passed),
         ["model/lane-3"]
     );
-    let lane = |o: &common::Outcome| -> Vec<String> {
+    let lane = |o: &crate::common::Outcome| -> Vec<String> {
         let only: Vec<Event> = o
             .events
             .iter()
@@ -265,7 +274,7 @@ async fn a_lane_replays_alone_with_the_same_requests() {
         &server.base_url,
         "embedded",
         abp_spec::Spec::embedded(),
-        common::all_credentials(&server.credentials),
+        crate::common::all_credentials(&server.credentials),
     );
     config.model_lane = Some(99);
     let mut collect = conformance::report::Collect::default();

@@ -8,9 +8,7 @@
 //! The runs go through the `conformance` binary, as a user's would: insta reads its update mode
 //! from the environment once per process, so recording and checking need two processes.
 
-mod common;
-
-use common::{binary, output_text};
+use crate::common::{binary, output_text};
 use reference_server::{EmbeddedServer, SEEDED_NAME_PREFIX, Variant, start_embedded_variants};
 use std::path::Path;
 use std::time::Instant;
@@ -93,7 +91,7 @@ fn failures(output: &str) -> String {
 // test, never when the variant ran alone): a POST answered without its body read ended in
 // "connection closed before message completed" (deflate), and a `--update-snapshots` run
 // reported two boundary scenarios as having no approved snapshot (list-newest-first,
-// list-random-order). Run it with `cargo test -p conformance --test specificity -- --ignored`.
+// list-random-order). Run it with `cargo test -p conformance --test integration specificity:: -- --ignored`.
 #[ignore = "intermittent false alarms under investigation; see the comment above"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_conformant_variant_passes_the_suite_and_the_snapshot_gate() {

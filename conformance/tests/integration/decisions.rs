@@ -1,13 +1,11 @@
 //! A failure whose expectation is a project decision (the vendor docs are silent) says so,
 //! naming the row of openapi/TRANSCRIPTION.md; a failure against a documented fact does not.
 
-mod common;
-
-use common::{Creds, run_against};
+use crate::common::{Creds, run_against};
 use conformance::events::Event;
 use reference_server::Fault;
 
-fn failures(outcome: &common::Outcome) -> Vec<conformance::events::CheckRecord> {
+fn failures(outcome: &crate::common::Outcome) -> Vec<conformance::events::CheckRecord> {
     outcome
         .events
         .iter()

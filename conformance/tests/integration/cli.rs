@@ -1,7 +1,5 @@
 //! The binary's contract: exit codes and one-line errors for bad input, and the main command.
 
-mod common;
-
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -203,7 +201,7 @@ fn sigterm_stops_the_run_and_deletes_what_it_created() {
     assert!(junit.contains("type=\"interrupted\""), "{junit}");
     let totals = junit.lines().find(|l| l.contains("<testsuites")).unwrap();
     assert!(!totals.contains("errors=\"0\""), "{junit}");
-    let left = rt.block_on(common::tokens(&server.base_url, &c.user));
+    let left = rt.block_on(crate::common::tokens(&server.base_url, &c.user));
     rt.block_on(server.shutdown());
     assert!(left.is_empty(), "tokens left behind: {left:?}");
 }

@@ -3,16 +3,14 @@
 //! real runs' JSON reports, known failures that cannot rot, and an installed binary run from
 //! a directory outside any checkout.
 
-mod common;
-
-use common::output_text as text;
+use crate::common::output_text as text;
 use std::path::Path;
 use std::process::{Command, Output};
 
 /// The binary against its embedded server, in the crate's directory (a checkout), with CI
 /// set so a snapshot mismatch never writes into the tree.
 fn run(args: &[&str]) -> Output {
-    let mut c = common::binary();
+    let mut c = crate::common::binary();
     c.arg("run").args(args).env("CI", "true");
     c.env_remove("GITHUB_STEP_SUMMARY");
     c.output().unwrap()
@@ -89,7 +87,7 @@ fn the_markdown_summary_of_a_failing_run_tabulates_its_failures_within_the_bound
 fn on_github_actions_without_a_markdown_report_one_line_says_how_to_get_one() {
     let dir = tempfile::tempdir().unwrap();
     let summary = dir.path().join("step_summary");
-    let mut c = common::binary();
+    let mut c = crate::common::binary();
     c.args(["run", "--scenario", "lifecycle/delete-unknown-id"])
         .env("CI", "true")
         .env("GITHUB_STEP_SUMMARY", &summary);
@@ -109,7 +107,7 @@ fn on_github_actions_without_a_markdown_report_one_line_says_how_to_get_one() {
 
     // Asked for one: no hint.
     let md = dir.path().join("summary.md");
-    let mut c = common::binary();
+    let mut c = crate::common::binary();
     c.args([
         "run",
         "--scenario",
@@ -125,7 +123,7 @@ fn on_github_actions_without_a_markdown_report_one_line_says_how_to_get_one() {
 }
 
 fn diff(before: &Path, after: &Path, extra: &[&str]) -> Output {
-    common::binary()
+    crate::common::binary()
         .arg("diff")
         .arg(before)
         .arg(after)
@@ -282,7 +280,7 @@ fn known_file(dir: &Path, scenario: &str, extra: &str) -> String {
 }
 
 fn run_known(ci: bool, fault: bool, known: &str, extra: &[&str]) -> Output {
-    let mut c = common::binary();
+    let mut c = crate::common::binary();
     c.args([
         "run",
         "--scenario",
@@ -397,7 +395,7 @@ fn files(dir: &Path) -> Vec<String> {
 
 /// The built binary as an installed one runs: from a directory in no checkout.
 fn installed(cwd: &Path) -> Command {
-    let mut c = common::binary();
+    let mut c = crate::common::binary();
     c.current_dir(cwd).arg("run");
     c
 }

@@ -4,17 +4,15 @@
 //! the user points (`--snapshot-dir`), one baseline per target; nothing a run creates
 //! escapes its prefix.
 
-mod common;
-
 use std::process::Command;
 
 fn conformance(dir: &std::path::Path) -> Command {
-    let mut c = common::binary();
+    let mut c = crate::common::binary();
     c.current_dir(dir);
     c
 }
 
-use common::output_text as text;
+use crate::common::output_text as text;
 
 fn with_creds(c: &mut Command, creds: &reference_server::Credentials) {
     c.env("ABP_TOKEN", &creds.user)
@@ -298,7 +296,10 @@ fn tokens_a_server_wrongly_keeps_carry_the_prefix_and_are_swept() {
         "the faults are found: {}",
         text(&out).0
     );
-    let left = rt.block_on(common::tokens(&server.base_url, &server.credentials.user));
+    let left = rt.block_on(crate::common::tokens(
+        &server.base_url,
+        &server.credentials.user,
+    ));
     assert!(left.is_empty(), "tokens left behind: {left:#?}");
     rt.block_on(server.shutdown());
 }

@@ -2,18 +2,16 @@
 //! killed run leaves behind is found and removed by `conformance cleanup`, which touches
 //! nothing else.
 
-mod common;
-
 use std::process::Command;
 use std::time::Duration;
 
 fn conformance() -> Command {
-    let mut c = common::binary();
+    let mut c = crate::common::binary();
     c.env("ABP_TOKEN", "a-real-looking-credential");
     c
 }
 
-use common::output_text as text;
+use crate::common::output_text as text;
 
 #[test]
 fn production_is_refused_before_anything_is_sent() {
@@ -39,7 +37,7 @@ fn production_is_refused_before_anything_is_sent() {
 }
 
 async fn names(base_url: &str, credential: &str) -> Vec<String> {
-    common::tokens(base_url, credential)
+    crate::common::tokens(base_url, credential)
         .await
         .iter()
         .filter_map(|t| t["name"].as_str().map(str::to_owned))

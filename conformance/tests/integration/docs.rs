@@ -1,8 +1,6 @@
 //! The README documents the JSON report's field names; this keeps that table true.
 
-mod common;
-
-use common::{Creds, run_against};
+use crate::common::{Creds, run_against};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Backticked words of each `| `event` | fields |` row of the README's JSON table.

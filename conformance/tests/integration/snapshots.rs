@@ -2,9 +2,7 @@
 //! diff naming the field; CI never writes; outside CI a pending file appears; an explicit
 //! update accepts it.
 
-mod common;
-
-use common::{Creds, run_against};
+use crate::common::{Creds, run_against};
 use conformance::events::Event;
 use reference_server::Fault;
 use std::path::Path;
