@@ -996,15 +996,22 @@ impl<'a> Ctx<'a> {
     }
 
     /// Deletes what the scenario created and did not delete itself.
-    pub(crate) async fn clean_up(&mut self) {
+    /// Deletes what the scenario created; returns how many deletions were not confirmed (no
+    /// answer, or one that is neither the success nor the unknown-id status).
+    pub(crate) async fn clean_up(&mut self) -> usize {
         let pending = std::mem::take(&mut self.to_clean);
         let delete = &self.shared.api.delete;
         let mut accepted: Vec<u16> = delete.success_status().into_iter().collect();
         accepted.extend(delete.unknown_id_status);
+        let mut unconfirmed = 0;
         for (role, id) in pending {
             // Only the role that created a token deletes it: never anyone else's.
-            self.delete(role, &id, &accepted).await;
+            let status = self.delete(role, &id, &accepted).await;
+            if !status.is_some_and(|s| accepted.contains(&s)) {
+                unconfirmed += 1;
+            }
         }
+        unconfirmed
     }
 }
 

@@ -512,9 +512,17 @@ async fn sweep(shared: &Shared) -> Outcome {
     }))
     .await;
     let mut earlier = 0;
+    // Roles whose list could not be read: what they still hold of this run is not known.
+    let mut unread = Vec::new();
     for (role, list) in roles.into_iter().zip(lists) {
-        let Some((Ok(list), _)) = list else {
-            continue;
+        let list = match list {
+            Some((Ok(list), _)) => list,
+            Some((Err(_), _)) => {
+                unread.push(role.env_var());
+                continue;
+            }
+            // No credential for the role: it created nothing.
+            None => continue,
         };
         for token in list.into_inner() {
             if token.name.starts_with(&shared.prefix) {
@@ -524,20 +532,43 @@ async fn sweep(shared: &Shared) -> Outcome {
             }
         }
     }
+    let command = shared
+        .config
+        .cleanup_command
+        .clone()
+        .unwrap_or_else(|| "conformance cleanup".into());
     if earlier > 0 {
         // Live credentials of a killed run: say so once, with the way to remove them.
-        let command = shared
-            .config
-            .cleanup_command
-            .clone()
-            .unwrap_or_else(|| "conformance cleanup".into());
         ctx.events.push(Event::Warning {
             message: format!(
                 "{earlier} tokens left by earlier runs (killed or interrupted twice) are still on the account; list them with `{command}` and delete them with `{command} --yes`"
             ),
         });
     }
-    ctx.clean_up().await;
+    let unconfirmed = ctx.clean_up().await;
+    // Tokens are live credentials: a run that cannot confirm it removed its own says how
+    // many it left, and how to remove them, in every report.
+    let mut uncertain = Vec::new();
+    if unconfirmed > 0 {
+        uncertain.push(format!(
+            "{unconfirmed} tokens this run created could not be confirmed deleted (their DELETE got no success or unknown-id answer)"
+        ));
+    }
+    if !unread.is_empty() {
+        uncertain.push(format!(
+            "the final list of {} could not be read, so tokens of this run whose create got no readable answer may be left",
+            unread.join(" and ")
+        ));
+    }
+    if !uncertain.is_empty() {
+        ctx.events.push(Event::Warning {
+            message: format!(
+                "{}; list them with `{command}` and delete them with `{command} --yes` (they are named {}…)",
+                uncertain.join("; "),
+                shared.prefix
+            ),
+        });
+    }
     Outcome {
         events: std::mem::take(&mut ctx.events),
         stats: ctx.tally.stats,

@@ -26,22 +26,32 @@ pub(crate) struct CreateRequest {
     pub privileges: Vec<String>,
 }
 
+/// How much of an oversized body is read and thrown away before the 413 goes out.
+const DRAIN_BYTES: usize = 1 << 20;
+
 /// Reads the body up to `limit` bytes (any size with `None`).
+///
+/// An oversized body is still read (and discarded, up to [`DRAIN_BYTES`]) before the 413 is
+/// answered: a server that answers and closes with request bytes unread makes the kernel reset
+/// the connection, and a reset can destroy the answer in the client's receive buffer before
+/// it is read (the client then sees "connection closed" instead of the 413). Servers in front
+/// of real APIs linger the same way (nginx's `lingering_close`).
 pub(crate) async fn read_body(
     limit: Option<usize>,
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Vec<u8>, ApiError> {
+    let mut body = body;
     if let Some(limit) = limit {
         let declared = headers
             .get(header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok());
         if declared.is_some_and(|n| n > limit as u64) {
+            drain(&mut body, DRAIN_BYTES).await;
             return Err(ApiError::payload_too_large(limit));
         }
     }
-    let mut body = body;
     let mut bytes = Vec::new();
     while let Some(frame) = body.frame().await {
         let frame =
@@ -51,11 +61,23 @@ pub(crate) async fn read_body(
             if let Some(limit) = limit
                 && bytes.len() > limit
             {
+                drain(&mut body, DRAIN_BYTES.saturating_sub(bytes.len())).await;
                 return Err(ApiError::payload_too_large(limit));
             }
         }
     }
     Ok(bytes)
+}
+
+/// Reads and discards up to `at_most` more bytes of the body.
+async fn drain(body: &mut Body, at_most: usize) {
+    let mut read = 0;
+    while read < at_most {
+        match body.frame().await {
+            Some(Ok(frame)) => read += frame.data_ref().map_or(0, |d| d.len()),
+            _ => return,
+        }
+    }
 }
 
 /// True when the `Content-Type` essence is `expected` (case-insensitive unless `any_case` is

@@ -36,6 +36,8 @@ enum Misbehaviour {
     NeverAnswers,
     /// Error bodies carry terminal escapes (clear screen, a green `PASSED`, a bell, NUL).
     EscapesInErrors,
+    /// Every DELETE answers 500 and deletes nothing.
+    DeletesFail,
 }
 
 /// What the proxy learned: every secret a create answered with, and the person's tokens.
@@ -141,6 +143,14 @@ async fn serve(
         let credential = authorization.trim_start_matches("Bearer ");
         let answer = format!(
             "HTTP/1.1 302 Found\r\nlocation: http://elsewhere.invalid/login?access_token={credential}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+        );
+        return stream.write_all(answer.as_bytes()).await;
+    }
+    if misbehaviour == Misbehaviour::DeletesFail && method == "DELETE" {
+        let body = r#"{"code":"internal","message":"the store is read-only"}"#;
+        let answer = format!(
+            "HTTP/1.1 500 Internal Server Error\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
         );
         return stream.write_all(answer.as_bytes()).await;
     }
@@ -580,6 +590,29 @@ async fn a_trickling_target_ends_at_the_deadline() {
     .await;
     assert!(matches!(run.code, Some(1 | 3)), "{}", run.text());
     assert!(run.text().contains("timed out after 2 s"), "{}", run.text());
+}
+
+/// Tokens are live credentials: a run whose deletions fail says how many of its tokens it
+/// left and how to remove them.
+#[tokio::test(flavor = "multi_thread")]
+async fn tokens_whose_deletion_failed_are_counted_with_the_cleanup_command() {
+    let run = case(Misbehaviour::DeletesFail, &["--suite", "lifecycle"]).await;
+    assert_eq!(run.code, Some(1), "{}", run.text());
+    let text = run.text();
+    let line = text
+        .lines()
+        .find(|l| l.contains("could not be confirmed deleted"))
+        .unwrap_or_else(|| panic!("no count of the tokens left:\n{text}"));
+    let count: usize = line
+        .split_whitespace()
+        .find_map(|w| w.parse().ok())
+        .unwrap_or_else(|| panic!("no number in {line}"));
+    assert!(count >= 5, "{line}");
+    // The command names this run's target, as every replay line does.
+    assert!(
+        line.contains("`conformance cleanup --base-url http://") && line.contains(" --yes`"),
+        "{line}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
