@@ -995,8 +995,7 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    /// Deletes what the scenario created and did not delete itself.
-    /// Deletes what the scenario created; returns how many deletions were not confirmed (no
+    /// Deletes what the scenario created and did not delete itself; returns how many deletions were not confirmed (no
     /// answer, or one that is neither the success nor the unknown-id status).
     pub(crate) async fn clean_up(&mut self) -> usize {
         let pending = std::mem::take(&mut self.to_clean);

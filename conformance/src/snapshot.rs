@@ -328,15 +328,31 @@ pub fn check(dir: &Path, scenario: &str, summary: &str, document: &Value) -> Com
                 .actual(first_changed_line(&diff)),
             )
         }
-        (Err(_), None) => Compared::Missing(
+        (Err(panic), None) => Compared::Missing(
             Failure::new(format!(
-                "no approved snapshot; record one with `conformance run --update-snapshots` ({})",
-                describe_update_mode()
+                "no approved snapshot; record one with `conformance run --update-snapshots` ({}){}",
+                describe_update_mode(),
+                // A panic other than insta's "assertion failed" (an error writing the file,
+                // say) is said, so that a recording that failed is not a mystery.
+                match panic_text(&panic) {
+                    Some(why) if !why.starts_with("snapshot assertion for") => {
+                        format!("; insta: {why}")
+                    }
+                    _ => String::new(),
+                }
             ))
             .expected(format!("an approved snapshot {}", path.display()))
             .actual("none"),
         ),
     }
+}
+
+/// The message of a caught panic, if it is text.
+fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> Option<String> {
+    panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
 }
 
 fn first_changed_line(diff: &str) -> String {

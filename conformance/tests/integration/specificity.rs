@@ -15,10 +15,7 @@ use std::time::Instant;
 
 /// Variants whose false alarm is known and owned elsewhere, with the reason; they are listed
 /// as pending and not run. Keep this empty: an entry is a bug of the runner to fix.
-const PENDING: &[(&str, &str)] = &[(
-    "rate-limit-no-retry-after",
-    "the pacer ratchets down after every 429 and never speeds up again, so runs take 40-90 s, and one run in three failed the model suite or the snapshot gate (transport.rs, issue 16)",
-)];
+const PENDING: &[(&str, &str)] = &[];
 
 /// One run of the binary against `server`; its exit code and stdout.
 async fn run(server: &EmbeddedServer, snapshots: &Path, record: bool) -> (Option<i32>, String) {
@@ -87,12 +84,6 @@ fn failures(output: &str) -> String {
         .join("\n")
 }
 
-// Ignored until two intermittent false alarms are fixed (seen once each in a full run of this
-// test, never when the variant ran alone): a POST answered without its body read ended in
-// "connection closed before message completed" (deflate), and a `--update-snapshots` run
-// reported two boundary scenarios as having no approved snapshot (list-newest-first,
-// list-random-order). Run it with `cargo test -p conformance --test integration specificity:: -- --ignored`.
-#[ignore = "intermittent false alarms under investigation; see the comment above"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_conformant_variant_passes_the_suite_and_the_snapshot_gate() {
     let mut rows = Vec::new();
