@@ -76,6 +76,9 @@ impl Shared {
             Validators::compile(&config.spec).map_err(|e| RunError::Config(e.to_string()))?;
         let redactor = Redactor::default();
         redactor.set_secret_fields(&api.secret_fields);
+        if let Some(mask) = &validators.mask_limit {
+            redactor.set_run_length(mask.shown + 1);
+        }
         for role in Role::ALL {
             if let Some(c) = config.credentials.get(role) {
                 // A secret is kept out of the output by replacing it wherever it appears; a

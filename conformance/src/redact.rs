@@ -12,7 +12,7 @@
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
 #[derive(Clone, Default)]
 pub struct Redactor {
@@ -21,6 +21,8 @@ pub struct Redactor {
     /// string bound for an output is scanned, and one pass over it for all secrets at once
     /// is what keeps a run with hundreds of tokens fast.
     known: Arc<Mutex<Option<Arc<KnownSecrets>>>>,
+    /// Runs of characters of the created secrets, kept up to date as secrets are added.
+    runs: Arc<Mutex<Runs>>,
     /// The spec's `x-secret` field names, whose values in a body are secrets or masks.
     secret_fields: Arc<Mutex<Vec<String>>>,
     shapes: Arc<Mutex<Shapes>>,
@@ -191,21 +193,49 @@ pub struct KnownSecrets {
     /// (value, placeholder), longest first.
     pub entries: Vec<(String, String)>,
     matcher: Option<AhoCorasick>,
-    /// Runs of characters of the created secrets, for `checks/exposure.rs`, built on first use.
-    runs: OnceLock<(usize, HashMap<Vec<char>, RunOwner>)>,
+    /// The live index of the created secrets' runs of characters (`checks/exposure.rs`).
+    runs: Arc<Mutex<Runs>>,
 }
 
 /// Which created secrets a run of characters belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RunOwner {
-    /// Only this entry's secret has the run.
-    One(usize),
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum RunOwner {
+    /// Only this secret has the run.
+    One(Arc<str>),
     /// Two or more secrets share it (a fixed prefix, say): it is no secret material.
     Shared,
 }
 
+/// Every run of `len` consecutive characters of every created secret, with its owner. Built
+/// as secrets arrive (a run creates hundreds, and every JSON answer is looked up in it).
+#[derive(Default)]
+struct Runs {
+    len: usize,
+    map: HashMap<Vec<char>, RunOwner>,
+    created: Vec<Arc<str>>,
+}
+
+impl Runs {
+    fn index(&mut self, secret: &Arc<str>) {
+        if self.len == 0 {
+            return;
+        }
+        let chars: Vec<char> = secret.chars().collect();
+        for w in chars.windows(self.len) {
+            self.map
+                .entry(w.to_vec())
+                .and_modify(|o| {
+                    if *o != RunOwner::One(secret.clone()) {
+                        *o = RunOwner::Shared
+                    }
+                })
+                .or_insert_with(|| RunOwner::One(secret.clone()));
+        }
+    }
+}
+
 impl KnownSecrets {
-    fn new(entries: Vec<(String, String)>) -> KnownSecrets {
+    fn new(entries: Vec<(String, String)>, runs: Arc<Mutex<Runs>>) -> KnownSecrets {
         // Leftmost-longest: a secret that contains another is found (and replaced) whole.
         // The non-contiguous NFA builds in time linear in the secrets' length; it is rebuilt
         // after every create, so its build time matters more than its search speed.
@@ -218,7 +248,7 @@ impl KnownSecrets {
         KnownSecrets {
             entries,
             matcher,
-            runs: OnceLock::new(),
+            runs,
         }
     }
 
@@ -230,29 +260,24 @@ impl KnownSecrets {
             .map(|m| m.pattern().as_usize())
     }
 
-    /// Every run of `len` consecutive characters of a created secret, with its owner.
-    pub fn created_runs(&self, len: usize) -> &HashMap<Vec<char>, RunOwner> {
-        let (built_for, runs) = self.runs.get_or_init(|| {
-            let mut runs: HashMap<Vec<char>, RunOwner> = HashMap::new();
-            for (i, (secret, placeholder)) in self.entries.iter().enumerate() {
-                if placeholder != CREATED_SECRET {
-                    continue;
-                }
-                let chars: Vec<char> = secret.chars().collect();
-                for w in chars.windows(len.max(1)) {
-                    runs.entry(w.to_vec())
-                        .and_modify(|o| {
-                            if *o != RunOwner::One(i) {
-                                *o = RunOwner::Shared
-                            }
-                        })
-                        .or_insert(RunOwner::One(i));
-                }
-            }
-            (len, runs)
-        });
-        debug_assert_eq!(*built_for, len, "one run length per run");
-        runs
+    /// The first created secret for which `earlier` holds that shares a run of the indexed
+    /// length ([`Redactor::set_run_length`]) with one of `values`, no other secret sharing it.
+    pub fn sharing_a_run(
+        &self,
+        values: &[Vec<char>],
+        earlier: impl Fn(&str) -> bool,
+    ) -> Option<String> {
+        let runs = self.runs.lock().unwrap_or_else(|e| e.into_inner());
+        if runs.len == 0 {
+            return None;
+        }
+        values
+            .iter()
+            .flat_map(|v| v.windows(runs.len))
+            .find_map(|w| match runs.map.get(w) {
+                Some(RunOwner::One(secret)) if earlier(secret) => Some(secret.to_string()),
+                _ => None,
+            })
     }
 }
 
@@ -272,7 +297,27 @@ impl Redactor {
         *self.known.lock().unwrap_or_else(|e| e.into_inner()) = None;
         drop(secrets);
         if placeholder == CREATED_SECRET {
+            let mut runs = self.runs.lock().unwrap_or_else(|e| e.into_inner());
+            let secret: Arc<str> = Arc::from(secret);
+            runs.index(&secret);
+            runs.created.push(secret);
+        }
+        if placeholder == CREATED_SECRET {
             self.shapes().learn_secret(secret);
+        }
+    }
+
+    /// The length of the runs of created secrets' characters that the exposure check looks
+    /// up (one more than a mask may show); 0 (the default) keeps no index.
+    pub fn set_run_length(&self, len: usize) {
+        let mut runs = self.runs.lock().unwrap_or_else(|e| e.into_inner());
+        if runs.len == len {
+            return;
+        }
+        runs.len = len;
+        runs.map.clear();
+        for secret in runs.created.clone() {
+            runs.index(&secret);
         }
     }
 
@@ -347,7 +392,7 @@ impl Redactor {
         let secrets = self.secrets.lock().unwrap_or_else(|e| e.into_inner());
         let mut known = self.known.lock().unwrap_or_else(|e| e.into_inner());
         known
-            .get_or_insert_with(|| Arc::new(KnownSecrets::new(secrets.clone())))
+            .get_or_insert_with(|| Arc::new(KnownSecrets::new(secrets.clone(), self.runs.clone())))
             .clone()
     }
 

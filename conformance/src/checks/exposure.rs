@@ -10,7 +10,7 @@
 //! the placeholder.
 
 use super::{Failure, Outcome, ResponseCx};
-use crate::redact::{CREATED_SECRET, RunOwner};
+use crate::redact::CREATED_SECRET;
 use abp_spec::Spec;
 use serde_json::Value;
 
@@ -107,21 +107,12 @@ pub fn secret_exposure(cx: &ResponseCx) -> Outcome {
     let mut strings = Vec::new();
     collect_strings(&body, &mut strings);
     let values: Vec<Vec<char>> = strings.iter().map(|s| s.chars().collect()).collect();
-    let window = limit + 1;
-    // Every run of `window` characters of an earlier secret that no other secret shares,
-    // looked up for each run of the response's values (the run's index of the secrets).
-    let runs = cx.secrets.created_runs(window);
-    let exposed = values
-        .iter()
-        .flat_map(|v| v.windows(window))
-        .find_map(|w| match runs.get(w) {
-            Some(RunOwner::One(i)) if cx.is_earlier(*i) => Some(*i),
-            _ => None,
-        });
-    let Some(i) = exposed else {
+    // A run of `limit + 1` characters of an earlier secret that no other secret shares
+    // (the redactor indexes them as secrets arrive: `Redactor::set_run_length`).
+    let Some(secret) = cx.secrets.sharing_a_run(&values, |s| !cx.own.contains(&s)) else {
         return Some(Ok(()));
     };
-    let secret: Vec<char> = cx.secrets.entries[i].0.chars().collect();
+    let secret: Vec<char> = secret.chars().collect();
     let longest = values
         .iter()
         .map(|v| longest_common_run(v, &secret))
