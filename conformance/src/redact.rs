@@ -206,13 +206,49 @@ enum RunOwner {
     Shared,
 }
 
-/// Every run of `len` consecutive characters of every created secret, with its owner. Built
-/// as secrets arrive (a run creates hundreds, and every JSON answer is looked up in it).
+/// Every run of `len` consecutive characters of every created secret, with its owner, by a
+/// rolling hash of the run. Built as secrets arrive (a run creates hundreds), and every JSON
+/// answer's strings are looked up in it window by window, so a window costs a multiply and
+/// an add, not a hash of its characters. A hit is confirmed against the secret itself.
 #[derive(Default)]
 struct Runs {
     len: usize,
-    map: HashMap<Vec<char>, RunOwner>,
+    map: HashMap<u64, RunOwner, std::hash::BuildHasherDefault<Prehashed>>,
     created: Vec<Arc<str>>,
+}
+
+/// The rolling hash's base (odd, so that multiplying by it loses nothing mod 2^64).
+const BASE: u64 = 0x100_0000_01b3;
+
+/// The hash of every window of `len` characters of `chars`, in order.
+fn rolling(chars: &[char], len: usize) -> impl Iterator<Item = (usize, u64)> + '_ {
+    let top = BASE.wrapping_pow(len.saturating_sub(1) as u32);
+    let mut h: u64 = 0;
+    chars.iter().enumerate().filter_map(move |(i, c)| {
+        if i >= len {
+            h = h.wrapping_sub((chars[i - len] as u64).wrapping_mul(top));
+        }
+        h = h.wrapping_mul(BASE).wrapping_add(*c as u64);
+        (i + 1 >= len).then(|| (i + 1 - len, h))
+    })
+}
+
+/// A hasher for keys that are hashes already.
+#[derive(Default)]
+struct Prehashed(u64);
+
+impl std::hash::Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
 }
 
 impl Runs {
@@ -221,9 +257,9 @@ impl Runs {
             return;
         }
         let chars: Vec<char> = secret.chars().collect();
-        for w in chars.windows(self.len) {
+        for (_, h) in rolling(&chars, self.len) {
             self.map
-                .entry(w.to_vec())
+                .entry(h)
                 .and_modify(|o| {
                     if *o != RunOwner::One(secret.clone()) {
                         *o = RunOwner::Shared
@@ -271,13 +307,20 @@ impl KnownSecrets {
         if runs.len == 0 {
             return None;
         }
-        values
-            .iter()
-            .flat_map(|v| v.windows(runs.len))
-            .find_map(|w| match runs.map.get(w) {
-                Some(RunOwner::One(secret)) if earlier(secret) => Some(secret.to_string()),
+        let len = runs.len;
+        values.iter().find_map(|v| {
+            rolling(v, len).find_map(|(at, h)| match runs.map.get(&h) {
+                Some(RunOwner::One(secret)) if earlier(secret) => {
+                    let window = &v[at..at + len];
+                    let chars: Vec<char> = secret.chars().collect();
+                    chars
+                        .windows(len)
+                        .any(|w| w == window)
+                        .then(|| secret.to_string())
+                }
                 _ => None,
             })
+        })
     }
 }
 
@@ -475,6 +518,47 @@ fn replace_field_values(text: &str, field: &str, mut replace: impl FnMut(&str) -
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_rolling_hash_is_the_hash_of_its_window() {
+        let chars: Vec<char> = "uat_ab€😀cdefab€😀cdX".chars().collect();
+        let direct = |w: &[char]| {
+            w.iter()
+                .fold(0u64, |h, c| h.wrapping_mul(BASE).wrapping_add(*c as u64))
+        };
+        let rolled: Vec<(usize, u64)> = rolling(&chars, 5).collect();
+        assert_eq!(rolled.len(), chars.len() - 4);
+        for (at, h) in &rolled {
+            assert_eq!(*h, direct(&chars[*at..at + 5]), "window at {at}");
+        }
+        // Equal windows hash equally wherever they are.
+        assert_eq!(rolled[4].1, rolled[12].1);
+    }
+
+    #[test]
+    fn a_run_of_one_secret_is_found_and_a_shared_run_is_not() {
+        let r = Redactor::default();
+        r.set_run_length(6);
+        r.add("uat_AAAAAAsecret-one", CREATED_SECRET);
+        r.add("uat_AAAAAAsecret-two", CREATED_SECRET);
+        let known = r.known();
+        let values = |s: &str| vec![s.chars().collect::<Vec<char>>()];
+        // Shown: six characters only the first secret has.
+        assert_eq!(
+            known.sharing_a_run(&values("mask: cret-one"), |_| true),
+            Some("uat_AAAAAAsecret-one".to_owned())
+        );
+        // The prefix both share is no secret material; five characters are under the limit.
+        assert_eq!(
+            known.sharing_a_run(&values("uat_AAAAAA ret-o"), |_| true),
+            None
+        );
+        // This response's own secret is not a leak.
+        assert_eq!(
+            known.sharing_a_run(&values("cret-one"), |s| !s.ends_with("one")),
+            None
+        );
+    }
 
     #[test]
     fn replaces_longest_first_and_every_occurrence() {
