@@ -86,13 +86,15 @@ fn a_signal_at_any_moment_gives_exit_130_and_interrupted_in_every_report() {
     let server = rt.block_on(slow_server(40));
     // Before the first scenario (start-up, preflight), while many scenarios are in flight,
     // and while only the model suite's sequence runs.
+    // The later moments fix `--jobs` so that the run is still going when the signal comes,
+    // however fast the machine: a full run at 40 ms with 24 jobs ends in about a second.
     let moments: [(&str, &[&str], u64); 4] = [
         ("at start-up", &[], 0),
         ("during preflight", &[], 60),
-        ("with many scenarios in flight", &[], 700),
+        ("with many scenarios in flight", &["--jobs", "8"], 700),
         (
             "while only the model sequence runs",
-            &["--suite", "model"],
+            &["--suite", "model", "--jobs", "1"],
             1200,
         ),
     ];
@@ -312,6 +314,8 @@ fn a_run_past_its_deadline_stops_like_an_interrupted_one_and_exits_3() {
     let mut c = binary();
     c.current_dir(work.path())
         .args(["run", "--base-url", &server.base_url, "--deadline", "2"])
+        // Four at a time at 40 ms takes well over the deadline on any machine.
+        .args(["--jobs", "4"])
         .args(reports.args());
     with_creds(&mut c, &server.credentials);
     let out = c.output().unwrap();
