@@ -317,19 +317,20 @@ impl<'a> Ctx<'a> {
                 wait_ms: retry.wait.as_millis() as u64,
             });
         }
-        // A DELETE whose first attempt got no answer may have been carried out: the retry
-        // then meets the documented unknown-id status, which is the right answer.
-        let mut expected = expected.to_vec();
         // A DELETE retried after a lost answer, in a step that expects a success, may meet
-        // the unknown-id status: the lost attempt did the deletion.
+        // what a deleted token meets: the lost attempt did the deletion, which is the right
+        // answer (and what the snapshot records).
+        let mut expected = expected.to_vec();
         let lost_first = kind == OpKind::Delete
             && sent.retries.iter().any(|r| r.attempt.response.is_err())
             && op.success_status().is_some_and(|s| expected.contains(&s));
         let raw = sent.exchange;
         let index = self.exchanges;
+        let mut done_by_lost = false;
         if lost_first {
             let met = self.after_lost_delete(&raw);
-            if raw.response.as_ref().is_ok_and(|r| met.contains(&r.status)) {
+            done_by_lost = raw.response.as_ref().is_ok_and(|r| met.contains(&r.status));
+            if done_by_lost {
                 self.lost_first.push(index);
             }
             expected.extend(met);
@@ -406,7 +407,7 @@ impl<'a> Ctx<'a> {
         );
         self.emit(Event::Exchange(record));
         self.log
-            .push((kind, self.as_snapshotted(kind, &raw, lost_first)));
+            .push((kind, self.as_snapshotted(kind, &raw, done_by_lost)));
         let response = match &raw.response {
             Ok(r) => r,
             Err(e) => {
@@ -420,12 +421,7 @@ impl<'a> Ctx<'a> {
             }
         };
         if let Some(why) = &sent.gave_up {
-            // Not a verdict on conformance: the target would not serve the request, so the
-            // scenario stops without one (verdict `target_unavailable`).
-            self.tally.stats.rate_limited += 1;
-            self.tally
-                .unserved
-                .get_or_insert_with(|| self.shared.redactor.apply(why));
+            self.unserved(why);
             return None;
         }
         let cx = ResponseCx {
@@ -563,21 +559,33 @@ impl<'a> Ctx<'a> {
         statuses
     }
 
-    /// The exchange as the snapshot sees it. A DELETE retried after a lost answer that meets
-    /// the unknown-id status was carried out by the lost attempt: the snapshot records the
-    /// success that attempt answered, so a flaky network does not change the baseline.
-    fn as_snapshotted(&self, kind: OpKind, raw: &RawExchange, lost_first: bool) -> RawExchange {
-        let op = self.shared.api.get(kind);
+    /// The exchange as the snapshot sees it. A DELETE whose lost attempt did the deletion
+    /// (`done_by_lost`) is recorded with the success that attempt answered, so a flaky
+    /// network does not change the baseline.
+    fn as_snapshotted(&self, kind: OpKind, raw: &RawExchange, done_by_lost: bool) -> RawExchange {
         let mut raw = raw.clone();
-        let met = self.after_lost_delete(&raw);
-        if let (true, Ok(r), Some(success)) = (lost_first, &mut raw.response, op.success_status())
-            && met.contains(&r.status)
-        {
+        if done_by_lost && let Ok(r) = &mut raw.response {
+            self.as_success(kind, r);
+        }
+        raw
+    }
+
+    /// The answer a lost attempt gave: the operation's success, with no headers or body.
+    fn as_success(&self, kind: OpKind, r: &mut RawResponse) {
+        if let Some(success) = self.shared.api.get(kind).success_status() {
             r.status = success;
             r.headers.clear();
             r.body.clear();
         }
-        raw
+    }
+
+    /// A target that would not serve the request gives no verdict on conformance: the
+    /// scenario stops without one (verdict `target_unavailable`).
+    fn unserved(&mut self, why: &str) {
+        self.tally.stats.rate_limited += 1;
+        self.tally
+            .unserved
+            .get_or_insert_with(|| self.shared.redactor.apply(why));
     }
 
     /// Makes a typed call as `role` and records every request it sent; returns the call's
@@ -779,19 +787,13 @@ impl<'a> Ctx<'a> {
                 return None;
             }
         };
+        let index = self.exchanges;
         let mut response = self.settle_raw(sent, kind, path, &auth, expected)?;
         // The scenario is told what the snapshot records: the lost attempt's success (the
         // retry's status is reported with the exchange), so that a dropped answer does not
         // turn its next steps into "the delete failed".
-        if self
-            .exchanges
-            .checked_sub(1)
-            .is_some_and(|i| self.lost_first.contains(&i))
-            && let Some(success) = self.shared.api.delete.success_status()
-        {
-            response.status = success;
-            response.headers.clear();
-            response.body.clear();
+        if self.lost_first.contains(&index) {
+            self.as_success(kind, &mut response);
         }
         Some(response)
     }
@@ -805,20 +807,14 @@ impl<'a> Ctx<'a> {
         auth: &Auth,
         expected: &[u16],
     ) -> Option<RawResponse> {
-        let lost_first = sent.retries.iter().any(|r| r.attempt.response.is_err());
-        let met = if lost_first && kind == OpKind::Delete {
-            self.after_lost_delete(&sent.exchange)
-        } else {
-            Vec::new()
-        };
+        let index = self.exchanges;
         let response = self.record(sent, kind, expected, auth.owner());
         // A raw DELETE that succeeded leaves nothing for the clean-up to delete (nor does one
-        // whose lost first attempt did the deletion, so that the retry met what a deleted
-        // token meets).
+        // whose lost first attempt did the deletion).
         if kind == OpKind::Delete
             && response
                 .as_ref()
-                .is_some_and(|r| (200..300).contains(&r.status) || met.contains(&r.status))
+                .is_some_and(|r| (200..300).contains(&r.status) || self.lost_first.contains(&index))
         {
             let last = path.rsplit('/').next().unwrap_or_default();
             self.to_clean.retain(|(_, id)| id != last);
@@ -911,11 +907,7 @@ impl<'a> Ctx<'a> {
         );
         self.emit(Event::Exchange(record));
         if let Some(why) = &sent.gave_up {
-            // As for a documented request: a target that would not serve it gives no verdict.
-            self.tally.stats.rate_limited += 1;
-            self.tally
-                .unserved
-                .get_or_insert_with(|| self.shared.redactor.apply(why));
+            self.unserved(why);
             return None;
         }
         match raw.response {
