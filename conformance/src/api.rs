@@ -1,37 +1,25 @@
-//! The API's facts as the runner needs them, read from the spec once: the three operations,
-//! the access-token header. Nothing here is typed in by hand; a spec that lacks one of them
-//! is a configuration error that names what is missing.
+//! The API's facts as the runner needs them, read from the spec once: the operations, the
+//! access-token header, the secret fields. Nothing here is typed in by hand: the operations are
+//! the enum `cargo xtask regenerate` writes from the spec (`abp_spec::OperationId`), bound to
+//! the spec by `operationId`, and a spec whose operations differ from it is refused by name.
 
 use crate::error::RunError;
+pub use abp_spec::OperationId;
 use abp_spec::{Operation, Spec};
 
-/// The three things the API does. Which operation is which comes from the spec: the one
-/// operation with each HTTP method.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum OpKind {
-    List,
-    Create,
-    Delete,
+/// The runner's word for each operation, in scenario names (`auth/list/...`). The match is
+/// exhaustive: an operation added to the spec must be named here, and handled wherever the
+/// runner matches on it (the auth suite's calls, [`Api::get`]).
+pub trait Label {
+    fn label(self) -> &'static str;
 }
 
-impl OpKind {
-    pub const ALL: [OpKind; 3] = [OpKind::List, OpKind::Create, OpKind::Delete];
-
-    /// The HTTP method that identifies the operation in the spec.
-    pub fn method(self) -> &'static str {
+impl Label for OperationId {
+    fn label(self) -> &'static str {
         match self {
-            OpKind::List => "GET",
-            OpKind::Create => "POST",
-            OpKind::Delete => "DELETE",
-        }
-    }
-
-    /// A short word for scenario names (`auth/list/...`).
-    pub fn label(self) -> &'static str {
-        match self {
-            OpKind::List => "list",
-            OpKind::Create => "create",
-            OpKind::Delete => "delete",
+            OperationId::ListMyTokens => "list",
+            OperationId::CreateMyToken => "create",
+            OperationId::DeleteMyToken => "delete",
         }
     }
 }
@@ -52,26 +40,10 @@ pub struct Api {
 
 impl Api {
     pub fn from_spec(spec: &Spec) -> Result<Api, RunError> {
-        let operations = spec.operations();
-        let find = |kind: OpKind| {
-            let mut matching = operations.iter().filter(|o| o.method == kind.method());
-            match (matching.next(), matching.next()) {
-                (Some(op), None) => Ok(op.clone()),
-                (None, _) => Err(RunError::Config(format!(
-                    "the spec has no {} operation (the {} operation)",
-                    kind.method(),
-                    kind.label()
-                ))),
-                (Some(a), Some(b)) => Err(RunError::Config(format!(
-                    "the spec has more than one {} operation ({} and {}); the runner needs one {} operation",
-                    kind.method(),
-                    a.id,
-                    b.id,
-                    kind.label()
-                ))),
-            }
-        };
-        let delete = find(OpKind::Delete)?;
+        let operations = spec
+            .bind_operations()
+            .map_err(|e| RunError::Config(e.to_string()))?;
+        let delete = operations.get(OperationId::DeleteMyToken).clone();
         if delete.path_params().next().is_none() {
             return Err(RunError::Config(format!(
                 "the delete operation {} has no path parameter for the token id",
@@ -103,8 +75,8 @@ impl Api {
         let mut secret_fields = Vec::new();
         secret_properties(spec, spec.document(), &mut secret_fields);
         Ok(Api {
-            list: find(OpKind::List)?,
-            create: find(OpKind::Create)?,
+            list: operations.get(OperationId::ListMyTokens).clone(),
+            create: operations.get(OperationId::CreateMyToken).clone(),
             delete,
             access_token_header,
             access_token_pointer,
@@ -112,19 +84,12 @@ impl Api {
         })
     }
 
-    pub fn get(&self, kind: OpKind) -> &Operation {
+    pub fn get(&self, kind: OperationId) -> &Operation {
         match kind {
-            OpKind::List => &self.list,
-            OpKind::Create => &self.create,
-            OpKind::Delete => &self.delete,
+            OperationId::ListMyTokens => &self.list,
+            OperationId::CreateMyToken => &self.create,
+            OperationId::DeleteMyToken => &self.delete,
         }
-    }
-
-    /// Which of the three an operationId names.
-    pub fn kind_of(&self, operation_id: &str) -> Option<OpKind> {
-        OpKind::ALL
-            .into_iter()
-            .find(|k| self.get(*k).id == operation_id)
     }
 }
 

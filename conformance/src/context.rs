@@ -11,7 +11,7 @@
 //! - every secret (credentials, derived credentials, created secrets) is registered with the
 //!   redactor before anything that could contain it is emitted.
 
-use crate::api::{Api, OpKind};
+use crate::api::{Api, OperationId};
 use crate::checks::{self, Failure, ResponseCx, schema::Validators, unique::SeenTokens};
 use crate::config::RunConfig;
 use crate::error::RunError;
@@ -183,7 +183,7 @@ pub struct Ctx<'a> {
     /// Tokens to delete when the scenario ends: (role that created it, id).
     pub(crate) to_clean: Vec<(Role, String)>,
     /// Every exchange of the scenario, raw, with its operation (for the snapshot).
-    pub(crate) log: Vec<(OpKind, RawExchange)>,
+    pub(crate) log: Vec<(OperationId, RawExchange)>,
     /// Whether the snapshot gate applies: off for a scenario whose requests depend on a seed.
     pub(crate) snapshot: bool,
     /// Exchanges (by index) of DELETEs retried after an attempt that got no answer, whose
@@ -201,7 +201,7 @@ pub struct Ctx<'a> {
 /// One request of a [`Ctx::burst`]: what [`Ctx::raw`] takes.
 #[derive(Debug, Clone)]
 pub struct RawRequest {
-    pub kind: OpKind,
+    pub kind: OperationId,
     /// Relative to the base URL.
     pub path: String,
     pub auth: Auth,
@@ -292,7 +292,7 @@ impl<'a> Ctx<'a> {
     fn record(
         &mut self,
         sent: Sent,
-        kind: OpKind,
+        kind: OperationId,
         expected: &[u16],
         owner: Option<Role>,
     ) -> Option<RawResponse> {
@@ -321,7 +321,7 @@ impl<'a> Ctx<'a> {
         // what a deleted token meets: the lost attempt did the deletion, which is the right
         // answer (and what the snapshot records).
         let mut expected = expected.to_vec();
-        let lost_first = kind == OpKind::Delete
+        let lost_first = kind == OperationId::DeleteMyToken
             && sent.retries.iter().any(|r| r.attempt.response.is_err())
             && op.success_status().is_some_and(|s| expected.contains(&s));
         let raw = sent.exchange;
@@ -339,7 +339,9 @@ impl<'a> Ctx<'a> {
         self.exchanges += 1;
         self.tally.stats.requests += 1 + sent.retries.len();
         let created = match &raw.response {
-            Ok(r) if kind == OpKind::Create && (200..300).contains(&r.status) => r.json(),
+            Ok(r) if kind == OperationId::CreateMyToken && (200..300).contains(&r.status) => {
+                r.json()
+            }
             _ => None,
         };
         // The leak check must not see this response's own new secret (a create response
@@ -467,7 +469,7 @@ impl<'a> Ctx<'a> {
                 },
             );
         }
-        if kind == OpKind::List {
+        if kind == OperationId::ListMyTokens {
             self.observe_list(response, index, &op.id);
         }
         raw.response.ok()
@@ -562,7 +564,12 @@ impl<'a> Ctx<'a> {
     /// The exchange as the snapshot sees it. A DELETE whose lost attempt did the deletion
     /// (`done_by_lost`) is recorded with the success that attempt answered, so a flaky
     /// network does not change the baseline.
-    fn as_snapshotted(&self, kind: OpKind, raw: &RawExchange, done_by_lost: bool) -> RawExchange {
+    fn as_snapshotted(
+        &self,
+        kind: OperationId,
+        raw: &RawExchange,
+        done_by_lost: bool,
+    ) -> RawExchange {
         let mut raw = raw.clone();
         if done_by_lost && let Ok(r) = &mut raw.response {
             self.as_success(kind, r);
@@ -571,7 +578,7 @@ impl<'a> Ctx<'a> {
     }
 
     /// The answer a lost attempt gave: the operation's success, with no headers or body.
-    fn as_success(&self, kind: OpKind, r: &mut RawResponse) {
+    fn as_success(&self, kind: OperationId, r: &mut RawResponse) {
         if let Some(success) = self.shared.api.get(kind).success_status() {
             r.status = success;
             r.headers.clear();
@@ -593,7 +600,7 @@ impl<'a> Ctx<'a> {
     async fn call<T, F, Fut>(
         &mut self,
         role: Role,
-        kind: OpKind,
+        kind: OperationId,
         expected: &[u16],
         call: F,
     ) -> Option<(T, Option<RawResponse>)>
@@ -614,7 +621,7 @@ impl<'a> Ctx<'a> {
     fn record_typed(
         &mut self,
         sent: Vec<Sent>,
-        kind: OpKind,
+        kind: OperationId,
         expected: &[u16],
         role: Role,
     ) -> Option<RawResponse> {
@@ -644,9 +651,12 @@ impl<'a> Ctx<'a> {
                 }
             };
         let (result, raw) = self
-            .call(role, OpKind::Create, &expected, |c| async move {
-                c.create_my_token(&request).await
-            })
+            .call(
+                role,
+                OperationId::CreateMyToken,
+                &expected,
+                |c| async move { c.create_my_token(&request).await },
+            )
             .await?;
         let received_at = chrono::Utc::now();
         let token = match result {
@@ -678,7 +688,7 @@ impl<'a> Ctx<'a> {
     pub async fn list(&mut self, role: Role) -> Option<Vec<serde_json::Value>> {
         let expected: Vec<u16> = self.api().list.success_status().into_iter().collect();
         let (result, raw) = self
-            .call(role, OpKind::List, &expected, |c| async move {
+            .call(role, OperationId::ListMyTokens, &expected, |c| async move {
                 c.list_my_tokens().await
             })
             .await?;
@@ -732,7 +742,7 @@ impl<'a> Ctx<'a> {
             return None;
         };
         let (_, raw) = self
-            .call(role, OpKind::Delete, expected, |c| async move {
+            .call(role, OperationId::DeleteMyToken, expected, |c| async move {
                 c.delete_my_token(&typed_id).await
             })
             .await?;
@@ -765,14 +775,16 @@ impl<'a> Ctx<'a> {
     /// secret in the access-token header). `path` is relative to the base URL.
     pub async fn raw(
         &mut self,
-        kind: OpKind,
+        kind: OperationId,
         path: &str,
         auth: Auth,
         headers: &[(&str, String)],
         body: Option<Vec<u8>>,
         expected: &[u16],
     ) -> Option<RawResponse> {
-        if kind == OpKind::Delete && self.refuses_to_delete(path.rsplit('/').next().unwrap_or("")) {
+        if kind == OperationId::DeleteMyToken
+            && self.refuses_to_delete(path.rsplit('/').next().unwrap_or(""))
+        {
             return None;
         }
         let op = self.shared.api.get(kind);
@@ -802,7 +814,7 @@ impl<'a> Ctx<'a> {
     fn settle_raw(
         &mut self,
         sent: Sent,
-        kind: OpKind,
+        kind: OperationId,
         path: &str,
         auth: &Auth,
         expected: &[u16],
@@ -811,7 +823,7 @@ impl<'a> Ctx<'a> {
         let response = self.record(sent, kind, expected, auth.owner());
         // A raw DELETE that succeeded leaves nothing for the clean-up to delete (nor does one
         // whose lost first attempt did the deletion).
-        if kind == OpKind::Delete
+        if kind == OperationId::DeleteMyToken
             && response
                 .as_ref()
                 .is_some_and(|r| (200..300).contains(&r.status) || self.lost_first.contains(&index))
@@ -828,7 +840,7 @@ impl<'a> Ctx<'a> {
     /// Returns one answer per request, in the order given.
     pub async fn burst(&mut self, requests: &[RawRequest]) -> Vec<Option<RawResponse>> {
         let foreign = requests.iter().find(|r| {
-            r.kind == OpKind::Delete
+            r.kind == OperationId::DeleteMyToken
                 && self
                     .shared
                     .seen
@@ -879,7 +891,7 @@ impl<'a> Ctx<'a> {
     /// not run; the scenario judges the answer. `kind` names the operation whose path it is.
     pub async fn undocumented(
         &mut self,
-        kind: OpKind,
+        kind: OperationId,
         method: &str,
         path: &str,
         auth: Auth,

@@ -291,7 +291,7 @@ fn weight(scenario: &Scenario, shared: &Shared) -> usize {
         Kind::Lifecycle(lifecycle::Case::OtherUserIsolation) => 5,
         Kind::Lifecycle(_) => 4,
         Kind::Auth(auth::Case { op, .. }) => match op {
-            crate::api::OpKind::List => 1,
+            crate::api::OperationId::ListMyTokens => 1,
             _ => 4,
         },
         Kind::Validation(_) => 3,

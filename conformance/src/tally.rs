@@ -1,7 +1,7 @@
 //! Verdicts: a scenario's checks become records and counts (known failures decided here,
 //! since they change the verdict), and the run's coverage of documented statuses.
 
-use crate::api::{Api, OpKind};
+use crate::api::{Api, OperationId};
 use crate::checks::Failure;
 use crate::events::{CheckRecord, CoverageEntry, RunStats, Verdict};
 use crate::known::KnownFailures;
@@ -128,12 +128,12 @@ pub fn absorb(total: &mut RunStats, part: &RunStats) {
 /// every scenario; the counts do not depend on the order scenarios finish in.
 #[derive(Debug)]
 pub struct Coverage {
-    seen: Mutex<BTreeMap<(OpKind, u16), (usize, bool)>>,
+    seen: Mutex<BTreeMap<(OperationId, u16), (usize, bool)>>,
 }
 
 impl Coverage {
     pub fn new(api: &Api) -> Self {
-        let seen = OpKind::ALL
+        let seen = OperationId::ALL
             .into_iter()
             .flat_map(|k| {
                 api.get(k)
@@ -148,7 +148,7 @@ impl Coverage {
     }
 
     /// Counts a response; statuses the spec does not document are not coverage.
-    pub fn record(&self, op: OpKind, status: u16, all_checks_passed: bool) {
+    pub fn record(&self, op: OperationId, status: u16, all_checks_passed: bool) {
         let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
         if let Some((n, passed)) = seen.get_mut(&(op, status)) {
             *n += 1;
@@ -159,7 +159,7 @@ impl Coverage {
     pub fn entries(&self, api: &Api) -> Vec<CoverageEntry> {
         let seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
         let mut out = Vec::new();
-        for kind in OpKind::ALL {
+        for kind in OperationId::ALL {
             let op = api.get(kind);
             for status in op.documented_statuses() {
                 let (exercised, passed) = seen.get(&(kind, status)).copied().unwrap_or((0, true));

@@ -8,10 +8,15 @@
 pub mod decisions;
 mod lint;
 mod model;
+mod operations;
 mod schema;
 
 pub use lint::{LintError, lint};
-pub use model::{LIFETIME_SCHEMA, Lifetime, Operation, Param, RequestBody, Response, Server};
+pub use model::{
+    LIFETIME_SCHEMA, Lifetime, METHODS as PATH_ITEM_METHODS, Operation, Operations, Param,
+    RequestBody, Response, Server,
+};
+pub use operations::OperationId;
 pub use schema::{SchemaValidator, SchemaViolation};
 
 use serde_json::Value;
@@ -22,11 +27,6 @@ pub const EMBEDDED_YAML: &str = include_str!("../user-access-tokens.yaml");
 
 /// Where the spec lives, relative to the workspace root.
 pub const SPEC_RELATIVE_PATH: &str = "openapi/user-access-tokens.yaml";
-
-/// Absolute path of the committed spec in this checkout (for tools run from the workspace).
-pub fn committed_spec_path() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("user-access-tokens.yaml")
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum SpecError {

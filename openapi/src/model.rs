@@ -1,10 +1,11 @@
 //! Typed views of the parts of the spec the tools act on: operations, responses, lifetimes,
 //! servers. Each view carries the JSON pointer it came from, so a failure can name it.
 
-use crate::{Spec, SpecError, escape_pointer};
+use crate::{OperationId, Spec, SpecError, escape_pointer};
 use chrono::TimeDelta;
 use serde_json::Value;
 
+/// The HTTP methods of OpenAPI 3.0's Path Item Object, in the order the standard lists them.
 pub const METHODS: [&str; 8] = [
     "get", "put", "post", "delete", "options", "head", "patch", "trace",
 ];
@@ -144,6 +145,25 @@ pub struct Server {
     pub production: bool,
 }
 
+/// Every operation of [`OperationId::ALL`], bound to the spec's text of it.
+#[derive(Debug, Clone)]
+pub struct Operations(Vec<(OperationId, Operation)>);
+
+impl Operations {
+    pub fn get(&self, id: OperationId) -> &Operation {
+        self.0
+            .iter()
+            .find(|(i, _)| *i == id)
+            .map(|(_, op)| op)
+            .expect("bind_operations binds every OperationId")
+    }
+
+    /// Each operation with its id, in document order.
+    pub fn iter(&self) -> impl Iterator<Item = (OperationId, &Operation)> {
+        self.0.iter().map(|(id, op)| (*id, op))
+    }
+}
+
 /// The schema whose enum lists the lifetimes.
 pub const LIFETIME_SCHEMA: &str = "#/components/schemas/TokenLifetime";
 
@@ -230,6 +250,42 @@ impl Spec {
             }
         }
         out
+    }
+
+    /// The spec's operations under this build's [`OperationId`]s. Refuses, with one line naming
+    /// the operation, a spec that documents an operation this build was not generated for
+    /// (the runner and the server would leave it untested and unserved) or lacks one it was.
+    pub fn bind_operations(&self) -> Result<Operations, SpecError> {
+        let documented = self.operations();
+        if let Some(op) = documented
+            .iter()
+            .find(|o| OperationId::from_id(&o.id).is_none())
+        {
+            return Err(SpecError::Invalid {
+                pointer: op.pointer.clone(),
+                message: format!(
+                    "the spec documents operation `{}` ({} {}), which this build does not know: \
+                     run `cargo xtask regenerate` and handle it in the runner and the reference server",
+                    op.id, op.method, op.path
+                ),
+            });
+        }
+        let mut bound = Vec::new();
+        for id in OperationId::ALL {
+            let op =
+                documented
+                    .iter()
+                    .find(|o| o.id == id.id())
+                    .ok_or_else(|| SpecError::Invalid {
+                        pointer: "#/paths".into(),
+                        message: format!(
+                            "the spec has no operation `{}`, which this build was generated for",
+                            id.id()
+                        ),
+                    })?;
+            bound.push((id, op.clone()));
+        }
+        Ok(Operations(bound))
     }
 
     /// The operation with this `operationId`.
@@ -361,6 +417,61 @@ fn parse_duration(text: &str) -> Result<TimeDelta, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_embedded_spec_binds_every_operation_of_this_build() {
+        let spec = Spec::embedded();
+        let bound = spec.bind_operations().unwrap();
+        let ids: Vec<&str> = bound.iter().map(|(_, op)| op.id.as_str()).collect();
+        let documented: Vec<String> = spec.operations().into_iter().map(|o| o.id).collect();
+        assert_eq!(ids, documented);
+        for id in OperationId::ALL {
+            assert_eq!(bound.get(id).id, id.id());
+            assert_eq!(OperationId::from_id(id.id()), Some(id));
+        }
+    }
+
+    /// An operation the build was not generated for is refused with one line that names it
+    /// and points at it, whatever its method (a second GET is no different from a PATCH).
+    #[test]
+    fn an_operation_this_build_does_not_know_is_refused_by_name() {
+        let mut doc = Spec::embedded().document().clone();
+        let item = doc["paths"]["/me/tokens/{tokenId}"]
+            .as_object_mut()
+            .unwrap();
+        let mut patch = item["delete"].clone();
+        patch["operationId"] = "renameMyToken".into();
+        item.insert("patch".into(), patch);
+        let spec = Spec::parse(&doc.to_string()).unwrap();
+        let e = spec.bind_operations().unwrap_err().to_string();
+        assert!(
+            e.contains("`renameMyToken` (PATCH /me/tokens/{tokenId})"),
+            "{e}"
+        );
+        assert!(e.contains("#/paths/~1me~1tokens~1{tokenId}/patch"), "{e}");
+        assert!(e.contains("cargo xtask regenerate"), "{e}");
+        assert!(!e.contains('\n'), "{e}");
+    }
+
+    #[test]
+    fn a_spec_without_an_operation_of_this_build_is_refused_by_name() {
+        let mut doc = Spec::embedded().document().clone();
+        doc["paths"]["/me/tokens/{tokenId}"]["delete"]["operationId"] = "removeMyToken".into();
+        let spec = Spec::parse(&doc.to_string()).unwrap();
+        let e = spec.bind_operations().unwrap_err().to_string();
+        assert!(e.contains("`removeMyToken`"), "{e}");
+        let mut doc = Spec::embedded().document().clone();
+        doc["paths"]["/me/tokens/{tokenId}"]
+            .as_object_mut()
+            .unwrap()
+            .remove("delete");
+        let e = Spec::parse(&doc.to_string())
+            .unwrap()
+            .bind_operations()
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("no operation `deleteMyToken`"), "{e}");
+    }
 
     #[test]
     fn lifetimes_come_with_durations_and_include_one_week() {

@@ -2,9 +2,11 @@
 //! JSON answers for unknown routes and methods, and the middleware around them.
 
 use crate::conditions;
+use crate::contract::{Contract, Endpoint};
 use crate::error::ApiError;
 use crate::handlers;
 use crate::state::AppState;
+use abp_spec::OperationId;
 use axum::Router;
 use axum::extract::Request;
 use axum::http::{HeaderValue, Method, header};
@@ -42,27 +44,31 @@ async fn log(request: Request, next: Next) -> Response {
     response
 }
 
-fn filter(method: &Method) -> MethodFilter {
-    MethodFilter::try_from(method.clone()).expect("the contract binds only GET, POST and DELETE")
+fn filter(endpoint: &Endpoint) -> MethodFilter {
+    MethodFilter::try_from(endpoint.method.clone())
+        .expect("the operations of the spec use the methods axum routes")
+}
+
+/// The endpoint and handler of an operation. The match is exhaustive: an operation added to
+/// the spec (and so to `OperationId` by `cargo xtask regenerate`) must be given a handler here.
+fn handler(contract: &Contract, id: OperationId) -> (&Endpoint, MethodRouter<AppState>) {
+    match id {
+        OperationId::ListMyTokens => (&contract.list, on(filter(&contract.list), handlers::list)),
+        OperationId::CreateMyToken => (
+            &contract.create,
+            on(filter(&contract.create), handlers::create),
+        ),
+        OperationId::DeleteMyToken => (
+            &contract.delete,
+            on(filter(&contract.delete), handlers::delete),
+        ),
+    }
 }
 
 /// The API under the spec's base path, with JSON answers for unknown routes and methods.
 pub fn app(state: AppState) -> Router {
     let contract = state.contract();
-    let handlers: [(_, MethodRouter<AppState>); 3] = [
-        (
-            &contract.list,
-            on(filter(&contract.list.method), handlers::list),
-        ),
-        (
-            &contract.create,
-            on(filter(&contract.create.method), handlers::create),
-        ),
-        (
-            &contract.delete,
-            on(filter(&contract.delete.method), handlers::delete),
-        ),
-    ];
+    let handlers = OperationId::ALL.map(|id| handler(contract, id));
     // Operations that share a path share one method router, whose `Allow` lists them all.
     let mut paths: BTreeMap<&str, (MethodRouter<AppState>, Vec<&str>)> = BTreeMap::new();
     for (endpoint, route) in handlers {

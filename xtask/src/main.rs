@@ -21,7 +21,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Task {
-    /// Lint the spec and regenerate the client in generated/src/ with progenitor.
+    /// Lint the spec, regenerate the client in generated/src/ with progenitor and the
+    /// operations enum in openapi/src/operations.rs.
     Regenerate {
         /// Do not write: exit non-zero with a diff when the committed code is stale.
         #[arg(long)]
@@ -29,7 +30,7 @@ enum Task {
         /// The spec to generate from (default: the committed one).
         #[arg(long)]
         spec: Option<PathBuf>,
-        /// The directory to write into (default: the committed generated/src/).
+        /// A directory to write both files into (default: the committed places).
         #[arg(long)]
         out: Option<PathBuf>,
     },
@@ -51,13 +52,15 @@ fn main() -> ExitCode {
         Task::Regenerate { check, spec, out } => {
             let root = codegen::workspace_root();
             let spec = spec.unwrap_or_else(|| root.join(abp_spec::SPEC_RELATIVE_PATH));
-            let out = out.unwrap_or_else(|| root.join(codegen::GENERATED_DIR));
+            let outputs = out.map_or_else(codegen::Outputs::committed, |dir| {
+                codegen::Outputs::in_dir(&dir)
+            });
             let mode = if check {
                 codegen::Mode::Check
             } else {
                 codegen::Mode::Write
             };
-            codegen::regenerate(&spec, &out, mode)
+            codegen::regenerate(&spec, &outputs, mode)
         }
         Task::Bench {
             latency_ms,

@@ -4,7 +4,7 @@
 //! the valid credential with a lower-case scheme succeeds (schemes are case-insensitive).
 
 use super::{Kind, Scenario, Suite, valid_create_body};
-use crate::api::{Api, OpKind};
+use crate::api::{Api, Label, OperationId};
 use crate::checks::{self, Failure};
 use crate::context::Ctx;
 use crate::error::RunError;
@@ -82,13 +82,13 @@ impl Variant {
 
 #[derive(Debug, Clone)]
 pub struct Case {
-    pub op: OpKind,
+    pub op: OperationId,
     pub variant: Variant,
 }
 
 pub fn scenarios(api: &Api) -> Result<Vec<Scenario>, RunError> {
     let mut out = Vec::new();
-    for kind in OpKind::ALL {
+    for kind in OperationId::ALL {
         let op = api.get(kind);
         for variant in Variant::ALL {
             out.push(Scenario {
@@ -193,7 +193,7 @@ pub async fn run(case: &Case, ctx: &mut Ctx<'_>) {
     let auth = authorization(ctx, case.variant);
     let mut headers = Vec::new();
     match case.op {
-        OpKind::List => {
+        OperationId::ListMyTokens => {
             let answer = ctx
                 .raw(case.op, &op.path, auth, &headers, None, &expected)
                 .await;
@@ -201,7 +201,7 @@ pub async fn run(case: &Case, ctx: &mut Ctx<'_>) {
                 judge_refusal(ctx, case.variant, r.status);
             }
         }
-        OpKind::Create => {
+        OperationId::CreateMyToken => {
             // This scenario's list is empty before its request (it judges only its own
             // tokens), so only the list after it can show a change.
             let body =
@@ -242,7 +242,7 @@ pub async fn run(case: &Case, ctx: &mut Ctx<'_>) {
                 ctx.check(checks::REJECTION_CHANGES_NOTHING, result);
             }
         }
-        OpKind::Delete => {
+        OperationId::DeleteMyToken => {
             // Aim the request at a token of our own, so a server that wrongly accepts the
             // credential deletes only what this run created.
             let body = match valid_create_body(

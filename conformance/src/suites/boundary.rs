@@ -7,7 +7,7 @@
 //! and every name it sends carries the scenario's prefix, so nothing escapes the sweep.
 
 use super::{Kind, NAME_SLOT, Scenario, Suite, create_request_body, name_field, valid_create_body};
-use crate::api::{Api, OpKind};
+use crate::api::{Api, OperationId};
 use crate::checks::{self, Failure};
 use crate::context::Ctx;
 use crate::error::RunError;
@@ -232,7 +232,7 @@ pub async fn run(case: &Case, ctx: &mut Ctx<'_>) {
     let headers = [("content-type", case.content_type.clone())];
     let Some(response) = ctx
         .raw(
-            OpKind::Create,
+            OperationId::CreateMyToken,
             &create.path,
             Auth::Role(Role::User),
             &headers,

@@ -2,7 +2,7 @@
 //! created secret, delete, and isolation between two users.
 
 use super::{Kind, Scenario, Suite, valid_create_body};
-use crate::api::{Api, OpKind};
+use crate::api::{Api, OperationId};
 use crate::checks::{self, Failure};
 use crate::context::{Created, Ctx};
 use crate::error::RunError;
@@ -332,7 +332,7 @@ async fn access_token(ctx: &mut Ctx<'_>) {
         .collect();
     let Some(before) = ctx
         .raw(
-            OpKind::List,
+            OperationId::ListMyTokens,
             &list.path,
             with_secret(),
             &[],
@@ -363,7 +363,14 @@ async fn access_token(ctx: &mut Ctx<'_>) {
         return;
     }
     let Some(after) = ctx
-        .raw(OpKind::List, &list.path, with_secret(), &[], None, &[401])
+        .raw(
+            OperationId::ListMyTokens,
+            &list.path,
+            with_secret(),
+            &[],
+            None,
+            &[401],
+        )
         .await
     else {
         return;

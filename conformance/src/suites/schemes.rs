@@ -8,7 +8,7 @@
 //! unknown-id status.
 
 use super::{Kind, Scenario, Suite, valid_create_body};
-use crate::api::{Api, OpKind};
+use crate::api::{Api, OperationId};
 use crate::checks::{self, Failure};
 use crate::context::Ctx;
 use crate::error::RunError;
@@ -129,7 +129,14 @@ async fn listed_ids(ctx: &mut Ctx<'_>, auth: &Auth) -> Option<Vec<String>> {
     let list = ctx.api().list.clone();
     let ok: Vec<u16> = list.success_status().into_iter().collect();
     let answer = ctx
-        .raw(OpKind::List, &list.path, auth.clone(), &[], None, &ok)
+        .raw(
+            OperationId::ListMyTokens,
+            &list.path,
+            auth.clone(),
+            &[],
+            None,
+            &ok,
+        )
         .await?;
     let items = Some(&answer)
         .filter(|a| ok.contains(&a.status))
@@ -154,7 +161,14 @@ async fn delete_as(ctx: &mut Ctx<'_>, auth: &Auth, id: &str, expected: &[u16]) -
     let delete = ctx.api().delete.clone();
     let path = delete.path_with(id);
     let answer = ctx
-        .raw(OpKind::Delete, &path, auth.clone(), &[], None, expected)
+        .raw(
+            OperationId::DeleteMyToken,
+            &path,
+            auth.clone(),
+            &[],
+            None,
+            expected,
+        )
         .await?;
     Some(answer.status)
 }

@@ -10,7 +10,7 @@
 //! schema; each names the JSON pointer of the constraint or decision it rests on.
 
 use super::{Kind, NAME_SLOT, Scenario, Suite, create_request_body, name_field, valid_create_body};
-use crate::api::{Api, OpKind};
+use crate::api::{Api, OperationId};
 use crate::checks::{self, Failure};
 use crate::context::Ctx;
 use crate::error::RunError;
@@ -267,7 +267,7 @@ pub async fn create_raw(ctx: &mut Ctx<'_>, body: &Value, content_type: &str) -> 
     let expected: Vec<u16> = create.success_status().into_iter().collect();
     let response = ctx
         .raw(
-            OpKind::Create,
+            OperationId::CreateMyToken,
             &create.path,
             Auth::Role(Role::User),
             &[("content-type", content_type.to_owned())],
@@ -375,7 +375,7 @@ async fn rejected(ctx: &mut Ctx<'_>, sent: &Value, content_type: &str) {
         .collect();
     if ctx
         .raw(
-            OpKind::Create,
+            OperationId::CreateMyToken,
             &create.path,
             Auth::Role(Role::User),
             &[("content-type", content_type.to_owned())],

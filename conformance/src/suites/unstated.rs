@@ -8,7 +8,7 @@
 
 use super::stored::{BodyFacts, body_facts, case_body, check_stored, create_raw};
 use super::{Kind, Scenario, Suite};
-use crate::api::{Api, OpKind};
+use crate::api::{Api, OperationId};
 use crate::checks::{self, Failure};
 use crate::context::Ctx;
 use crate::error::RunError;
@@ -224,7 +224,7 @@ async fn other_case_id(ctx: &mut Ctx<'_>, facts: &BodyFacts, pointer: &str) {
     let before = ctx.requests();
     let Some(answer) = ctx
         .raw(
-            OpKind::Delete,
+            OperationId::DeleteMyToken,
             &path,
             Auth::Role(Role::User),
             &[],

@@ -118,6 +118,37 @@ fn a_spec_failing_its_lint_is_refused_naming_the_path() {
     );
 }
 
+/// A spec that documents an operation this build was not generated for (here a PATCH that
+/// renames a token) is refused before anything is sent, in one line that names it: a run
+/// that tested the three known operations and passed would say nothing of the fourth.
+#[test]
+fn a_spec_with_an_operation_this_build_does_not_know_is_refused_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("spec.yaml");
+    let mut doc = abp_spec::Spec::embedded().document().clone();
+    let item = doc["paths"]["/me/tokens/{tokenId}"]
+        .as_object_mut()
+        .unwrap();
+    let mut patch = item["delete"].clone();
+    patch["operationId"] = "renameMyToken".into();
+    item.insert("patch".into(), patch);
+    std::fs::write(&path, doc.to_string()).unwrap();
+    for command in ["run", "list"] {
+        let out = conformance()
+            .args([command, "--spec", path.to_str().unwrap()])
+            .output()
+            .unwrap();
+        let err = stderr_of(&out);
+        assert_eq!(out.status.code(), Some(2), "{command}: {err}");
+        assert!(
+            err.contains("operation `renameMyToken` (PATCH /me/tokens/{tokenId})"),
+            "{err}"
+        );
+        assert!(err.contains("cargo xtask regenerate"), "{err}");
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+    }
+}
+
 #[test]
 fn list_shows_suites_scenarios_and_checks() {
     let out = conformance().arg("list").output().unwrap();

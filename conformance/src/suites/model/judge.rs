@@ -7,7 +7,7 @@
 
 use super::ops::{Caller, Op, Step, Target};
 use super::reference::{Expect, State};
-use crate::api::{Api, OpKind};
+use crate::api::{Api, OperationId};
 use crate::checks;
 use crate::context::{Ctx, RawRequest};
 use crate::roles::Role;
@@ -290,7 +290,7 @@ impl Judge<'_> {
                     privileges,
                 );
                 let request = RawRequest {
-                    kind: OpKind::Create,
+                    kind: OperationId::CreateMyToken,
                     path: self.facts.create_path.clone(),
                     auth: self.auth(*by),
                     headers: vec![("content-type", self.facts.content_type.clone())],
@@ -301,7 +301,7 @@ impl Judge<'_> {
             }
             Op::List { by } => (
                 vec![RawRequest {
-                    kind: OpKind::List,
+                    kind: OperationId::ListMyTokens,
                     path: self.facts.list_path.clone(),
                     auth: self.auth(*by),
                     headers: Vec::new(),
@@ -312,7 +312,7 @@ impl Judge<'_> {
             ),
             Op::Delete { by, target } => (
                 vec![RawRequest {
-                    kind: OpKind::Delete,
+                    kind: OperationId::DeleteMyToken,
                     path: self.delete_path(ctx, target),
                     auth: self.auth(*by),
                     headers: Vec::new(),
@@ -324,7 +324,7 @@ impl Judge<'_> {
             Op::Race { slot, copies } => {
                 let owner = self.state.slot(*slot).map_or(Role::User, |t| t.owner);
                 let request = RawRequest {
-                    kind: OpKind::Delete,
+                    kind: OperationId::DeleteMyToken,
                     path: self.delete_path(ctx, &Target::Slot(*slot)),
                     auth: Auth::Role(owner),
                     headers: Vec::new(),
