@@ -1,4 +1,20 @@
-//! Why a run could not start or finish. Each kind carries its exit code (README, "Exit codes").
+//! Why a run could not start or finish, and the exit codes (README, "Exit codes"). Each kind
+//! carries its code.
+
+/// The process's exit codes, used by the CLI, the reports and the tests.
+pub mod exit {
+    /// Every scenario passed (or failed only as a listed known failure).
+    pub const PASSED: u8 = 0;
+    /// A check failed: the server does not conform.
+    pub const FAILED: u8 = 1;
+    /// The run cannot start as asked: a bad flag, spec, credential or report path.
+    pub const USAGE: u8 = 2;
+    /// No verdict because of the target: unreachable, refusing past the retry policy, or the
+    /// deadline passed.
+    pub const NO_VERDICT: u8 = 3;
+    /// A signal stopped the run (128 + SIGINT).
+    pub const INTERRUPTED: u8 = 130;
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -16,9 +32,9 @@ pub enum RunError {
 impl RunError {
     pub fn exit_code(&self) -> u8 {
         match self {
-            RunError::Config(_) => 2,
-            RunError::Unreachable { .. } => 3,
-            RunError::Interrupted => 130,
+            RunError::Config(_) => exit::USAGE,
+            RunError::Unreachable { .. } => exit::NO_VERDICT,
+            RunError::Interrupted => exit::INTERRUPTED,
         }
     }
 }

@@ -26,6 +26,6 @@ pub mod tally;
 pub mod transport;
 
 pub use config::{Credentials, RunConfig};
-pub use error::RunError;
+pub use error::{RunError, exit};
 pub use events::{Event, RunStats};
 pub use runner::run;

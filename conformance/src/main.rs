@@ -7,6 +7,7 @@ mod cli;
 
 use clap::{Parser, Subcommand};
 use cli::CliError;
+use conformance::exit;
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -39,7 +40,11 @@ fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
-            let code = if e.use_stderr() { 2 } else { 0 };
+            let code = if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::PASSED
+            };
             let _ = e.print();
             return ExitCode::from(code);
         }
@@ -52,7 +57,7 @@ fn main() -> ExitCode {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::from(2);
+            return ExitCode::from(exit::USAGE);
         }
     };
     let result = runtime.block_on(async {

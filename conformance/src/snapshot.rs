@@ -272,6 +272,55 @@ pub enum Compared {
     Missing(Failure),
 }
 
+/// What the snapshot gate decided for one scenario.
+#[derive(Debug)]
+pub enum Gate {
+    /// The exchanges match the baseline, or were recorded as it.
+    Passed,
+    /// Recorded as the approved baseline; `new`: there was none.
+    Recorded {
+        new: bool,
+    },
+    Failed(Failure),
+    /// First contact with a target outside CI: nothing to compare with yet. The exchanges are
+    /// pending for review and the verdict rests on the spec checks.
+    NoBaseline,
+}
+
+/// How the run asked for snapshots to be treated.
+#[derive(Debug, Clone, Copy)]
+pub struct GatePolicy {
+    /// `--update-snapshots`: record what the server answered as the baseline.
+    pub update: bool,
+    /// `--force`: record even a scenario whose spec checks failed.
+    pub force: bool,
+}
+
+/// The snapshot gate: a scenario's normalized exchanges against its approved baseline.
+/// A recording approves what the server answered, so a scenario whose spec checks failed is
+/// never recorded unless forced; a missing baseline fails only under CI or when recording.
+pub fn gate(
+    dir: &Path,
+    scenario: &str,
+    summary: &str,
+    document: &Value,
+    spec_checks_failed: bool,
+    policy: GatePolicy,
+) -> Gate {
+    if policy.update && spec_checks_failed && !policy.force {
+        return Gate::Failed(Failure::new(
+            "not recorded: this scenario's spec checks failed, and a failing answer is not approved as a baseline (--force records it anyway)",
+        ));
+    }
+    match check(dir, scenario, summary, document) {
+        Compared::Matched => Gate::Passed,
+        Compared::Recorded { new } => Gate::Recorded { new },
+        Compared::Differs(f) => Gate::Failed(f),
+        Compared::Missing(_) if !is_ci() && !policy.update => Gate::NoBaseline,
+        Compared::Missing(f) => Gate::Failed(f),
+    }
+}
+
 /// Compares the scenario's document with `<dir>/<scenario>.snap`.
 pub fn check(dir: &Path, scenario: &str, summary: &str, document: &Value) -> Compared {
     let name = scenario.replace('/', "__");

@@ -8,7 +8,9 @@
 //! - every fault of the reference server's catalog appears in the README's mutation table;
 //! - every conformant variant of its catalog appears in the README's specificity table;
 //! - every JSON pointer the runner's sources cite resolves in the embedded spec;
-//! - the runner's modules import only modules below them (ARCHITECTURE.md, "conformance").
+//! - the runner's modules import only modules below them (ARCHITECTURE.md, "conformance");
+//! - no source file of the runtime crates is longer than 800 lines: a file that
+//!   grows past it holds more than one responsibility and is split.
 
 #[cfg(test)]
 mod tests {
@@ -42,6 +44,26 @@ mod tests {
             .into_iter()
             .filter(|p| *p != generated.client && *p != generated.operations)
             .collect()
+    }
+
+    /// The longest a source file of `conformance/src` or `reference-server/src` may be.
+    const MAX_SOURCE_LINES: usize = 800;
+
+    #[test]
+    fn no_runtime_source_file_is_over_the_line_limit() {
+        let mut long = Vec::new();
+        for dir in ["conformance/src", "reference-server/src"] {
+            for path in files(&workspace_root().join(dir), ".rs") {
+                let lines = std::fs::read_to_string(&path).unwrap().lines().count();
+                if lines > MAX_SOURCE_LINES {
+                    long.push(format!("{}: {lines} lines", path.display()));
+                }
+            }
+        }
+        assert!(
+            long.is_empty(),
+            "split these by responsibility (at most {MAX_SOURCE_LINES} lines each): {long:#?}"
+        );
     }
 
     #[test]

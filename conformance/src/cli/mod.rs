@@ -10,7 +10,7 @@ pub mod list;
 pub mod run;
 pub mod target;
 
-use conformance::RunError;
+use conformance::{RunError, exit};
 
 /// Everything that ends the program other than success, with its exit code (README, "Exit
 /// codes"): 1 a check failed, 2 usage or configuration, 3 the target could not be reached,
@@ -51,12 +51,12 @@ pub enum CliError {
 impl CliError {
     pub fn exit_code(&self) -> u8 {
         match self {
-            CliError::ChecksFailed => 1,
-            CliError::Usage(_) | CliError::Config(_) | CliError::Report(_) => 2,
+            CliError::ChecksFailed => exit::FAILED,
+            CliError::Usage(_) | CliError::Config(_) | CliError::Report(_) => exit::USAGE,
             CliError::Unreachable { .. }
             | CliError::Unavailable { .. }
-            | CliError::DeadlinePassed { .. } => 3,
-            CliError::Interrupted => 130,
+            | CliError::DeadlinePassed { .. } => exit::NO_VERDICT,
+            CliError::Interrupted => exit::INTERRUPTED,
         }
     }
 

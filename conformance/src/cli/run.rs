@@ -6,6 +6,7 @@ use super::{CliError, print, this_command};
 use clap::Args;
 use conformance::checks::{self, Selection};
 use conformance::config::{Credentials, RunConfig};
+use conformance::exit;
 use conformance::report::{Fanout, Format, Reporter, human::Human};
 use conformance::snapshot::baseline::{self, Baseline};
 use conformance::suites;
@@ -356,7 +357,7 @@ fn watch_signals(cancel: std::sync::Arc<std::sync::atomic::AtomicBool>) {
                 eprintln!(
                     "error: interrupted twice: exiting without cleaning up (`conformance cleanup` removes what is left)"
                 );
-                std::process::exit(130);
+                std::process::exit(exit::INTERRUPTED.into());
             }
             eprintln!(
                 "interrupted: stopping the scenarios in flight and deleting this run's tokens (again to exit now)"

@@ -154,7 +154,7 @@ impl<W: Write> Html<W> {
         let ok = s.success() && self.aborted.is_none();
         let mut h = String::new();
         let verdict = match &self.aborted {
-            Some((_, 130)) => "INTERRUPTED",
+            Some((_, crate::error::exit::INTERRUPTED)) => "INTERRUPTED",
             Some(_) => "NOT RUN",
             None => s.verdict().word(),
         };

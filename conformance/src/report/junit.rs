@@ -67,7 +67,7 @@ impl<W: Write> Reporter for Junit<W> {
             } => {
                 self.run_name = format!("conformance ({target})");
                 let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
-                s.set_type(if *exit_code == 130 {
+                s.set_type(if *exit_code == crate::error::exit::INTERRUPTED {
                     "interrupted"
                 } else {
                     "preflight"

@@ -4,6 +4,7 @@
 //! a directory outside any checkout.
 
 use crate::common::output_text as text;
+use conformance::exit;
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -37,7 +38,11 @@ fn the_markdown_summary_of_a_failing_run_tabulates_its_failures_within_the_bound
         &arg("markdown=", &md),
     ]);
     let (stdout, stderr) = text(&out);
-    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert_eq!(
+        out.status.code(),
+        Some(exit::FAILED.into()),
+        "{stdout}\n{stderr}"
+    );
     let doc = read(&md);
     assert!(
         doc.len() <= conformance::report::markdown::MAX_BYTES,
@@ -93,7 +98,7 @@ fn on_github_actions_without_a_markdown_report_one_line_says_how_to_get_one() {
         .env("GITHUB_STEP_SUMMARY", &summary);
     let out = c.output().unwrap();
     let (stdout, _) = text(&out);
-    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert_eq!(out.status.code(), Some(exit::PASSED.into()), "{stdout}");
     let hints: Vec<&str> = stdout
         .lines()
         .filter(|l| l.contains("--report markdown="))
@@ -150,7 +155,12 @@ fn diff_of_two_real_runs_names_regressions_fixes_new_removed_and_coverage() {
         "--report",
         &arg("json=", &before),
     ]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out).0);
+    assert_eq!(
+        out.status.code(),
+        Some(exit::PASSED.into()),
+        "{}",
+        text(&out).0
+    );
     // This release: a second DELETE succeeds; the validation suite is not run, auth is.
     let out = run(&[
         "--embedded-fault",
@@ -164,12 +174,21 @@ fn diff_of_two_real_runs_names_regressions_fixes_new_removed_and_coverage() {
         "--report",
         &arg("json=", &after),
     ]);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out).0);
+    assert_eq!(
+        out.status.code(),
+        Some(exit::FAILED.into()),
+        "{}",
+        text(&out).0
+    );
 
     let md = dir.path().join("diff.md");
     let out = diff(&before, &after, &["--markdown", md.to_str().unwrap()]);
     let (stdout, stderr) = text(&out);
-    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert_eq!(
+        out.status.code(),
+        Some(exit::FAILED.into()),
+        "{stdout}\n{stderr}"
+    );
     let section = |title: &str| -> String {
         stdout
             .split("\n\n")
@@ -215,7 +234,7 @@ fn diff_of_two_real_runs_names_regressions_fixes_new_removed_and_coverage() {
     // The other way round it is a fix, and nothing regressed.
     let out = diff(&after, &before, &[]);
     let (stdout, _) = text(&out);
-    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert_eq!(out.status.code(), Some(exit::PASSED.into()), "{stdout}");
     assert!(
         stdout.contains("FIXED (4)\n  lifecycle/delete-removes-token (failed → passed)"),
         "{stdout}"
@@ -228,7 +247,7 @@ fn diff_of_two_real_runs_names_regressions_fixes_new_removed_and_coverage() {
     // A run compared with itself: nothing changed.
     let out = diff(&before, &before, &[]);
     let (stdout, _) = text(&out);
-    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert_eq!(out.status.code(), Some(exit::PASSED.into()), "{stdout}");
     assert!(
         stdout.contains("NO REGRESSION: 0 regressed, 0 fixed, 0 still failing, 0 new, 0 removed"),
         "{stdout}"
@@ -243,7 +262,11 @@ fn diff_of_two_real_runs_names_regressions_fixes_new_removed_and_coverage() {
     .unwrap();
     let out = diff(&before, &other, &[]);
     let (stdout, stderr) = text(&out);
-    assert_eq!(out.status.code(), Some(2), "{stdout}\n{stderr}");
+    assert_eq!(
+        out.status.code(),
+        Some(exit::USAGE.into()),
+        "{stdout}\n{stderr}"
+    );
     assert!(
         stderr.contains("compare two runs of one spec version"),
         "{stderr}"
@@ -251,14 +274,14 @@ fn diff_of_two_real_runs_names_regressions_fixes_new_removed_and_coverage() {
     assert!(stderr.contains("9.9.9-"), "{stderr}");
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
     let out = diff(&before, &dir.path().join("missing.jsonl"), &[]);
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(exit::USAGE.into()));
     assert!(text(&out).1.contains("cannot read"), "{}", text(&out).1);
     let cut = dir.path().join("cut.jsonl");
     let full = read(&before);
     let last = full.trim_end().rfind('\n').unwrap();
     std::fs::write(&cut, &full[..last]).unwrap();
     let out = diff(&cut, &after, &[]);
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(exit::USAGE.into()));
     assert!(
         text(&out).1.contains("the run did not finish"),
         "{}",
@@ -306,12 +329,16 @@ fn known_failures_that_stopped_failing_fail_ci_unless_flaky_and_typos_are_config
     let stale = known_file(dir.path(), "lifecycle/delete-removes-token", "");
     let out = run_known(false, false, &stale, &[]);
     let (stdout, _) = text(&out);
-    assert_eq!(out.status.code(), Some(0), "outside CI a warning: {stdout}");
+    assert_eq!(
+        out.status.code(),
+        Some(exit::PASSED.into()),
+        "outside CI a warning: {stdout}"
+    );
     assert!(stdout.contains("now passes: remove it"), "{stdout}");
 
     let out = run_known(true, false, &stale, &[]);
     let (stdout, _) = text(&out);
-    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert_eq!(out.status.code(), Some(exit::FAILED.into()), "{stdout}");
     let lines: Vec<&str> = stdout.lines().filter(|l| l.contains("remove it")).collect();
     assert_eq!(lines.len(), 1, "{stdout}");
     assert!(
@@ -338,7 +365,11 @@ fn known_failures_that_stopped_failing_fail_ci_unless_flaky_and_typos_are_config
     let typo = known_file(dir.path(), "lifecycle/delete-removes-tokens", "");
     let out = run_known(true, true, &typo, &[]);
     let (stdout, stderr) = text(&out);
-    assert_eq!(out.status.code(), Some(2), "{stdout}\n{stderr}");
+    assert_eq!(
+        out.status.code(),
+        Some(exit::USAGE.into()),
+        "{stdout}\n{stderr}"
+    );
     assert!(
         stderr.contains("no scenario is named `lifecycle/delete-removes-tokens`"),
         "{stderr}"
@@ -365,7 +396,7 @@ fn a_known_failures_issue_and_owner_are_in_every_report() {
     let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
     let out = run_known(true, true, &known, &extra);
     let (stdout, _) = text(&out);
-    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert_eq!(out.status.code(), Some(exit::PASSED.into()), "{stdout}");
     assert!(
         stdout.contains("KNOWN  lifecycle/delete-removes-token"),
         "{stdout}"
@@ -412,7 +443,11 @@ fn an_installed_binary_gates_the_embedded_target_with_its_compiled_baseline_and_
         .output()
         .unwrap();
     let (stdout, stderr) = text(&out);
-    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert_eq!(
+        out.status.code(),
+        Some(exit::PASSED.into()),
+        "{stdout}\n{stderr}"
+    );
     assert!(
         stdout.contains("compared with the baseline compiled into this binary"),
         "{stdout}"
@@ -450,7 +485,7 @@ fn an_installed_binary_gates_the_embedded_target_with_its_compiled_baseline_and_
         }
         let out = c.output().unwrap();
         let (stdout, _) = text(&out);
-        assert_eq!(out.status.code(), Some(1), "{stdout}");
+        assert_eq!(out.status.code(), Some(exit::FAILED.into()), "{stdout}");
         assert!(
             stdout.contains("✗ snapshot: the exchanges differ from the approved snapshot"),
             "{stdout}"
@@ -465,7 +500,7 @@ fn an_installed_binary_gates_the_embedded_target_with_its_compiled_baseline_and_
         .output()
         .unwrap();
     let (_, stderr) = text(&out);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(out.status.code(), Some(exit::USAGE.into()), "{stderr}");
     assert!(stderr.contains("needs --snapshot-dir"), "{stderr}");
     assert_eq!(files(cwd.path()), ["events.jsonl"]);
 }
@@ -489,7 +524,11 @@ fn an_installed_binary_against_a_url_says_snapshots_do_not_gate_and_ci_refuses()
     };
     let out = run(false, &[]);
     let (stdout, stderr) = text(&out);
-    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert_eq!(
+        out.status.code(),
+        Some(exit::PASSED.into()),
+        "{stdout}\n{stderr}"
+    );
     assert!(
         stdout.contains("snapshots do not gate this run"),
         "{stdout}"
@@ -498,16 +537,25 @@ fn an_installed_binary_against_a_url_says_snapshots_do_not_gate_and_ci_refuses()
 
     let out = run(true, &[]);
     let (stdout, stderr) = text(&out);
-    assert_eq!(out.status.code(), Some(2), "{stdout}\n{stderr}");
+    assert_eq!(
+        out.status.code(),
+        Some(exit::USAGE.into()),
+        "{stdout}\n{stderr}"
+    );
     assert!(stderr.contains("--snapshot-dir DIR"), "{stderr}");
     let out = run(true, &["--skip-check", "snapshot"]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out).0);
+    assert_eq!(
+        out.status.code(),
+        Some(exit::PASSED.into()),
+        "{}",
+        text(&out).0
+    );
 
     // Where the user points, pending snapshots are written (and said so).
     let pending = cwd.path().join("baselines");
     let out = run(false, &["--snapshot-dir", pending.to_str().unwrap()]);
     let (stdout, _) = text(&out);
-    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert_eq!(out.status.code(), Some(exit::PASSED.into()), "{stdout}");
     assert!(stdout.contains("have no approved snapshot"), "{stdout}");
     assert_eq!(files(cwd.path()), ["baselines"]);
     rt.block_on(server.shutdown());

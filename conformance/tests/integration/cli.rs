@@ -1,5 +1,6 @@
 //! The binary's contract: exit codes and one-line errors for bad input, and the main command.
 
+use conformance::exit;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -25,7 +26,12 @@ fn stderr_of(out: &std::process::Output) -> String {
 fn run_against_the_embedded_server_passes_and_prints_the_summary() {
     let out = conformance().arg("run").output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{stdout}\n{}", stderr_of(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(exit::PASSED.into()),
+        "{stdout}\n{}",
+        stderr_of(&out)
+    );
     assert!(stdout.contains("PASSED:"), "{stdout}");
     assert!(stdout.contains("0 failed"), "{stdout}");
 }
@@ -53,7 +59,12 @@ fn unreachable_target_exits_3_quickly_with_one_line() {
         "{:?}",
         started.elapsed()
     );
-    assert_eq!(out.status.code(), Some(3), "{}", stderr_of(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(exit::NO_VERDICT.into()),
+        "{}",
+        stderr_of(&out)
+    );
     let err = stderr_of(&out);
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     assert!(
@@ -69,7 +80,7 @@ fn remote_target_without_abp_token_exits_2_naming_the_variable() {
         .args(["run", "--server", "test"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(exit::USAGE.into()));
     let err = stderr_of(&out);
     assert!(err.contains("ABP_TOKEN is not set"), "{err}");
     assert_eq!(err.trim().lines().count(), 1, "{err}");
@@ -95,7 +106,12 @@ fn usage_errors_exit_2() {
             .env("ABP_TOKEN", "x")
             .output()
             .unwrap();
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr_of(&out));
+        assert_eq!(
+            out.status.code(),
+            Some(exit::USAGE.into()),
+            "{args:?}: {}",
+            stderr_of(&out)
+        );
         assert!(!stderr_of(&out).is_empty(), "{args:?}");
     }
 }
@@ -110,7 +126,7 @@ fn a_spec_failing_its_lint_is_refused_naming_the_path() {
         .args(["run", "--spec", path.to_str().unwrap()])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(exit::USAGE.into()));
     assert!(
         stderr_of(&out).contains("#/paths/~1me~1tokens/get"),
         "{}",
@@ -139,7 +155,11 @@ fn a_spec_with_an_operation_this_build_does_not_know_is_refused_naming_it() {
             .output()
             .unwrap();
         let err = stderr_of(&out);
-        assert_eq!(out.status.code(), Some(2), "{command}: {err}");
+        assert_eq!(
+            out.status.code(),
+            Some(exit::USAGE.into()),
+            "{command}: {err}"
+        );
         assert!(
             err.contains("operation `renameMyToken` (PATCH /me/tokens/{tokenId})"),
             "{err}"
@@ -152,7 +172,7 @@ fn a_spec_with_an_operation_this_build_does_not_know_is_refused_naming_it() {
 #[test]
 fn list_shows_suites_scenarios_and_checks() {
     let out = conformance().arg("list").output().unwrap();
-    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(out.status.code(), Some(exit::PASSED.into()));
     let text = String::from_utf8_lossy(&out.stdout);
     for needle in [
         "lifecycle",
@@ -220,7 +240,7 @@ fn sigterm_stops_the_run_and_deletes_what_it_created() {
     let out = child.wait_with_output().unwrap();
     assert_eq!(
         out.status.code(),
-        Some(130),
+        Some(exit::INTERRUPTED.into()),
         "{stdout}\n{}",
         stderr_of(&out)
     );
@@ -259,7 +279,7 @@ fn a_rejected_abp_token_is_a_configuration_error_not_72_failures() {
             .output()
             .unwrap();
         let err = stderr_of(&out);
-        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert_eq!(out.status.code(), Some(exit::USAGE.into()), "{err}");
         assert!(err.contains("ABP_TOKEN: ") && err.contains(says), "{err}");
         assert_eq!(err.trim().lines().count(), 1, "{err}");
         assert!(!err.contains(&credential));
@@ -289,7 +309,7 @@ fn a_redirecting_target_is_named_instead_of_followed() {
         .output()
         .unwrap();
     let err = stderr_of(&out);
-    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(out.status.code(), Some(exit::USAGE.into()), "{err}");
     assert!(
         err.contains("redirects GET /me/tokens with 301 to https://elsewhere.example"),
         "{err}"
@@ -330,7 +350,12 @@ fn a_server_answering_nonsense_fails_every_scenario_cleanly() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{stdout}\n{}", stderr_of(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(exit::FAILED.into()),
+        "{stdout}\n{}",
+        stderr_of(&out)
+    );
     assert!(stdout.contains("FAILED: 0 passed"), "{stdout}");
     assert!(stdout.contains("✗ content_type"), "{stdout}");
     assert!(stdout.contains("✗ scenario_step"), "{stdout}");
@@ -352,7 +377,12 @@ fn a_first_request_that_times_out_exits_3() {
         .env("ABP_TOKEN", "a-credential")
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(3), "{}", stderr_of(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(exit::NO_VERDICT.into()),
+        "{}",
+        stderr_of(&out)
+    );
     assert!(started.elapsed() < Duration::from_secs(5));
     assert!(
         stderr_of(&out).contains("cannot reach"),
@@ -375,7 +405,12 @@ fn max_rps_spaces_requests_out() {
         ])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(exit::PASSED.into()),
+        "{}",
+        stderr_of(&out)
+    );
     // Four requests plus the preflight's two: at least five gaps of 200 ms.
     assert!(
         started.elapsed() >= Duration::from_millis(1000),
@@ -390,7 +425,12 @@ fn serve_exposes_the_reference_server_flags() {
         .args(["serve", "--list-faults"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(exit::PASSED.into()),
+        "{}",
+        stderr_of(&out)
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.lines().count() >= 15, "{text}");
     assert!(text.contains("delete-noop"), "{text}");
@@ -398,5 +438,5 @@ fn serve_exposes_the_reference_server_flags() {
         .args(["serve", "--fault", "no-such-fault"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(exit::USAGE.into()));
 }

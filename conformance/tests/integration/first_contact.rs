@@ -4,6 +4,7 @@
 //! the user points (`--snapshot-dir`), one baseline per target; nothing a run creates
 //! escapes its prefix.
 
+use conformance::exit;
 use std::process::Command;
 
 fn conformance(dir: &std::path::Path) -> Command {
@@ -76,7 +77,11 @@ fn a_first_run_on_a_new_target_passes_on_the_spec_and_says_how_to_record_a_basel
     };
     let out = run(&a, false);
     let (stdout, stderr) = text(&out);
-    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert_eq!(
+        out.status.code(),
+        Some(exit::PASSED.into()),
+        "{stdout}\n{stderr}"
+    );
     assert!(
         stdout.contains("10 of 10 scenarios have no approved snapshot for target"),
         "{stdout}"
@@ -84,7 +89,12 @@ fn a_first_run_on_a_new_target_passes_on_the_spec_and_says_how_to_record_a_basel
     assert!(stdout.contains("--update-snapshots"), "{stdout}");
     // In CI a missing baseline fails, as insta does.
     let out = run(&a, true);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out).0);
+    assert_eq!(
+        out.status.code(),
+        Some(exit::FAILED.into()),
+        "{}",
+        text(&out).0
+    );
 
     // Pending files went under the directory the user named, one baseline per target.
     let mut targets: Vec<String> = std::fs::read_dir(&root)
@@ -142,7 +152,12 @@ fn a_first_run_on_a_new_target_passes_on_the_spec_and_says_how_to_record_a_basel
         "{stdout}"
     );
     let out = run(&a, true);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out).0);
+    assert_eq!(
+        out.status.code(),
+        Some(exit::PASSED.into()),
+        "{}",
+        text(&out).0
+    );
     rt.block_on(a.shutdown());
     rt.block_on(b.shutdown());
 }
@@ -176,7 +191,7 @@ fn recording_refuses_the_answers_of_a_failing_server_unless_forced() {
     };
     let out = record(false);
     let (stdout, _) = text(&out);
-    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert_eq!(out.status.code(), Some(exit::FAILED.into()), "{stdout}");
     assert!(stdout.contains("not recorded"), "{stdout}");
     assert!(
         !files_under(work.path())
@@ -209,7 +224,11 @@ fn a_misconfigured_second_user_is_a_setup_error_naming_the_variable() {
         c.env("ABP_OTHER_USER_TOKEN", &other);
         let out = c.output().unwrap();
         let (stdout, stderr) = text(&out);
-        assert_eq!(out.status.code(), Some(2), "{stdout}\n{stderr}");
+        assert_eq!(
+            out.status.code(),
+            Some(exit::USAGE.into()),
+            "{stdout}\n{stderr}"
+        );
         assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
         assert!(
             stderr.contains("ABP_OTHER_USER_TOKEN") && stderr.contains(says),
@@ -234,7 +253,11 @@ fn a_wrong_base_url_is_one_line_that_names_the_likely_mistake() {
     with_creds(&mut c, &server.credentials);
     let out = c.output().unwrap();
     let (stdout, stderr) = text(&out);
-    assert_eq!(out.status.code(), Some(2), "{stdout}\n{stderr}");
+    assert_eq!(
+        out.status.code(),
+        Some(exit::USAGE.into()),
+        "{stdout}\n{stderr}"
+    );
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
     assert!(stderr.contains("is the path stem missing?"), "{stderr}");
     assert!(
@@ -261,7 +284,11 @@ fn a_wrong_base_url_is_one_line_that_names_the_likely_mistake() {
     with_creds(&mut c, &server.credentials);
     let out = c.output().unwrap();
     let (stdout, stderr) = text(&out);
-    assert_eq!(out.status.code(), Some(2), "{stdout}\n{stderr}");
+    assert_eq!(
+        out.status.code(),
+        Some(exit::USAGE.into()),
+        "{stdout}\n{stderr}"
+    );
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
     assert!(stderr.contains("text/html"), "{stderr}");
     drop(html);
@@ -312,7 +339,7 @@ fn small_usage_mistakes_are_named() {
         .output()
         .unwrap();
     let (_, stderr) = text(&out);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(out.status.code(), Some(exit::USAGE.into()), "{stderr}");
     assert!(stderr.contains("leave no check to run"), "{stderr}");
 
     // A TOML mistake keeps toml's caret display, on its own lines.
@@ -323,7 +350,7 @@ fn small_usage_mistakes_are_named() {
         .output()
         .unwrap();
     let (_, stderr) = text(&out);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(out.status.code(), Some(exit::USAGE.into()), "{stderr}");
     assert!(
         stderr.lines().count() > 2 && stderr.contains('^'),
         "{stderr}"
@@ -337,5 +364,5 @@ fn small_usage_mistakes_are_named() {
         .unwrap();
     drop(child.stdout.take());
     let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(0));
+    assert_eq!(status.code(), Some(exit::PASSED.into()));
 }

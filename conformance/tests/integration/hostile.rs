@@ -4,6 +4,7 @@
 //! token secret in stdout, stderr or any report, no terminal control byte passed through,
 //! and that none of a person's tokens was deleted.
 
+use conformance::exit;
 use std::collections::HashMap;
 use std::io::Read;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -509,13 +510,13 @@ fn stderr(run: &Run) -> String {
 #[tokio::test(flavor = "multi_thread")]
 async fn create_answer_with_invalid_utf8_leaks_no_secret() {
     let run = case(Misbehaviour::InvalidUtf8Name, &["--suite", "lifecycle"]).await;
-    assert_eq!(run.code, Some(1), "{}", run.text());
+    assert_eq!(run.code, Some(exit::FAILED.into()), "{}", run.text());
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn create_answer_cut_short_leaks_no_secret() {
     let run = case(Misbehaviour::ShortContentLength, &["--suite", "lifecycle"]).await;
-    assert_eq!(run.code, Some(1), "{}", run.text());
+    assert_eq!(run.code, Some(exit::FAILED.into()), "{}", run.text());
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -527,7 +528,7 @@ async fn credential_echoed_in_headers_is_redacted() {
 #[tokio::test(flavor = "multi_thread")]
 async fn redirect_with_the_credential_in_location_is_redacted() {
     let run = case(Misbehaviour::RedirectWithCredential, &[]).await;
-    assert_eq!(run.code, Some(2), "{}", run.text());
+    assert_eq!(run.code, Some(exit::USAGE.into()), "{}", run.text());
     let err = stderr(&run);
     assert!(err.contains("redirects"), "{err}");
     assert!(err.contains("[ABP_"), "{err}");
@@ -536,7 +537,7 @@ async fn redirect_with_the_credential_in_location_is_redacted() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_persons_tokens_listed_unmasked_fail_the_run() {
     let run = case(Misbehaviour::UnmaskPersonsTokens, &["--suite", "lifecycle"]).await;
-    assert_eq!(run.code, Some(1), "{}", run.text());
+    assert_eq!(run.code, Some(exit::FAILED.into()), "{}", run.text());
     assert!(
         run.text()
             .contains("which this run did not create, unmasked"),
@@ -548,7 +549,7 @@ async fn a_persons_tokens_listed_unmasked_fail_the_run() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_create_answering_with_a_persons_id_deletes_nothing_of_theirs() {
     let run = case(Misbehaviour::PersonsIdOnCreate, &["--suite", "lifecycle"]).await;
-    assert_eq!(run.code, Some(1), "{}", run.text());
+    assert_eq!(run.code, Some(exit::FAILED.into()), "{}", run.text());
     assert!(
         run.text()
             .contains("the server returned an id that is not the token just created"),
@@ -597,7 +598,7 @@ async fn a_trickling_target_ends_at_the_deadline() {
 #[tokio::test(flavor = "multi_thread")]
 async fn tokens_whose_deletion_failed_are_counted_with_the_cleanup_command() {
     let run = case(Misbehaviour::DeletesFail, &["--suite", "lifecycle"]).await;
-    assert_eq!(run.code, Some(1), "{}", run.text());
+    assert_eq!(run.code, Some(exit::FAILED.into()), "{}", run.text());
     let text = run.text();
     let line = text
         .lines()
@@ -635,7 +636,7 @@ async fn a_target_that_stops_answering_ends_at_the_deadline() {
 #[tokio::test(flavor = "multi_thread")]
 async fn terminal_escapes_in_error_bodies_never_reach_an_output() {
     let run = case(Misbehaviour::EscapesInErrors, &["--suite", "validation"]).await;
-    assert_eq!(run.code, Some(1), "{}", run.text());
+    assert_eq!(run.code, Some(exit::FAILED.into()), "{}", run.text());
     assert!(run.text().contains("\\u{1b}"), "{}", run.text());
 }
 

@@ -1,6 +1,7 @@
 //! Reports from one run: JUnit parses back, HTML renders in headless Chromium, and no report
 //! (nor the terminal output) contains a credential or a created secret.
 
+use conformance::exit;
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -175,7 +176,7 @@ fn html_report_renders_in_headless_chromium() {
         vec![reference_server::Fault::DeleteNoop],
         &["--report", &format!("html={}", html.display())],
     );
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(exit::FAILED.into()));
     let profile = dir.path().join("profile");
     let shot = dir.path().join("report.png");
     let common = [
@@ -253,7 +254,7 @@ fn known_failures_do_not_gate_until_they_expire_and_fixed_ones_are_reported() {
     std::fs::write(&file, entry("2999-12-31")).unwrap();
     let (out, _) = run_cli(vec![reference_server::Fault::WrongExpiry], &args);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert_eq!(out.status.code(), Some(exit::PASSED.into()), "{stdout}");
     assert!(
         stdout.contains("KNOWN  lifecycle/create-every-lifetime"),
         "{stdout}"
@@ -263,7 +264,7 @@ fn known_failures_do_not_gate_until_they_expire_and_fixed_ones_are_reported() {
     std::fs::write(&file, entry("2000-01-01")).unwrap();
     let (out, _) = run_cli(vec![reference_server::Fault::WrongExpiry], &args);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert_eq!(out.status.code(), Some(exit::FAILED.into()), "{stdout}");
     assert!(stdout.contains("WARNING: known failure lifecycle/create-every-lifetime / expiry_matches_lifetime expired on 2000-01-01"), "{stdout}");
 
     // With CI=true (as run_cli sets) a listed failure that no longer happens fails the run:
@@ -271,12 +272,12 @@ fn known_failures_do_not_gate_until_they_expire_and_fixed_ones_are_reported() {
     std::fs::write(&file, entry("2999-12-31")).unwrap();
     let (out, _) = run_cli(vec![], &args);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert_eq!(out.status.code(), Some(exit::FAILED.into()), "{stdout}");
     assert!(stdout.contains("did not happen: remove it"), "{stdout}");
 
     std::fs::write(&file, "[[failure]]\nscenario = 1\n").unwrap();
     let (out, _) = run_cli(vec![], &args);
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(exit::USAGE.into()));
 }
 
 #[test]
@@ -285,12 +286,12 @@ fn require_coverage_fails_a_run_that_leaves_documented_statuses_unexercised() {
     let args = ["--scenario", "lifecycle/*"];
     let (out, _) = run_cli(vec![], &args);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert_eq!(out.status.code(), Some(exit::PASSED.into()), "{stdout}");
     assert!(!stdout.contains("never exercised"), "{stdout}");
 
     let (out, _) = run_cli(vec![], &["--scenario", "lifecycle/*", "--require-coverage"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(exit::FAILED.into()));
     assert!(
         stdout.contains("WARNING: documented statuses never exercised"),
         "{stdout}"
@@ -299,6 +300,6 @@ fn require_coverage_fails_a_run_that_leaves_documented_statuses_unexercised() {
 
     let (out, _) = run_cli(vec![], &["--require-coverage"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert_eq!(out.status.code(), Some(exit::PASSED.into()), "{stdout}");
     assert!(stdout.contains("coverage 13/13"), "{stdout}");
 }

@@ -2,6 +2,7 @@
 //! killed run leaves behind is found and removed by `conformance cleanup`, which touches
 //! nothing else.
 
+use conformance::exit;
 use std::process::Command;
 use std::time::Duration;
 
@@ -28,7 +29,11 @@ fn production_is_refused_before_anything_is_sent() {
         let out = conformance().args(&args).output().unwrap();
         let (stdout, stderr) = text(&out);
         // Exit 2 (not 3): it stopped at the guard, without trying to connect.
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {stdout}\n{stderr}");
+        assert_eq!(
+            out.status.code(),
+            Some(exit::USAGE.into()),
+            "{args:?}: {stdout}\n{stderr}"
+        );
         assert!(stderr.contains("production"), "{stderr}");
         assert!(stderr.contains("--allow-production"), "{stderr}");
         assert!(stderr.contains("Nothing was sent"), "{stderr}");
@@ -103,7 +108,11 @@ fn cleanup_lists_a_killed_runs_tokens_and_deletes_exactly_them_with_yes() {
         .output()
         .unwrap();
     let (stdout, stderr) = text(&out);
-    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert_eq!(
+        out.status.code(),
+        Some(exit::PASSED.into()),
+        "{stdout}\n{stderr}"
+    );
     let leftovers = left.len() - 1;
     assert!(
         stdout.contains(&format!(
@@ -145,7 +154,11 @@ fn cleanup_lists_a_killed_runs_tokens_and_deletes_exactly_them_with_yes() {
         .output()
         .unwrap();
     let (stdout, stderr) = text(&out);
-    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert_eq!(
+        out.status.code(),
+        Some(exit::PASSED.into()),
+        "{stdout}\n{stderr}"
+    );
     assert!(
         stdout.contains(&format!("deleted {leftovers} of {leftovers}")),
         "{stdout}"

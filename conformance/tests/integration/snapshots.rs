@@ -4,6 +4,7 @@
 
 use crate::common::{Creds, run_against};
 use conformance::events::Event;
+use conformance::exit;
 use reference_server::Fault;
 use std::path::Path;
 use std::process::Command;
@@ -78,7 +79,7 @@ fn walk(dir: &Path) -> Vec<String> {
 fn ci_with_a_missing_snapshot_fails_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let (code, stdout) = run_one(dir.path(), &[("CI", "true")], &[]);
-    assert_eq!(code, Some(1), "{stdout}");
+    assert_eq!(code, Some(exit::FAILED.into()), "{stdout}");
     assert!(stdout.contains("no approved snapshot"), "{stdout}");
     assert!(files(dir.path()).is_empty(), "{:?}", files(dir.path()));
 }
@@ -88,7 +89,7 @@ fn outside_ci_a_pending_file_appears_and_insta_update_always_accepts_it() {
     let dir = tempfile::tempdir().unwrap();
     // First contact outside CI: no baseline to gate on, so the spec checks decide.
     let (code, stdout) = run_one(dir.path(), &[], &[]);
-    assert_eq!(code, Some(0), "{stdout}");
+    assert_eq!(code, Some(exit::PASSED.into()), "{stdout}");
     assert!(
         stdout.contains("1 of 1 scenarios have no approved snapshot"),
         "{stdout}"
@@ -96,12 +97,12 @@ fn outside_ci_a_pending_file_appears_and_insta_update_always_accepts_it() {
     assert_eq!(files(dir.path()), ["lifecycle__delete-unknown-id.snap.new"]);
 
     let (code, stdout) = run_one(dir.path(), &[("INSTA_UPDATE", "always")], &[]);
-    assert_eq!(code, Some(0), "{stdout}");
+    assert_eq!(code, Some(exit::PASSED.into()), "{stdout}");
     assert!(files(dir.path()).contains(&"lifecycle__delete-unknown-id.snap".to_owned()));
 
     // The accepted baseline now gates a CI run.
     let (code, stdout) = run_one(dir.path(), &[("CI", "true")], &[]);
-    assert_eq!(code, Some(0), "{stdout}");
+    assert_eq!(code, Some(exit::PASSED.into()), "{stdout}");
 }
 
 #[test]
@@ -112,7 +113,7 @@ fn update_snapshots_records_a_baseline_per_target_name() {
         &[("CI", "true")],
         &["--update-snapshots", "--target-name", "my staging"],
     );
-    assert_eq!(code, Some(0), "{stdout}");
+    assert_eq!(code, Some(exit::PASSED.into()), "{stdout}");
     let snap = dir
         .path()
         .join("my_staging/lifecycle__delete-unknown-id.snap");
@@ -123,7 +124,7 @@ fn update_snapshots_records_a_baseline_per_target_name() {
         &[("CI", "true")],
         &["--target-name", "my staging"],
     );
-    assert_eq!(code, Some(0));
+    assert_eq!(code, Some(exit::PASSED.into()));
 }
 
 #[test]
@@ -135,7 +136,7 @@ fn committed_embedded_baseline_is_byte_stable_across_runs() {
             .arg(d)
             .output()
             .unwrap();
-        assert_eq!(out.status.code(), Some(0));
+        assert_eq!(out.status.code(), Some(exit::PASSED.into()));
     };
     record(dir.path());
     let committed = Path::new(env!("CARGO_MANIFEST_DIR")).join("snapshots/embedded");
@@ -164,7 +165,7 @@ fn a_full_recording_retires_snapshots_of_scenarios_that_no_longer_exist() {
     std::fs::write(target.join("notes.txt"), "kept").unwrap();
     // A partial recording keeps it: it cannot know which scenarios exist.
     let (code, _) = run_one(dir.path(), &[], &["--update-snapshots"]);
-    assert_eq!(code, Some(0));
+    assert_eq!(code, Some(exit::PASSED.into()));
     assert!(target.join("lifecycle__renamed-long-ago.snap").exists());
 
     let out = Command::new(env!("CARGO_BIN_EXE_conformance"))
@@ -172,7 +173,7 @@ fn a_full_recording_retires_snapshots_of_scenarios_that_no_longer_exist() {
         .arg(dir.path())
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(out.status.code(), Some(exit::PASSED.into()));
     assert!(String::from_utf8_lossy(&out.stdout).contains("renamed-long-ago"));
     assert!(!target.join("lifecycle__renamed-long-ago.snap").exists());
     assert!(target.join("notes.txt").exists());

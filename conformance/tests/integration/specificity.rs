@@ -9,6 +9,7 @@
 //! from the environment once per process, so recording and checking need two processes.
 
 use crate::common::{binary, output_text};
+use conformance::exit;
 use reference_server::{EmbeddedServer, SEEDED_NAME_PREFIX, Variant, start_embedded_variants};
 use std::path::Path;
 use std::time::Instant;
@@ -110,7 +111,7 @@ async fn every_conformant_variant_passes_the_suite_and_the_snapshot_gate() {
         let (code, output) = run(&server, snapshots.path(), true).await;
         let after = held(&server).await;
         server.shutdown().await;
-        let suite = code == Some(0);
+        let suite = code == Some(exit::PASSED.into());
         if !suite {
             alarms.push(format!(
                 "{variant}: the recording run exited {code:?}\n{}",
@@ -137,7 +138,7 @@ async fn every_conformant_variant_passes_the_suite_and_the_snapshot_gate() {
             .expect("embedded server starts");
         let (code, output) = run(&fresh, snapshots.path(), false).await;
         fresh.shutdown().await;
-        let gate = code == Some(0);
+        let gate = code == Some(exit::PASSED.into());
         if !gate {
             alarms.push(format!(
                 "{variant}: the CI=true run against the baseline exited {code:?}\n{}",

@@ -2,6 +2,7 @@
 //! trusted, and without it the target is unreachable (exit 3) with the reason; there is no
 //! way to skip certificate checks.
 
+use conformance::exit;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use std::path::Path;
@@ -134,19 +135,19 @@ fn ca_cert_trusts_a_private_ca_and_nothing_else_does() {
     // Untrusted: unreachable, and the reason says it is the certificate.
     let out = run(&[]);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert_eq!(out.status.code(), Some(exit::NO_VERDICT.into()), "{stderr}");
     assert!(stderr.to_lowercase().contains("certificate"), "{stderr}");
 
     // Trusted through --ca-cert: the handshake succeeds and preflight gets to the credential.
     let ca = dir.path().join("ca.pem");
     let out = run(&["--ca-cert", ca.to_str().unwrap()]);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(out.status.code(), Some(exit::USAGE.into()), "{stderr}");
     assert!(stderr.contains("ABP_TOKEN: GET"), "{stderr}");
     assert!(stderr.contains("answered 401"), "{stderr}");
 
     // A file that is not a certificate is a usage error.
     let out = run(&["--ca-cert", dir.path().join("ext.cnf").to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(exit::USAGE.into()));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--ca-cert"));
 }

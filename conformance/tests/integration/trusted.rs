@@ -4,6 +4,7 @@
 //! does not reproduce is FLAKY, one that does stays FAIL; messages say causes in words.
 
 use crate::common::{binary, output_text, tokens};
+use conformance::exit;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
@@ -110,7 +111,11 @@ fn a_signal_at_any_moment_gives_exit_130_and_interrupted_in_every_report() {
                 assert!(stdout.is_empty(), "{stdout}");
                 continue;
             }
-            assert_eq!(out.status.code(), Some(130), "{moment}: {stdout}\n{stderr}");
+            assert_eq!(
+                out.status.code(),
+                Some(exit::INTERRUPTED.into()),
+                "{moment}: {stdout}\n{stderr}"
+            );
             assert!(!stdout.contains("PASSED"), "{moment}: {stdout}");
             let html = reports.read("html");
             assert!(
@@ -161,7 +166,11 @@ fn auth_bugs_fail_the_auth_suite_with_both_causes_instead_of_stopping_at_preflig
         with_creds(&mut c, &server.credentials);
         let out = c.output().unwrap();
         let (stdout, stderr) = output_text(&out);
-        assert_eq!(out.status.code(), Some(1), "{fault:?}: {stdout}\n{stderr}");
+        assert_eq!(
+            out.status.code(),
+            Some(exit::FAILED.into()),
+            "{fault:?}: {stdout}\n{stderr}"
+        );
         assert!(
             stdout.contains("credential_refused") && stdout.contains(says),
             "{fault:?}: {stdout}"
@@ -206,7 +215,11 @@ fn a_failure_that_does_not_reproduce_is_flaky_and_one_that_does_stays_failed() {
         (out.status.code(), stdout, stderr, reports)
     };
     let (code, stdout, stderr, reports) = run(&warming, &["--rerun-failures", "2"]);
-    assert_eq!(code, Some(1), "flaky fails the gate: {stdout}\n{stderr}");
+    assert_eq!(
+        code,
+        Some(exit::FAILED.into()),
+        "flaky fails the gate: {stdout}\n{stderr}"
+    );
     assert!(
         stdout.contains("FLAKY  lifecycle/delete-removes-token"),
         "{stdout}"
@@ -218,7 +231,7 @@ fn a_failure_that_does_not_reproduce_is_flaky_and_one_that_does_stays_failed() {
 
     let warming = warming_up();
     let (code, stdout, _, _) = run(&warming, &["--rerun-failures", "2", "--allow-flaky"]);
-    assert_eq!(code, Some(0), "--allow-flaky: {stdout}");
+    assert_eq!(code, Some(exit::PASSED.into()), "--allow-flaky: {stdout}");
     rt.block_on(warming.shutdown());
 
     // A bug reproduces on every re-run: never called flaky.
@@ -228,7 +241,7 @@ fn a_failure_that_does_not_reproduce_is_flaky_and_one_that_does_stays_failed() {
         ]))
         .unwrap();
     let (code, stdout, _, _) = run(&broken, &["--rerun-failures", "2"]);
-    assert_eq!(code, Some(1), "{stdout}");
+    assert_eq!(code, Some(exit::FAILED.into()), "{stdout}");
     assert!(
         stdout.contains("FAIL  lifecycle/delete-removes-token"),
         "{stdout}"
@@ -254,7 +267,11 @@ fn a_run_that_ends_in_preflight_writes_reports_that_say_so() {
     c.env("ABP_TOKEN", "not-a-user-credential");
     let out = c.output().unwrap();
     let (stdout, stderr) = output_text(&out);
-    assert_eq!(out.status.code(), Some(2), "{stdout}\n{stderr}");
+    assert_eq!(
+        out.status.code(),
+        Some(exit::USAGE.into()),
+        "{stdout}\n{stderr}"
+    );
     let html = reports.read("html");
     assert!(html.contains("<title>conformance NOT RUN"), "{html:.300}");
     assert!(!html.contains("PASSED"));
@@ -281,7 +298,7 @@ fn transport_failures_and_short_credentials_are_said_in_words() {
         (out.status.code(), format!("{stdout}{stderr}"))
     };
     let (code, text) = run(&refused, "a-long-enough-credential");
-    assert_eq!(code, Some(3), "{text}");
+    assert_eq!(code, Some(exit::NO_VERDICT.into()), "{text}");
     assert!(
         text.contains(&format!("connection refused by 127.0.0.1:{port}")),
         "{text}"
@@ -292,7 +309,7 @@ fn transport_failures_and_short_credentials_are_said_in_words() {
         "http://no-such-host.invalid/api/v1",
         "a-long-enough-credential",
     );
-    assert_eq!(code, Some(3), "{text}");
+    assert_eq!(code, Some(exit::NO_VERDICT.into()), "{text}");
     assert!(
         text.contains("DNS lookup of no-such-host.invalid failed"),
         "{text}"
@@ -300,7 +317,7 @@ fn transport_failures_and_short_credentials_are_said_in_words() {
 
     // A one-letter credential would be "redacted" inside every word: refused up front.
     let (code, text) = run(&refused, "a");
-    assert_eq!(code, Some(2), "{text}");
+    assert_eq!(code, Some(exit::USAGE.into()), "{text}");
     assert!(text.contains("ABP_TOKEN is 1 character long"), "{text}");
     assert!(!text.contains("[ABP_TOKEN]"), "{text}");
 }
@@ -320,7 +337,11 @@ fn a_run_past_its_deadline_stops_like_an_interrupted_one_and_exits_3() {
     with_creds(&mut c, &server.credentials);
     let out = c.output().unwrap();
     let (stdout, stderr) = output_text(&out);
-    assert_eq!(out.status.code(), Some(3), "{stdout}\n{stderr}");
+    assert_eq!(
+        out.status.code(),
+        Some(exit::NO_VERDICT.into()),
+        "{stdout}\n{stderr}"
+    );
     assert!(stderr.contains("--deadline 2 s"), "{stderr}");
     assert!(stdout.contains("INTERRUPTED"), "{stdout}");
     assert!(
@@ -360,7 +381,11 @@ fn a_target_that_only_answers_429_ends_the_run_without_a_verdict_in_bounded_time
         .output()
         .unwrap();
     let (stdout, stderr) = output_text(&out);
-    assert_eq!(out.status.code(), Some(3), "{stdout}\n{stderr}");
+    assert_eq!(
+        out.status.code(),
+        Some(exit::NO_VERDICT.into()),
+        "{stdout}\n{stderr}"
+    );
     assert!(stdout.contains("NO VERDICT"), "{stdout}");
     // Not a speed goal: a bound that only a hang breaks (it took 779 s before the give-up).
     assert!(

@@ -10,7 +10,8 @@
 //! stays the same whatever the interleaving: a lane's requests are fixed, and its lists
 //! ignore every token but its own.
 //!
-//! - `ops.rs`: the operations and steps; `reference.rs`: the reference model (state,
+//! - `ops.rs`: the operations and steps; `facts.rs`: the spec's facts the model predicts
+//!   from; `reference.rs`: the reference model (state,
 //!   `expect`, `apply`) used by all the rest; `generate.rs`: the generator and its guaranteed
 //!   coverage; `judge.rs`: runs a lane and judges every answer; `shrink.rs`: shrinks a
 //!   failing lane; `script.rs`: steps in words and a curl replay script.
@@ -20,6 +21,7 @@
 //! reruns just that lane against the same target (`--seed N --model-steps T --model-lane
 //! K`), and a `curl` script.
 
+mod facts;
 mod generate;
 mod judge;
 mod ops;
@@ -36,7 +38,7 @@ use crate::checks::{self, Failure};
 use crate::context::Ctx;
 use crate::error::RunError;
 use crate::roles::Role;
-use judge::Facts;
+use facts::Facts;
 use rand::RngExt as _;
 use std::fmt::Write as _;
 
@@ -160,7 +162,7 @@ fn env(ctx: &Ctx<'_>, facts: &Facts) -> Env {
         forbidden: has(Role::Forbidden),
         expired: has(Role::Expired),
         lifetimes: facts.lifetimes.len(),
-        privileges: judge::privilege_choices(&ctx.shared.config.spec, ctx.api()),
+        privileges: facts::privilege_choices(&ctx.shared.config.spec, ctx.api()),
     }
 }
 

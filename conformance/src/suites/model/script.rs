@@ -1,7 +1,7 @@
 //! A lane in words: numbered steps for the failure message, and a shell script that replays
 //! them with curl and jq.
 
-use super::judge::Facts;
+use super::facts::Facts;
 use super::ops::{Caller, Op, Step, Target};
 use super::reference::State;
 use crate::api::Api;

@@ -1,7 +1,8 @@
 //! Shrinking a failing lane: shorter sequences (always with fresh tokens) are replayed until
 //! no remaining operation can be dropped without the mismatch going away.
 
-use super::judge::{Facts, Mismatch, execute};
+use super::facts::Facts;
+use super::judge::{Mismatch, execute};
 use super::ops::{Step, positions, without};
 use crate::context::Ctx;
 use std::collections::BTreeSet;

@@ -1,0 +1,340 @@
+//! The recording pipeline: every request a scenario sends becomes an exchange event, is
+//! judged by every enabled response check, counts toward coverage, and applies the safety
+//! rules (a created token is scheduled for deletion, its secret redacted from then on). A
+//! request whose answer was lost and retried is decided here, once, for the snapshot, the
+//! scenario and the clean-up.
+
+use super::Ctx;
+use crate::api::OperationId;
+use crate::checks::{self, ResponseCx};
+use crate::events::Event;
+use crate::exchange::{ExchangeRecord, RawExchange, RawResponse};
+use crate::roles::Role;
+use crate::tally::At;
+use crate::transport::Sent;
+
+impl<'a> Ctx<'a> {
+    /// Emits what was sent (retries first, as events of their own), runs every enabled
+    /// response check on the final exchange, and applies the safety rules (a created token is
+    /// scheduled for deletion and its secret is redacted from then on).
+    pub(super) fn record(
+        &mut self,
+        sent: Sent,
+        kind: OperationId,
+        expected: &[u16],
+        owner: Option<Role>,
+    ) -> Option<RawResponse> {
+        let op = self.shared.api.get(kind);
+        for retry in &sent.retries {
+            self.tally.stats.retries += 1;
+            let record = ExchangeRecord::new(
+                &retry.attempt,
+                &self.scenario,
+                self.exchanges,
+                &op.id,
+                self.shared.transport.base_url(),
+                &self.shared.redactor,
+            );
+            self.emit(Event::Retry {
+                scenario: self.scenario.clone(),
+                exchange: self.exchanges,
+                method: record.method,
+                path: record.path,
+                status: record.status,
+                reason: self.shared.redactor.apply(&retry.reason),
+                wait_ms: retry.wait.as_millis() as u64,
+            });
+        }
+        // A DELETE retried after a lost answer, in a step that expects a success, may meet
+        // what a deleted token meets: the lost attempt did the deletion, which is the right
+        // answer (and what the snapshot records).
+        let mut expected = expected.to_vec();
+        let lost_first = kind == OperationId::DeleteMyToken
+            && sent.retries.iter().any(|r| r.attempt.response.is_err())
+            && op.success_status().is_some_and(|s| expected.contains(&s));
+        let raw = sent.exchange;
+        let index = self.exchanges;
+        let mut done_by_lost = false;
+        if lost_first {
+            let met = self.after_lost_delete(&raw);
+            done_by_lost = raw.response.as_ref().is_ok_and(|r| met.contains(&r.status));
+            if done_by_lost {
+                self.lost_first.push(index);
+            }
+            expected.extend(met);
+        }
+        let expected = expected.as_slice();
+        self.exchanges += 1;
+        self.tally.stats.requests += 1 + sent.retries.len();
+        let created = match &raw.response {
+            Ok(r) if kind == OperationId::CreateMyToken && (200..300).contains(&r.status) => {
+                r.json()
+            }
+            _ => None,
+        };
+        // The leak check must not see this response's own new secret (a create response
+        // shows it); the transport registered it with the redactor as soon as it arrived,
+        // so it is left out of the secrets the check looks for.
+        let own: Vec<&str> = created
+            .iter()
+            .flat_map(|body| {
+                self.shared
+                    .api
+                    .secret_fields
+                    .iter()
+                    .filter_map(|f| body.get(f).and_then(|v| v.as_str()))
+            })
+            .collect();
+        let known = self.shared.redactor.known();
+        if let Some(id) = created
+            .as_ref()
+            .and_then(|body| body.get("_id"))
+            .and_then(|t| t.as_str())
+        {
+            // Deleted at the end only when provably this create's token: an id a list showed
+            // as someone else's, one another create returned, or an answer that names a
+            // token other than the one asked for is a failure, never a delete.
+            let asked: Option<String> = raw
+                .request_body
+                .as_deref()
+                .and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok())
+                .and_then(|b| b.get("name").and_then(|n| n.as_str()).map(str::to_owned));
+            let echoed = created
+                .as_ref()
+                .and_then(|body| body.get("name"))
+                .and_then(|n| n.as_str());
+            let run_prefix = self.shared.prefix.as_str();
+            let claim = match (asked.as_deref(), echoed) {
+                (Some(a), Some(e)) if a.contains(run_prefix) && !e.contains(run_prefix) => {
+                    Err(checks::Failure::new(format!(
+                        "{}: {id} is named {}, not {}; it is not deleted by id",
+                        checks::unique::NOT_JUST_CREATED,
+                        serde_json::Value::from(e),
+                        serde_json::Value::from(a)
+                    ))
+                    .expected("the id of a new token")
+                    .actual(id.to_owned()))
+                }
+                _ => self.shared.seen.claim(id),
+            };
+            if let Some(secret) = own.first() {
+                self.own_secrets.push((id.to_owned(), (*secret).to_owned()));
+            }
+            match claim {
+                Ok(()) => self
+                    .to_clean
+                    .push((owner.unwrap_or(Role::User), id.to_owned())),
+                Err(f) => self.ownership_failures.push(f),
+            }
+        }
+        let record = ExchangeRecord::new(
+            &raw,
+            &self.scenario,
+            index,
+            &op.id,
+            self.shared.transport.base_url(),
+            &self.shared.redactor,
+        );
+        self.emit(Event::Exchange(record));
+        self.log
+            .push((kind, self.as_snapshotted(kind, &raw, done_by_lost)));
+        let response = match &raw.response {
+            Ok(r) => r,
+            Err(e) => {
+                self.step_failed(&format!(
+                    "{} {} got no response: {}",
+                    raw.method,
+                    op.path,
+                    self.shared.redactor.apply(&e.message)
+                ));
+                return None;
+            }
+        };
+        if let Some(why) = &sent.gave_up {
+            self.unserved(why);
+            return None;
+        }
+        let cx = ResponseCx {
+            op,
+            response,
+            expected,
+            validators: &self.shared.validators,
+            secrets: &known,
+            own: &own,
+        };
+        let mut all_passed = true;
+        let mut results = Vec::new();
+        for (name, check) in checks::RESPONSE_CHECKS {
+            if !self.shared.config.checks.is_enabled(name) {
+                continue;
+            }
+            if let Some(result) = check(&cx) {
+                all_passed &= result.is_ok();
+                results.push((*name, result));
+            }
+        }
+        let status = response.status;
+        for (name, result) in results {
+            self.emit_check(
+                name,
+                result,
+                At {
+                    exchange: Some(index),
+                    operation: Some(&op.id),
+                    status: Some(status),
+                },
+            );
+        }
+        self.shared.coverage.record(kind, status, all_passed);
+        for failure in std::mem::take(&mut self.ownership_failures) {
+            self.emit_check(
+                checks::IDS_AND_SECRETS_UNIQUE,
+                Err(failure),
+                At {
+                    exchange: Some(index),
+                    operation: Some(&op.id),
+                    status: Some(status),
+                },
+            );
+        }
+        if kind == OperationId::ListMyTokens {
+            self.observe_list(response, index, &op.id);
+        }
+        raw.response.ok()
+    }
+
+    /// What a successful list teaches and shows: the mask the target lists this scenario's own tokens with, and
+    /// whether it shows anyone's secret unmasked: a value of another token's secret field
+    /// with the shape of the run's secrets and not of its masks (`openapi/TRANSCRIPTION.md`,
+    /// "Other people's secrets").
+    pub(super) fn observe_list(&mut self, response: &RawResponse, index: usize, operation: &str) {
+        if !(200..300).contains(&response.status) {
+            return;
+        }
+        let Some(serde_json::Value::Array(items)) = response.json() else {
+            return;
+        };
+        let fields = &self.shared.api.secret_fields;
+        let redactor = &self.shared.redactor;
+        let known: std::collections::HashSet<String> =
+            redactor.entries().into_iter().map(|(s, _)| s).collect();
+        for item in &items {
+            let Some(id) = item.get("_id").and_then(|v| v.as_str()) else {
+                continue;
+            };
+            let own = self.to_clean.iter().any(|(_, i)| i == id);
+            for value in fields
+                .iter()
+                .filter_map(|f| item.get(f).and_then(|v| v.as_str()))
+            {
+                // An own token listed with its full secret is the masking checks' business.
+                if own && !known.contains(value) {
+                    redactor.learn_mask(value);
+                }
+            }
+        }
+        let shapes = redactor.learned_shapes();
+        if !shapes.learned() {
+            return;
+        }
+        let leaked = items.iter().find_map(|item| {
+            let id = item.get("_id").and_then(|v| v.as_str())?;
+            if self.to_clean.iter().any(|(_, i)| i == id) {
+                return None;
+            }
+            fields
+                .iter()
+                .filter_map(|f| item.get(f).and_then(|v| v.as_str()))
+                .find(|v| !known.contains(*v) && shapes.secret_shaped(v) && !shapes.mask_shaped(v))
+                .map(|_| id.to_owned())
+        });
+        if let Some(id) = leaked {
+            let failure = checks::Failure::new(format!(
+                "the list shows the secret of token {id}, which this run did not create, unmasked: its value has the shape of this target's secrets and not of its masks"
+            ))
+            .expected("every listed token masked, whoever created it")
+            .actual(format!("{} for token {id}", crate::redact::UNPROVEN_SECRET));
+            self.emit_check(
+                checks::NO_SECRET_LEAK,
+                Err(failure),
+                At {
+                    exchange: Some(index),
+                    operation: Some(operation),
+                    status: Some(response.status),
+                },
+            );
+        }
+    }
+
+    /// The statuses a DELETE retried after a lost answer may meet because the lost attempt
+    /// deleted the token: the unknown-id status, and when the DELETE is authenticated with
+    /// the secret of the very token it deletes, the 401 of a secret that no longer exists.
+    pub(super) fn after_lost_delete(&self, raw: &RawExchange) -> Vec<u16> {
+        let op = &self.shared.api.delete;
+        let mut statuses: Vec<u16> = op.unknown_id_status.into_iter().collect();
+        let header = self.shared.api.access_token_header.as_str();
+        let secret = raw
+            .request_headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(header))
+            .map(|(_, v)| v.as_str());
+        let by_own_secret = secret.is_some_and(|secret| {
+            self.own_secrets
+                .iter()
+                .any(|(id, s)| s == secret && raw.url.ends_with(&op.path_with(id)))
+        });
+        if by_own_secret && op.response(401).is_some() {
+            statuses.push(401);
+        }
+        statuses
+    }
+
+    /// The exchange as the snapshot sees it. A DELETE whose lost attempt did the deletion
+    /// (`done_by_lost`) is recorded with the success that attempt answered, so a flaky
+    /// network does not change the baseline.
+    pub(super) fn as_snapshotted(
+        &self,
+        kind: OperationId,
+        raw: &RawExchange,
+        done_by_lost: bool,
+    ) -> RawExchange {
+        let mut raw = raw.clone();
+        if done_by_lost && let Ok(r) = &mut raw.response {
+            self.as_success(kind, r);
+        }
+        raw
+    }
+
+    /// The answer a lost attempt gave: the operation's success, with no headers or body.
+    pub(super) fn as_success(&self, kind: OperationId, r: &mut RawResponse) {
+        if let Some(success) = self.shared.api.get(kind).success_status() {
+            r.status = success;
+            r.headers.clear();
+            r.body.clear();
+        }
+    }
+
+    /// A target that would not serve the request gives no verdict on conformance: the
+    /// scenario stops without one (verdict `target_unavailable`).
+    pub(super) fn unserved(&mut self, why: &str) {
+        self.tally.stats.rate_limited += 1;
+        self.tally
+            .unserved
+            .get_or_insert_with(|| self.shared.redactor.apply(why));
+    }
+
+    /// Records every request a typed call made; returns the last response.
+    pub(super) fn record_typed(
+        &mut self,
+        sent: Vec<Sent>,
+        kind: OperationId,
+        expected: &[u16],
+        role: Role,
+    ) -> Option<RawResponse> {
+        let mut last = None;
+        for s in sent {
+            last = self.record(s, kind, expected, Some(role));
+        }
+        last
+    }
+}

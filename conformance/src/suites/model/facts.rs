@@ -1,0 +1,160 @@
+//! The API's facts the model predicts from, read from the spec once per lane: the statuses
+//! of each operation, the access-token header, the lifetimes, the secret and documented fields
+//! of a token, the paths; and the create bodies and privilege lists the generator draws from.
+
+use super::ops::Op;
+use super::reference::Expect;
+use crate::api::Api;
+use abp_spec::Spec;
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+
+/// The API's facts the judge predicts from, read from the spec.
+pub struct Facts {
+    pub(super) list_ok: u16,
+    pub(super) create_ok: u16,
+    pub(super) delete_ok: u16,
+    pub(super) unknown_id: u16,
+    pub(super) unauthorized: u16,
+    pub(super) forbidden: u16,
+    pub header: String,
+    pub content_type: String,
+    pub lifetimes: Vec<abp_spec::Lifetime>,
+    pub secret_fields: Vec<String>,
+    /// The token schema's properties: only these are compared between create and list (a
+    /// server may add others, whose values may change on every answer).
+    pub(super) documented_fields: Vec<String>,
+    pub create_path: String,
+    pub list_path: String,
+}
+
+/// The property names of an operation's success schema (`$ref`s and `allOf` followed).
+fn documented_fields(spec: &Spec, op: &abp_spec::Operation, status: u16) -> Vec<String> {
+    fn collect(spec: &Spec, schema: &Value, out: &mut Vec<String>) {
+        let (schema, _) = spec.resolve(schema, String::new());
+        if let Some(props) = schema.get("properties").and_then(Value::as_object) {
+            out.extend(props.keys().cloned());
+        }
+        for member in schema
+            .get("allOf")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            collect(spec, member, out);
+        }
+    }
+    let mut out = Vec::new();
+    for (_, schema) in op.response(status).map(|r| &r.content[..]).unwrap_or(&[]) {
+        if let Some(schema) = schema {
+            collect(spec, schema, &mut out);
+        }
+    }
+    out
+}
+
+impl Facts {
+    pub fn read(api: &Api, spec: &Spec) -> Result<Facts, String> {
+        let need = |op: &abp_spec::Operation, what: &str, s: Option<u16>| {
+            s.ok_or_else(|| format!("the spec gives {} no {what}", op.id))
+        };
+        let documented = |op: &abp_spec::Operation, status: u16| {
+            op.response(status)
+                .map(|_| status)
+                .ok_or_else(|| format!("the spec does not document {status} for {}", op.id))
+        };
+        Ok(Facts {
+            list_ok: need(&api.list, "success status", api.list.success_status())?,
+            create_ok: need(&api.create, "success status", api.create.success_status())?,
+            delete_ok: need(&api.delete, "success status", api.delete.success_status())?,
+            unknown_id: need(
+                &api.delete,
+                "x-unknown-id-status",
+                api.delete.unknown_id_status,
+            )?,
+            unauthorized: documented(&api.list, 401)?,
+            forbidden: documented(&api.list, 403)?,
+            header: api.access_token_header.clone(),
+            content_type: api
+                .create
+                .body
+                .as_ref()
+                .map(|b| b.content_type.clone())
+                .ok_or_else(|| format!("{} has no request body", api.create.id))?,
+            lifetimes: spec.lifetimes().map_err(|e| e.to_string())?,
+            secret_fields: api.secret_fields.clone(),
+            documented_fields: documented_fields(
+                spec,
+                &api.create,
+                api.create.success_status().unwrap_or_default(),
+            ),
+            create_path: api.create.path.clone(),
+            list_path: api.list.path.clone(),
+        })
+    }
+
+    /// The status an answer must have.
+    pub(super) fn status(&self, op: &Op, expect: Expect) -> u16 {
+        match expect {
+            Expect::Ok => match op {
+                Op::Create { .. } => self.create_ok,
+                Op::List { .. } => self.list_ok,
+                Op::Delete { .. } | Op::Race { .. } => self.delete_ok,
+            },
+            Expect::Unauthorized => self.unauthorized,
+            Expect::Forbidden => self.forbidden,
+            Expect::UnknownId => self.unknown_id,
+        }
+    }
+}
+
+/// Privilege lists from the spec's examples of the create body and of the token answers,
+/// plus the empty list and the field left out.
+pub fn privilege_choices(spec: &Spec, api: &Api) -> Vec<Option<Vec<String>>> {
+    let mut pool: BTreeSet<String> = BTreeSet::new();
+    let mut collect = |v: Option<&Value>| {
+        for p in v.and_then(Value::as_array).into_iter().flatten() {
+            if let Some(p) = p.as_str() {
+                pool.insert(p.to_owned());
+            }
+        }
+    };
+    if let Ok(body) = super::super::valid_create_body(spec, &api.create, "x") {
+        collect(body.get("privileges"));
+    }
+    for op in [&api.list, &api.create] {
+        for r in &op.responses {
+            for (_, example) in &r.content {
+                let first = example.as_ref().map(|e| match e {
+                    Value::Array(items) => items.first().cloned().unwrap_or(Value::Null),
+                    other => other.clone(),
+                });
+                collect(first.as_ref().and_then(|e| e.get("privileges")));
+            }
+        }
+    }
+    let pool: Vec<String> = pool.into_iter().collect();
+    let mut out = vec![None, Some(Vec::new())];
+    out.extend(pool.iter().map(|p| Some(vec![p.clone()])));
+    if pool.len() > 1 {
+        out.push(Some(pool.clone()));
+    }
+    out
+}
+
+/// A create's body.
+pub fn create_body(
+    facts: &Facts,
+    name: String,
+    lifetime: usize,
+    privileges: &Option<Vec<String>>,
+) -> Value {
+    let mut body = json!({
+        "name": name,
+        "lifetime": facts.lifetimes[lifetime].name,
+    });
+    if let Some(p) = privileges {
+        body["privileges"] = json!(p);
+    }
+    body
+}
