@@ -36,6 +36,8 @@ pub struct Api {
     pub access_token_pointer: String,
     /// Names of properties the spec marks `x-secret: true` (a created token's secret).
     pub secret_fields: Vec<String>,
+    /// A token's fields by role (id, name, lifetime, …): the runner never types a name.
+    pub fields: abp_spec::TokenFields,
 }
 
 impl Api {
@@ -72,6 +74,9 @@ impl Api {
                 )
             })
             .unwrap_or_else(|| "#/components/securitySchemes".into());
+        let fields = spec
+            .token_fields()
+            .map_err(|e| RunError::Config(e.to_string()))?;
         let mut secret_fields = Vec::new();
         secret_properties(spec, spec.document(), &mut secret_fields);
         Ok(Api {
@@ -81,6 +86,7 @@ impl Api {
             access_token_header,
             access_token_pointer,
             secret_fields,
+            fields,
         })
     }
 

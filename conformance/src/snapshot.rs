@@ -201,9 +201,10 @@ impl Normalizer<'_> {
         }
     }
 
-    /// Objects with a `name` are tokens: keep this run's only. Anything else is kept.
+    /// Objects with a name (the token's name field) are tokens: keep this run's only.
+    /// Anything else is kept.
     fn ours(&self, item: &Value) -> bool {
-        match item.get("name").and_then(Value::as_str) {
+        match self.validators.fields.name_of(item) {
             Some(name) => name.starts_with(self.prefix),
             None => true,
         }

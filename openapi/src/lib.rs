@@ -6,11 +6,13 @@
 //! Schema validators). Nothing outside this crate hard-codes an API fact that the spec states.
 
 pub mod decisions;
+mod fields;
 mod lint;
 mod model;
 mod operations;
 mod schema;
 
+pub use fields::TokenFields;
 pub use lint::{LintError, lint};
 pub use model::{
     LIFETIME_SCHEMA, Lifetime, METHODS as PATH_ITEM_METHODS, Operation, Operations, Param,

@@ -42,6 +42,13 @@ pub fn lint(spec: &Spec) -> Vec<LintError> {
             other => out.push(finding(crate::model::LIFETIME_SCHEMA, other.to_string())),
         }
     }
+    // Every field role the tools read has a field (TRANSCRIPTION.md, "Field roles").
+    if let Err(e) = spec.token_fields() {
+        match e {
+            crate::SpecError::Invalid { pointer, message } => out.push(finding(&pointer, message)),
+            other => out.push(finding("#/components/schemas", other.to_string())),
+        }
+    }
     out
 }
 

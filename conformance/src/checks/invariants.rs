@@ -10,12 +10,6 @@ use super::{Failure, Outcome, ResponseCx};
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::Value;
 
-/// Where the relations are decided (TRANSCRIPTION.md, "A token's timestamps relate"): a
-/// field that must not precede `createdAt` (`updatedAt`, or a `lastUsed…` a server adds), and
-/// `expiresOn`.
-const LATER_POINTER: &str = "#/components/schemas/UserAccessToken/properties/updatedAt";
-const EXPIRY_POINTER: &str = "#/components/schemas/UserAccessToken/properties/expiresOn";
-
 /// How far apart a server may compute two instants of one token (as `expiry_matches_lifetime`).
 const SLACK: TimeDelta = TimeDelta::seconds(1);
 
@@ -32,10 +26,25 @@ fn iso(t: DateTime<Utc>) -> String {
 
 /// The first relation `token` breaks, if any. `created` says whether it is a create answer.
 fn broken(token: &Value, created: bool, cx: &ResponseCx) -> Option<Failure> {
-    // Without a readable createdAt there is nothing to relate (the schema check says why).
-    let created_at = instant(token, "createdAt")?;
-    let id = token.get("_id").and_then(Value::as_str).unwrap_or("?");
-    let mut later: Vec<String> = vec!["updatedAt".into()];
+    // Without a readable creation time there is nothing to relate (the schema check says why).
+    let fields = &cx.validators.fields;
+    let (created_field, expires_field) = (fields.created.as_str(), fields.expires.as_str());
+    let created_at = instant(token, created_field)?;
+    let id = fields.id_of(token).unwrap_or("?");
+    // Where the relations are decided (TRANSCRIPTION.md, "A token's timestamps relate"): a
+    // timestamp of the spec other than the creation and the expiry (`updatedAt`), and a
+    // `lastUsed…` a server adds, must not precede the creation.
+    let later_pointer = fields
+        .timestamps
+        .iter()
+        .find(|t| *t != created_field && *t != expires_field)
+        .map_or_else(|| fields.schema.clone(), |t| fields.pointer(t));
+    let mut later: Vec<String> = fields
+        .timestamps
+        .iter()
+        .filter(|t| *t != created_field && *t != expires_field)
+        .cloned()
+        .collect();
     later.extend(
         token
             .as_object()
@@ -50,21 +59,21 @@ fn broken(token: &Value, created: bool, cx: &ResponseCx) -> Option<Failure> {
         {
             return Some(
                 Failure::new(format!(
-                    "token {id}'s {field} is before its createdAt: a token cannot change before it exists"
+                    "token {id}'s {field} is before its {created_field}: a token cannot change before it exists"
                 ))
                 .expected(format!("{field} at or after {}", iso(created_at)))
                 .actual(iso(t))
-                .at(LATER_POINTER),
+                .at(later_pointer),
             );
         }
     }
-    let expires_on = instant(token, "expiresOn")?;
+    let expires_on = instant(token, expires_field)?;
     if expires_on <= created_at {
         return Some(
             Failure::new(format!("token {id} expires at or before it was created"))
-                .expected(format!("expiresOn after {}", iso(created_at)))
+                .expected(format!("{expires_field} after {}", iso(created_at)))
                 .actual(iso(expires_on))
-                .at(EXPIRY_POINTER),
+                .at(fields.pointer(expires_field)),
         );
     }
     let lifetimes = &cx.validators.lifetimes;
@@ -77,10 +86,10 @@ fn broken(token: &Value, created: bool, cx: &ResponseCx) -> Option<Failure> {
             let known: Vec<&str> = lifetimes.iter().map(|l| l.iso8601.as_str()).collect();
             return Some(
                 Failure::new(format!(
-                    "the created token {id} lasts {}s from createdAt to expiresOn, the duration of no lifetime of the spec",
+                    "the created token {id} lasts {}s from {created_field} to {expires_field}, the duration of no lifetime of the spec",
                     lasts.num_seconds()
                 ))
-                .expected(format!("createdAt plus one of {}", known.join(", ")))
+                .expected(format!("{created_field} plus one of {}", known.join(", ")))
                 .actual(format!("{} to {}", iso(created_at), iso(expires_on)))
                 .at(format!("{}/x-durations", abp_spec::LIFETIME_SCHEMA)),
             );

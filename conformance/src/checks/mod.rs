@@ -331,6 +331,21 @@ mod tests {
         assert_eq!(names.len(), ALL.len());
     }
 
+    /// A check is declared by its name, its entry in `ALL` and, for a response check, its
+    /// function in `RESPONSE_CHECKS`: the lists must agree, or a check would be listed and
+    /// selectable but never run (or run but not listed).
+    #[test]
+    fn every_response_check_is_listed_and_every_listed_response_check_runs() {
+        let listed: BTreeSet<_> = ALL
+            .iter()
+            .filter(|c| c.scope == Scope::Response)
+            .map(|c| c.name)
+            .collect();
+        let running: BTreeSet<_> = RESPONSE_CHECKS.iter().map(|(name, _)| *name).collect();
+        assert_eq!(listed, running);
+        assert_eq!(running.len(), RESPONSE_CHECKS.len(), "a check runs twice");
+    }
+
     #[test]
     fn selection_rejects_unknown_names() {
         let err = Selection::new(&["status_expectd".into()], &[]).unwrap_err();

@@ -12,6 +12,8 @@ pub struct Validators {
     pub lifetimes: Vec<abp_spec::Lifetime>,
     /// How much of a secret a mask may show, for `exposure.rs`.
     pub mask_limit: Option<super::exposure::MaskLimit>,
+    /// A token's fields by role, for `invariants.rs` and the snapshot's normalizer.
+    pub fields: abp_spec::TokenFields,
 }
 
 impl Validators {
@@ -49,6 +51,7 @@ impl Validators {
             // A spec whose lifetimes do not parse is refused before a run starts (Shared::new).
             lifetimes: spec.lifetimes().unwrap_or_default(),
             mask_limit: super::exposure::limit_from_spec(spec),
+            fields: spec.token_fields()?,
         })
     }
 

@@ -123,10 +123,12 @@ impl<'a> Ctx<'a> {
             items
                 .iter()
                 .filter_map(|item| {
-                    let id = item.get("_id").and_then(|v| v.as_str())?;
-                    let named_ours = item
-                        .get("name")
-                        .and_then(|v| v.as_str())
+                    let id = self.shared.api.fields.id_of(item)?;
+                    let named_ours = self
+                        .shared
+                        .api
+                        .fields
+                        .name_of(item)
                         .is_some_and(|n| n.starts_with(self.prefix.as_str()));
                     let created_here = self.to_clean.iter().any(|(_, i)| i == id);
                     (named_ours || created_here).then(|| id.to_owned())

@@ -150,12 +150,13 @@ impl Shared {
             return;
         };
         for item in &items {
-            let Some(id) = item.get("_id").and_then(|v| v.as_str()) else {
+            let Some(id) = self.api.fields.id_of(item) else {
                 continue;
             };
-            let ours = item
-                .get("name")
-                .and_then(|v| v.as_str())
+            let ours = self
+                .api
+                .fields
+                .name_of(item)
                 .is_some_and(|n| n.contains(self.prefix.as_str()));
             if !ours {
                 self.seen.note_foreign(id);

@@ -88,8 +88,7 @@ impl<'a> Ctx<'a> {
         let known = self.shared.redactor.known();
         if let Some(id) = created
             .as_ref()
-            .and_then(|body| body.get("_id"))
-            .and_then(|t| t.as_str())
+            .and_then(|body| self.shared.api.fields.id_of(body))
         {
             // Deleted at the end only when provably this create's token: an id a list showed
             // as someone else's, one another create returned, or an answer that names a
@@ -98,11 +97,10 @@ impl<'a> Ctx<'a> {
                 .request_body
                 .as_deref()
                 .and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok())
-                .and_then(|b| b.get("name").and_then(|n| n.as_str()).map(str::to_owned));
+                .and_then(|b| self.shared.api.fields.name_of(&b).map(str::to_owned));
             let echoed = created
                 .as_ref()
-                .and_then(|body| body.get("name"))
-                .and_then(|n| n.as_str());
+                .and_then(|body| self.shared.api.fields.name_of(body));
             let run_prefix = self.shared.prefix.as_str();
             let claim = match (asked.as_deref(), echoed) {
                 (Some(a), Some(e)) if a.contains(run_prefix) && !e.contains(run_prefix) => {
@@ -219,7 +217,7 @@ impl<'a> Ctx<'a> {
         let known: std::collections::HashSet<String> =
             redactor.entries().into_iter().map(|(s, _)| s).collect();
         for item in &items {
-            let Some(id) = item.get("_id").and_then(|v| v.as_str()) else {
+            let Some(id) = self.shared.api.fields.id_of(item) else {
                 continue;
             };
             let own = self.to_clean.iter().any(|(_, i)| i == id);
@@ -238,7 +236,7 @@ impl<'a> Ctx<'a> {
             return;
         }
         let leaked = items.iter().find_map(|item| {
-            let id = item.get("_id").and_then(|v| v.as_str())?;
+            let id = self.shared.api.fields.id_of(item)?;
             if self.to_clean.iter().any(|(_, i)| i == id) {
                 return None;
             }

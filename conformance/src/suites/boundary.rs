@@ -263,13 +263,13 @@ pub async fn run(case: &Case, ctx: &mut Ctx<'_>) {
         }
     }
     // What was stored, read back: the list must show the same name and privileges.
-    if let Some(id) = got.get("_id").and_then(Value::as_str).map(str::to_owned) {
+    if let Some(id) = ctx.api().fields.id_of(&got).map(str::to_owned) {
         let Some(items) = ctx.list(Role::User).await else {
             return;
         };
         match items
             .iter()
-            .find(|i| i.get("_id").and_then(Value::as_str) == Some(&id))
+            .find(|i| ctx.api().fields.id_of(i) == Some(&id))
         {
             Some(listed) => {
                 for (field, value) in sent.as_object().into_iter().flatten() {

@@ -116,9 +116,9 @@ fn body(ctx: &mut Ctx<'_>, label: &str) -> Option<Value> {
 
 /// Checks that a created token echoes what was asked for.
 fn check_echo(ctx: &mut Ctx<'_>, sent: &Value, created: &Created) {
-    let name = sent.get("name").and_then(Value::as_str).unwrap_or("");
+    let name = ctx.api().fields.name_of(sent).unwrap_or("");
     let privileges: Vec<String> = sent
-        .get("privileges")
+        .get(ctx.api().fields.privileges.as_str())
         .and_then(Value::as_array)
         .map(|p| {
             p.iter()
@@ -195,7 +195,7 @@ async fn every_lifetime(ctx: &mut Ctx<'_>) {
         let Some(mut sent) = body(ctx, &format!("lifetime-{}", lifetime.name)) else {
             return;
         };
-        sent["lifetime"] = json!(lifetime.name);
+        sent[ctx.api().fields.lifetime.as_str()] = json!(lifetime.name);
         let Some(created) = ctx.create(Role::User, &sent).await else {
             return;
         };
@@ -210,7 +210,7 @@ async fn without_privileges(ctx: &mut Ctx<'_>) {
         return;
     };
     if let Some(map) = sent.as_object_mut() {
-        map.remove("privileges");
+        map.remove(&ctx.api().fields.privileges);
     }
     let Some(created) = ctx.create(Role::User, &sent).await else {
         return;
@@ -231,30 +231,34 @@ async fn listed_masked(ctx: &mut Ctx<'_>) {
     let id = created.id.to_string();
     let item = items
         .iter()
-        .find(|i| i.get("_id").and_then(Value::as_str) == Some(id.as_str()));
+        .find(|i| ctx.api().fields.id_of(i) == Some(id.as_str()));
     let result = match item {
         None => Err(Failure::new("the created token is not in the list")
-            .expected(format!("an item with _id {id}"))
+            .expected(format!("an item with {} {id}", ctx.api().fields.id))
             .actual(format!("{} items, none with that id", items.len()))),
         Some(item) => {
-            let shown = item.get("token").and_then(Value::as_str).unwrap_or("");
+            let fields = &ctx.api().fields;
+            let shown = fields.text(item, &fields.secret).unwrap_or("");
             if shown.contains(&created.secret) {
                 Err(
                     Failure::new("the list shows the token's secret instead of a masked value")
                         .expected("a masked value")
                         .actual(crate::redact::CREATED_SECRET)
-                        .at("#/components/schemas/UserAccessToken/properties/token"),
+                        .at(fields.pointer(&fields.secret)),
                 )
             } else if shown.is_empty() {
                 Err(Failure::new("the listed token has no masked value")
                     .expected("a non-empty masked value")
                     .actual("\"\""))
-            } else if item.get("name").and_then(Value::as_str) != Some(created.token.name.as_str())
-            {
+            } else if ctx.api().fields.name_of(item) != Some(created.token.name.as_str()) {
                 Err(
                     Failure::new("the listed token's name differs from the created one")
                         .expected(created.token.name.clone())
-                        .actual(item.get("name").map(Value::to_string).unwrap_or_default()),
+                        .actual(
+                            item.get(fields.name.as_str())
+                                .map(Value::to_string)
+                                .unwrap_or_default(),
+                        ),
                 )
             } else {
                 Ok(())

@@ -181,6 +181,10 @@ pub fn valid_create_body(
     name: &str,
 ) -> Result<serde_json::Value, RunError> {
     let op = create_request_body(create)?;
+    let name_field = spec
+        .token_fields()
+        .map_err(|e| RunError::Config(e.to_string()))?
+        .name;
     let (schema, _) = spec.resolve(&op.schema, op.pointer.clone());
     let mut body = serde_json::Map::new();
     for (prop, sub) in schema
@@ -190,7 +194,7 @@ pub fn valid_create_body(
         .flatten()
     {
         let (sub, _) = spec.resolve(sub, String::new());
-        let value = if prop == "name" {
+        let value = if *prop == name_field {
             serde_json::Value::String(name.to_owned())
         } else if let Some(first) = sub
             .get("enum")

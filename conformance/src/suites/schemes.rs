@@ -152,7 +152,7 @@ async fn listed_ids(ctx: &mut Ctx<'_>, auth: &Auth) -> Option<Vec<String>> {
     Some(
         items
             .iter()
-            .filter_map(|i| i.get("_id").and_then(Value::as_str).map(str::to_owned))
+            .filter_map(|i| ctx.api().fields.id_of(i).map(str::to_owned))
             .collect(),
     )
 }

@@ -296,10 +296,7 @@ pub async fn check_stored(ctx: &mut Ctx<'_>, sent: &Value, id: &str, pointer: &s
     let Some(items) = ctx.list(Role::User).await else {
         return;
     };
-    let result = match items
-        .iter()
-        .find(|i| i.get("_id").and_then(Value::as_str) == Some(id))
-    {
+    let result = match items.iter().find(|i| ctx.api().fields.id_of(i) == Some(id)) {
         None => Err(
             Failure::new(format!("the created token {id} is not listed"))
                 .expected(format!("an item with _id {id}"))
@@ -357,7 +354,7 @@ pub async fn run(case: &Case, ctx: &mut Ctx<'_>) {
             .at(case.pointer.clone()))
         },
     );
-    if let Some(id) = created.get("_id").and_then(Value::as_str) {
+    if let Some(id) = ctx.api().fields.id_of(&created) {
         check_stored(ctx, &sent, id, &case.pointer).await;
     }
 }

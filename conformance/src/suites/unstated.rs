@@ -128,7 +128,7 @@ pub async fn run(case: &Case, ctx: &mut Ctx<'_>) {
             let name = ctx.token_name("media-type");
             let sent = case_body(&facts, &name, None);
             if let Some(created) = create_raw(ctx, &sent, content_type).await
-                && let Some(id) = created.get("_id").and_then(Value::as_str)
+                && let Some(id) = ctx.api().fields.id_of(&created)
             {
                 check_stored(ctx, &sent, id, pointer).await;
             }
@@ -150,7 +150,7 @@ async fn same_name(ctx: &mut Ctx<'_>, facts: &BodyFacts) {
         let Some(created) = create_raw(ctx, &sent, &facts.content_type).await else {
             return;
         };
-        match created.get("_id").and_then(Value::as_str) {
+        match ctx.api().fields.id_of(&created) {
             Some(id) => ids.push(id.to_owned()),
             None => return ctx.step_failed("the create answer has no _id"),
         }
@@ -160,7 +160,7 @@ async fn same_name(ctx: &mut Ctx<'_>, facts: &BodyFacts) {
     };
     let listed = |id: &str| {
         items.iter().any(|i| {
-            i.get("_id").and_then(Value::as_str) == Some(id)
+            ctx.api().fields.id_of(i) == Some(id)
                 && i.get(&facts.name_field).and_then(Value::as_str) == Some(name.as_str())
         })
     };
@@ -206,11 +206,7 @@ async fn other_case_id(ctx: &mut Ctx<'_>, facts: &BodyFacts, pointer: &str) {
     let Some(created) = create_raw(ctx, &sent, &facts.content_type).await else {
         return;
     };
-    let Some(id) = created
-        .get("_id")
-        .and_then(Value::as_str)
-        .map(str::to_owned)
-    else {
+    let Some(id) = ctx.api().fields.id_of(&created).map(str::to_owned) else {
         return ctx.step_failed("the create answer has no _id");
     };
     let swapped = swap_case(&id);

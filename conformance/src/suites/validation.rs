@@ -334,7 +334,8 @@ pub fn scenarios(spec: &Spec, api: &Api) -> Result<Vec<Scenario>, RunError> {
     }
 
     // Path parameters: mutate the example until it breaks the schema.
-    if let Some(delete) = Some(&api.delete) {
+    {
+        let delete = &api.delete;
         let accept: Vec<u16> = delete.response(400).map(|_| 400).into_iter().collect();
         for param in delete.params.iter().filter(|p| p.location == "path") {
             let (pschema, _) = spec.resolve(&param.schema, param.pointer.clone());
@@ -352,13 +353,14 @@ pub fn scenarios(spec: &Spec, api: &Api) -> Result<Vec<Scenario>, RunError> {
             let validator = spec
                 .validator(&param.schema, &param.pointer)
                 .map_err(|e| RunError::Config(e.to_string()))?;
-            let mut non_hex = example.clone();
-            non_hex.replace_range(0..1, "z");
+            // By characters, not bytes: the example comes from the spec, which may be anyone's.
+            let non_hex: String = std::iter::once('z')
+                .chain(example.chars().skip(1))
+                .collect();
+            let mut short = example.clone();
+            short.pop();
             let candidates = [
-                (
-                    "short",
-                    example[..example.len().saturating_sub(1)].to_owned(),
-                ),
+                ("short", short),
                 ("long", format!("{example}0")),
                 ("non-hex", non_hex),
             ];

@@ -1,6 +1,8 @@
 //! The suite's own mutation test: for every fault in the reference server's catalog, a run
 //! against the server with that fault on must fail, and fail through the check that is
-//! meant to see it. Prints the table fault → detecting checks.
+//! meant to see it. Prints the table fault → detecting checks. The README's mutation table is
+//! produced from the catalog and the check each fault must trip, and checked like generated
+//! code: `UPDATE_README=1 cargo test -p conformance --test integration mutation::` rewrites it.
 
 use crate::common::{Creds, run_against};
 use reference_server::Fault;
@@ -56,6 +58,59 @@ fn expected_check(fault: Fault) -> &'static str {
         "token-id-case-sensitive" => STATUS_EXPECTED,
         other => panic!("fault `{other}` has no expected check: add it to this table"),
     }
+}
+
+const TABLE_START: &str = "<!-- mutation table: written by the mutation test -->\n";
+const TABLE_END: &str = "<!-- end of the mutation table -->\n";
+
+/// The README's mutation table: every fault of the catalog, its area, and the check that must
+/// catch it (the test below demands it of every run).
+fn mutation_table() -> String {
+    let mut table = String::from(
+        "| fault | area | caught by | what the server does wrong |\n|---|---|---|---|\n",
+    );
+    for &fault in Fault::ALL {
+        table.push_str(&format!(
+            "| {} | {} | `{}` | {} |\n",
+            fault.name(),
+            fault.area(),
+            expected_check(fault),
+            fault.description().replace('|', "\\|")
+        ));
+    }
+    table
+}
+
+/// The table in the README is the catalog's: a fault added, renamed or given another check
+/// fails here until the README is rewritten (`UPDATE_README=1`).
+#[test]
+fn the_readme_mutation_table_is_the_catalogs() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md");
+    let readme = std::fs::read_to_string(&path).unwrap();
+    let (Some(start), Some(end)) = (readme.find(TABLE_START), readme.find(TABLE_END)) else {
+        panic!("README.md has no mutation table between `{TABLE_START}` and `{TABLE_END}`");
+    };
+    let current = &readme[start + TABLE_START.len()..end];
+    let wanted = mutation_table();
+    if current == wanted {
+        return;
+    }
+    if std::env::var_os("UPDATE_README").is_some() {
+        let updated = format!(
+            "{}{wanted}{}",
+            &readme[..start + TABLE_START.len()],
+            &readme[end..]
+        );
+        std::fs::write(&path, updated).unwrap();
+        return;
+    }
+    let diff = similar::TextDiff::from_lines(current, wanted.as_str())
+        .unified_diff()
+        .header("README.md", "the catalog")
+        .to_string();
+    panic!(
+        "README.md's mutation table is stale: run `UPDATE_README=1 cargo test -p conformance --test integration mutation::the_readme` and commit it\n{diff}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,7 +6,7 @@ use super::ops::Op;
 use super::reference::Expect;
 use crate::api::Api;
 use abp_spec::Spec;
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::collections::BTreeSet;
 
 /// The API's facts the judge predicts from, read from the spec.
@@ -24,33 +24,10 @@ pub struct Facts {
     /// The token schema's properties: only these are compared between create and list (a
     /// server may add others, whose values may change on every answer).
     pub(super) documented_fields: Vec<String>,
+    /// A token's fields by role.
+    pub fields: abp_spec::TokenFields,
     pub create_path: String,
     pub list_path: String,
-}
-
-/// The property names of an operation's success schema (`$ref`s and `allOf` followed).
-fn documented_fields(spec: &Spec, op: &abp_spec::Operation, status: u16) -> Vec<String> {
-    fn collect(spec: &Spec, schema: &Value, out: &mut Vec<String>) {
-        let (schema, _) = spec.resolve(schema, String::new());
-        if let Some(props) = schema.get("properties").and_then(Value::as_object) {
-            out.extend(props.keys().cloned());
-        }
-        for member in schema
-            .get("allOf")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            collect(spec, member, out);
-        }
-    }
-    let mut out = Vec::new();
-    for (_, schema) in op.response(status).map(|r| &r.content[..]).unwrap_or(&[]) {
-        if let Some(schema) = schema {
-            collect(spec, schema, &mut out);
-        }
-    }
-    out
 }
 
 impl Facts {
@@ -83,11 +60,8 @@ impl Facts {
                 .ok_or_else(|| format!("{} has no request body", api.create.id))?,
             lifetimes: spec.lifetimes().map_err(|e| e.to_string())?,
             secret_fields: api.secret_fields.clone(),
-            documented_fields: documented_fields(
-                spec,
-                &api.create,
-                api.create.success_status().unwrap_or_default(),
-            ),
+            documented_fields: api.fields.properties.clone(),
+            fields: api.fields.clone(),
             create_path: api.create.path.clone(),
             list_path: api.list.path.clone(),
         })
@@ -120,7 +94,7 @@ pub fn privilege_choices(spec: &Spec, api: &Api) -> Vec<Option<Vec<String>>> {
         }
     };
     if let Ok(body) = super::super::valid_create_body(spec, &api.create, "x") {
-        collect(body.get("privileges"));
+        collect(body.get(api.fields.privileges.as_str()));
     }
     for op in [&api.list, &api.create] {
         for r in &op.responses {
@@ -129,7 +103,11 @@ pub fn privilege_choices(spec: &Spec, api: &Api) -> Vec<Option<Vec<String>>> {
                     Value::Array(items) => items.first().cloned().unwrap_or(Value::Null),
                     other => other.clone(),
                 });
-                collect(first.as_ref().and_then(|e| e.get("privileges")));
+                collect(
+                    first
+                        .as_ref()
+                        .and_then(|e| e.get(api.fields.privileges.as_str())),
+                );
             }
         }
     }
@@ -149,12 +127,9 @@ pub fn create_body(
     lifetime: usize,
     privileges: &Option<Vec<String>>,
 ) -> Value {
-    let mut body = json!({
-        "name": name,
-        "lifetime": facts.lifetimes[lifetime].name,
-    });
-    if let Some(p) = privileges {
-        body["privileges"] = json!(p);
-    }
-    body
+    facts.fields.create_body(
+        &name,
+        &facts.lifetimes[lifetime].name,
+        privileges.as_deref(),
+    )
 }

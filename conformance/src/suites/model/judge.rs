@@ -56,7 +56,7 @@ struct Judge<'f> {
     prefix: String,
     state: State,
     tokens: BTreeMap<usize, Token>,
-    /// The userId each user's tokens carry, from the first of them.
+    /// The owner field's value each user's tokens carry, from the first of them.
     user_ids: BTreeMap<Role, String>,
     ids: BTreeSet<String>,
     secrets: BTreeSet<String>,
@@ -336,37 +336,34 @@ impl Judge<'_> {
         lifetime: usize,
         token: Value,
     ) -> Result<(), Stop> {
+        let fields = &self.facts.fields;
         let text = |v: &Value, f: &str| v.get(f).and_then(Value::as_str).map(str::to_owned);
-        let id = text(&token, "_id").unwrap_or_default();
-        let secret = self
-            .facts
-            .secret_fields
-            .first()
-            .and_then(|f| text(&token, f))
-            .unwrap_or_default();
-        if token.get("name") != sent.get("name") {
+        let id = text(&token, &fields.id).unwrap_or_default();
+        let secret = text(&token, &fields.secret).unwrap_or_default();
+        let (name, privileges) = (fields.name.as_str(), fields.privileges.as_str());
+        if token.get(name) != sent.get(name) {
             return Err(Self::fail(
                 at,
                 "echo",
-                "the created token's name differs from the requested one".into(),
-                shown(sent.get("name")),
-                shown(token.get("name")),
+                format!("the created token's {name} differs from the requested one"),
+                shown(sent.get(name)),
+                shown(token.get(name)),
             ));
         }
-        let want_privileges = sent.get("privileges").cloned().unwrap_or(json!([]));
-        if token.get("privileges") != Some(&want_privileges) {
+        let want_privileges = sent.get(privileges).cloned().unwrap_or(json!([]));
+        if token.get(privileges) != Some(&want_privileges) {
             return Err(Self::fail(
                 at,
                 "echo",
-                "the created token's privileges differ from the requested ones".into(),
+                format!("the created token's {privileges} differ from the requested ones"),
                 want_privileges.to_string(),
-                shown(token.get("privileges")),
+                shown(token.get(privileges)),
             ));
         }
         let l = &self.facts.lifetimes[lifetime];
         if let (Some(created), Some(expires)) = (
-            timestamp(&token, "createdAt"),
-            timestamp(&token, "expiresOn"),
+            timestamp(&token, &fields.created),
+            timestamp(&token, &fields.expires),
         ) {
             let off = expires - (created + l.duration);
             if off.abs() > TimeDelta::seconds(1) {
@@ -374,7 +371,10 @@ impl Judge<'_> {
                     step: at.0,
                     op: at.1,
                     kind: "expiry",
-                    message: format!("expiresOn is not createdAt + {} (`{}`)", l.iso8601, l.name),
+                    message: format!(
+                        "{} is not {} + {} (`{}`)",
+                        fields.expires, fields.created, l.iso8601, l.name
+                    ),
                     expected: iso(created + l.duration),
                     actual: iso(expires),
                     pointer: Some(format!(
@@ -390,10 +390,10 @@ impl Judge<'_> {
                 at,
                 "echo",
                 "the created token has no id or no secret".into(),
-                "an `_id` and a secret".into(),
+                format!("an `{}` and a secret", fields.id),
                 format!(
                     "id {}, {}",
-                    shown(token.get("_id")),
+                    shown(token.get(fields.id.as_str())),
                     if secret.is_empty() {
                         "no secret"
                     } else {
@@ -422,7 +422,7 @@ impl Judge<'_> {
         }
         let unique = ctx.shared.seen.check_new(&id, &secret);
         ctx.check(checks::IDS_AND_SECRETS_UNIQUE, unique);
-        if let Some(user_id) = text(&token, "userId") {
+        if let Some(user_id) = text(&token, &fields.owner) {
             let known = self
                 .user_ids
                 .entry(owner)
@@ -432,8 +432,9 @@ impl Judge<'_> {
                     at,
                     "owner",
                     format!(
-                        "a token created as {} carries another userId than the user's earlier tokens",
-                        owner.env_var()
+                        "a token created as {} carries another {} than the user's earlier tokens",
+                        owner.env_var(),
+                        fields.owner
                     ),
                     known.clone(),
                     user_id,
@@ -447,8 +448,8 @@ impl Judge<'_> {
                 return Err(Self::fail(
                     at,
                     "owner",
-                    "tokens of two users carry the same userId".into(),
-                    "a userId per user".into(),
+                    format!("tokens of two users carry the same {}", fields.owner),
+                    format!("a {} per user", fields.owner),
                     user_id,
                 ));
             }
@@ -477,11 +478,12 @@ impl Judge<'_> {
         let ours: Vec<&Value> = items
             .iter()
             .filter(|item| {
-                let named = item
-                    .get("name")
-                    .and_then(Value::as_str)
+                let named = self
+                    .facts
+                    .fields
+                    .name_of(item)
                     .is_some_and(|n| n.starts_with(&self.prefix));
-                let id = item.get("_id").and_then(Value::as_str).unwrap_or("");
+                let id = self.facts.fields.id_of(item).unwrap_or("");
                 named || self.ids.contains(id)
             })
             .collect();
@@ -495,11 +497,14 @@ impl Judge<'_> {
         let mut got: BTreeSet<usize> = BTreeSet::new();
         let mut strangers = Vec::new();
         for item in &ours {
-            let id = item.get("_id").and_then(Value::as_str).unwrap_or("");
+            let id = self.facts.fields.id_of(item).unwrap_or("");
             match slot_of(id) {
                 Some(s) if got.insert(s) => {}
                 Some(s) => strangers.push(format!("t{s} listed twice")),
-                None => strangers.push(format!("unknown id {}", shown(item.get("_id")))),
+                None => strangers.push(format!(
+                    "unknown id {}",
+                    shown(item.get(self.facts.fields.id.as_str()))
+                )),
             }
         }
         let slots = |set: &BTreeSet<usize>| {
@@ -546,7 +551,7 @@ impl Judge<'_> {
         let found: Vec<(usize, &Value)> = ours
             .iter()
             .filter_map(|item| {
-                let id = item.get("_id").and_then(Value::as_str).unwrap_or("");
+                let id = self.facts.fields.id_of(item).unwrap_or("");
                 slot_of(id).map(|s| (s, *item))
             })
             .collect();
@@ -564,9 +569,13 @@ impl Judge<'_> {
                     (Some(a), Some(b)) => a == b,
                     _ => item.get(field) == Some(want),
                 };
-                // `updatedAt` may move; nothing in this API updates a token, but the spec
-                // does not promise it.
-                if !same && field != "updatedAt" {
+                // A timestamp other than the creation and the expiry (`updatedAt`) may move;
+                // nothing in this API updates a token, but the spec does not promise it.
+                let fields = &self.facts.fields;
+                let may_move = fields.timestamps.contains(field)
+                    && *field != fields.created
+                    && *field != fields.expires;
+                if !same && !may_move {
                     return Err(Self::fail(
                         at,
                         "list-fields",

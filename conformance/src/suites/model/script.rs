@@ -71,18 +71,20 @@ pub fn script(steps: &[Step], facts: &Facts, api: &Api, base_url: &str) -> Strin
         Caller::Bearer(r) => format!("-H \"Authorization: Bearer ${}\"", r.env_var()),
         Caller::Secret(s) => format!("-H \"{}: $SECRET_{s}\"", facts.header),
     };
-    let secret = facts.secret_fields.first().map_or("token", String::as_str);
+    let secret = &facts.fields.secret;
+    let id = &facts.fields.id;
     // The id is a shell variable: put it in after the path is built, so it is not escaped.
     let delete_path = |id: &str| api.delete.path_with("IDMARK").replace("IDMARK", id);
     let body = |slot: usize, lifetime: usize, p: &Option<Vec<String>>| {
-        let mut b = json!({
-            "name": format!("{RUN_NAME_PREFIX}replay-t{slot}"),
-            "lifetime": facts.lifetimes[lifetime].name,
-        });
-        if let Some(p) = p {
-            b["privileges"] = json!(p);
-        }
-        b.to_string().replace('\'', "'\\''")
+        facts
+            .fields
+            .create_body(
+                &format!("{RUN_NAME_PREFIX}replay-t{slot}"),
+                &facts.lifetimes[lifetime].name,
+                p.as_deref(),
+            )
+            .to_string()
+            .replace('\'', "'\\''")
     };
     let mut out = format!(
         "# needs curl and jq; the credentials come from the same variables as the run\nBASE='{base_url}'\nTMP=$(mktemp -d)\n"
@@ -153,7 +155,7 @@ pub fn script(steps: &[Step], facts: &Facts, api: &Api, base_url: &str) -> Strin
         for (slot, file) in captures {
             let _ = writeln!(
                 out,
-                "R=$(cat \"{file}\"); echo \"$R\"; ID_{slot}=$(printf '%s' \"$R\" | jq -r '._id'); SECRET_{slot}=$(printf '%s' \"$R\" | jq -r '.{secret}')"
+                "R=$(cat \"{file}\"); echo \"$R\"; ID_{slot}=$(printf '%s' \"$R\" | jq -r '.{id}'); SECRET_{slot}=$(printf '%s' \"$R\" | jq -r '.{secret}')"
             );
         }
         state.apply_step(step);
