@@ -1,10 +1,13 @@
 //! The conformance runner: executes scenario suites against a target server, checks every
 //! response against the spec, and emits events that reporters turn into output.
 //!
-//! Layers, from the bottom: [`redact`] (secrets never leave the runner), [`exchange`] (what
-//! was sent and received), [`checks`] (small named verdict functions), [`suites`] (scenarios
-//! generated from the spec), [`runner`] (executes scenarios, emits [`events::Event`]s),
-//! [`report`] (consumes events; never influences a verdict).
+//! Layers, from the bottom (a module imports only those before it; xtask's tidy test
+//! `conformance_modules_import_only_lower_layers` holds the list): [`error`], [`roles`],
+//! [`redact`] (secrets never leave the runner), [`api`], [`exchange`] (what was sent and
+//! received), [`pacing`], [`transport`], [`checks`] (small named verdict functions),
+//! [`known`], [`config`], [`events`], [`tally`], [`report`] (consumes events; never
+//! influences a verdict), [`snapshot`], [`context`], [`preflight`], [`suites`] (scenarios
+//! generated from the spec), [`runner`] (executes scenarios, emits [`events::Event`]s).
 
 pub mod api;
 pub mod checks;

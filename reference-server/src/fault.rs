@@ -19,7 +19,7 @@ macro_rules! faults {
                 match self { $( Fault::$variant => $name, )* }
             }
 
-            /// `lifecycle`, `validation`, `auth`, `schema`, `model` or `semantics`.
+            /// `lifecycle`, `validation`, `auth`, `schema`, `boundary`, `model` or `semantics`.
             pub fn area(self) -> &'static str {
                 match self { $( Fault::$variant => $area, )* }
             }

@@ -22,10 +22,18 @@ pub fn no_secret_leak(cx: &ResponseCx) -> Outcome {
         return Some(Ok(()));
     };
     let placeholder = cx.secrets.entries[i].1.as_str();
+    // A created token's secret is the token's secret field; anything else is a caller's
+    // credential, which the security schemes describe.
+    let fields = &cx.validators.fields;
+    let at = if placeholder == crate::redact::CREATED_SECRET {
+        fields.pointer(&fields.secret)
+    } else {
+        "#/components/securitySchemes".to_owned()
+    };
     Some(Err(Failure::new(format!(
         "the response {place} contains {placeholder}, a secret it must never show"
     ))
     .expected("no credential or earlier token secret in the response")
     .actual(format!("{placeholder} in the {place}"))
-    .at("#/components/schemas/UserAccessToken/properties/token")))
+    .at(at)))
 }

@@ -297,6 +297,7 @@ impl<'a> Ctx<'a> {
                 return None;
             }
         };
+        self.emit_retries(&sent, &op.id);
         let raw = sent.exchange;
         let index = self.exchanges;
         self.exchanges += 1;

@@ -191,6 +191,8 @@ pub struct Ctx<'a> {
     pub(crate) log: Vec<(OperationId, RawExchange)>,
     /// Whether the snapshot gate applies: off for a scenario whose requests depend on a seed.
     pub(crate) snapshot: bool,
+    /// A shrink's replay: its events are dropped and its answers are not the run's coverage.
+    pub(crate) quiet: bool,
     /// Exchanges (by index) of DELETEs retried after an attempt that got no answer, whose
     /// retry met what a deleted token meets (the unknown id; 401 for its own secret): the
     /// lost attempt did the deletion, which is the success the step asked for.
@@ -229,6 +231,7 @@ impl<'a> Ctx<'a> {
             to_clean: Vec::new(),
             log: Vec::new(),
             snapshot: true,
+            quiet: false,
             lost_first: Vec::new(),
             own_secrets: Vec::new(),
             ownership_failures: Vec::new(),

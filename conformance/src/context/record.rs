@@ -14,24 +14,15 @@ use crate::tally::At;
 use crate::transport::Sent;
 
 impl<'a> Ctx<'a> {
-    /// Emits what was sent (retries first, as events of their own), runs every enabled
-    /// response check on the final exchange, and applies the safety rules (a created token is
-    /// scheduled for deletion and its secret is redacted from then on).
-    pub(super) fn record(
-        &mut self,
-        sent: Sent,
-        kind: OperationId,
-        expected: &[u16],
-        owner: Option<Role>,
-    ) -> Option<RawResponse> {
-        let op = self.shared.api.get(kind);
+    /// Emits a request's retried attempts, each as an event of its own, before its exchange.
+    pub(super) fn emit_retries(&mut self, sent: &Sent, operation: &str) {
         for retry in &sent.retries {
             self.tally.stats.retries += 1;
             let record = ExchangeRecord::new(
                 &retry.attempt,
                 &self.scenario,
                 self.exchanges,
-                &op.id,
+                operation,
                 self.shared.transport.base_url(),
                 &self.shared.redactor,
             );
@@ -45,6 +36,20 @@ impl<'a> Ctx<'a> {
                 wait_ms: retry.wait.as_millis() as u64,
             });
         }
+    }
+
+    /// Emits what was sent (retries first, as events of their own), runs every enabled
+    /// response check on the final exchange, and applies the safety rules (a created token is
+    /// scheduled for deletion and its secret is redacted from then on).
+    pub(super) fn record(
+        &mut self,
+        sent: Sent,
+        kind: OperationId,
+        expected: &[u16],
+        owner: Option<Role>,
+    ) -> Option<RawResponse> {
+        let op = self.shared.api.get(kind);
+        self.emit_retries(&sent, &op.id);
         // A DELETE retried after a lost answer, in a step that expects a success, may meet
         // what a deleted token meets: the lost attempt did the deletion, which is the right
         // answer (and what the snapshot records).
@@ -183,7 +188,10 @@ impl<'a> Ctx<'a> {
                 },
             );
         }
-        self.shared.coverage.record(kind, status, all_passed);
+        // A shrink's replay is not a response the run reports: it is not coverage either.
+        if !self.quiet {
+            self.shared.coverage.record(kind, status, all_passed);
+        }
         for failure in std::mem::take(&mut self.ownership_failures) {
             self.emit_check(
                 checks::IDS_AND_SECRETS_UNIQUE,

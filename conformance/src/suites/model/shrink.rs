@@ -20,6 +20,7 @@ async fn replay(
 ) -> (Option<Mismatch>, usize) {
     let mut quiet = Ctx::new(ctx.shared, &ctx.scenario, 0);
     quiet.prefix = ctx.prefix.clone();
+    quiet.quiet = true;
     let prefix = quiet.token_name(&format!("r{attempt}-"));
     let outcome = execute(&mut quiet, facts, steps, prefix).await;
     quiet.clean_up().await;
