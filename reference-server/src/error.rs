@@ -160,3 +160,32 @@ impl IntoResponse for ApiError {
         response
     }
 }
+
+/// Why a handler answers early: an API error, or an answer already built (authentication's,
+/// which a fault or a variant may shape). Handlers return `Result<Response, Refusal>` and
+/// stop with `?`.
+pub(crate) enum Refusal {
+    Api(ApiError),
+    Answer(Response),
+}
+
+impl From<ApiError> for Refusal {
+    fn from(e: ApiError) -> Self {
+        Refusal::Api(e)
+    }
+}
+
+impl From<Response> for Refusal {
+    fn from(r: Response) -> Self {
+        Refusal::Answer(r)
+    }
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        match self {
+            Refusal::Api(e) => e.into_response(),
+            Refusal::Answer(r) => r,
+        }
+    }
+}

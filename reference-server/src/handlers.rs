@@ -4,30 +4,23 @@
 
 use crate::answers::{TokenJson, json_response};
 use crate::decode::{create_request, read_body, token_id};
-use crate::error::ApiError;
+use crate::error::{ApiError, Refusal};
 use crate::state::AppState;
 use crate::store::TokenRecord;
 use crate::tokens::{now_ms, object_id, sha256_hex};
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use chrono::Utc;
 
-/// An answer either way: handlers return early with the error answer.
-type Answer = Result<Response, Response>;
-
-fn answer(e: ApiError) -> Response {
-    e.into_response()
-}
+/// An answer either way: handlers stop early with `?` and the refusal's answer.
+type Answer = Result<Response, Refusal>;
 
 /// Lists the caller's tokens that have not expired, oldest first, secrets masked.
 pub(crate) async fn list(State(state): State<AppState>, headers: HeaderMap) -> Answer {
     let user = state.authorize(&headers).await?;
-    let records = state
-        .store(move |s| s.list(Some(&user.id)))
-        .await
-        .map_err(answer)?;
+    let records = state.store(move |s| s.list(Some(&user.id))).await?;
     let behaviour = state.behaviour();
     let now = Utc::now();
     let items: Vec<TokenJson<'_>> = records
@@ -46,16 +39,11 @@ pub(crate) async fn create(
 ) -> Answer {
     let user = state.authorize(&headers).await?;
     let (contract, behaviour) = (state.contract(), state.behaviour());
-    let bytes = read_body(behaviour.body_limit, &headers, request.into_body())
-        .await
-        .map_err(answer)?;
-    let req = create_request(contract, behaviour, &headers, &bytes).map_err(answer)?;
+    let bytes = read_body(behaviour.body_limit, &headers, request.into_body()).await?;
+    let req = create_request(contract, behaviour, &headers, &bytes)?;
     let property = &contract.lifetime_property;
     let lifetime = contract.lifetime(&req.lifetime).ok_or_else(|| {
-        answer(ApiError::bad_request(
-            Some(property),
-            format!("{property}: unknown lifetime"),
-        ))
+        ApiError::bad_request(Some(property), format!("{property}: unknown lifetime"))
     })?;
     let duration = behaviour
         .fixed_lifetime
@@ -81,10 +69,7 @@ pub(crate) async fn create(
         expires_on: now + duration,
     };
     let stored = record.clone();
-    state
-        .store(move |s| s.insert(&stored))
-        .await
-        .map_err(answer)?;
+    state.store(move |s| s.insert(&stored)).await?;
     Ok(json_response(
         behaviour.create_status,
         &behaviour.token_json(&record, &secret),
@@ -99,15 +84,14 @@ pub(crate) async fn delete(
 ) -> Answer {
     let user = state.authorize(&headers).await?;
     let (contract, behaviour) = (state.contract(), state.behaviour());
-    let id = token_id(contract, behaviour, id).map_err(answer)?;
+    let id = token_id(contract, behaviour, id)?;
     // `Authorization` wins when both schemes are sent (auth.rs), so without it the caller
     // authenticated with the access-token header.
     let by_api_key = !headers.contains_key(header::AUTHORIZATION);
     let owner = (behaviour.api_key_delete_checks_owner || !by_api_key).then_some(user.id);
     let deleted = state
         .store(move |s| s.delete(&id, owner.as_deref()))
-        .await
-        .map_err(answer)?;
+        .await?;
     Ok(if deleted {
         behaviour.deleted(contract)
     } else {

@@ -165,6 +165,12 @@ impl Shared {
     }
 }
 
+/// A scenario step could not be carried out: the failure is already reported (by
+/// [`Ctx::step_failed`] or a check), and the scenario stops there. Suites return
+/// `Result<(), Stopped>` and stop with `?` (`ctx.create(..).await.ok_or(Stopped)?`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stopped;
+
 /// A token as a scenario knows it after a create.
 #[derive(Debug, Clone)]
 pub struct Created {
@@ -273,10 +279,12 @@ impl<'a> Ctx<'a> {
         self.emit_check(name, result, At::default());
     }
 
-    /// Records that a step could not be carried out; the scenario stops there.
-    pub fn step_failed(&mut self, what: &str) {
+    /// Records that a step could not be carried out; the scenario stops there (return the
+    /// [`Stopped`] this gives).
+    pub fn step_failed(&mut self, what: &str) -> Stopped {
         let failure = Failure::new(format!("cannot continue: {what}"));
         self.emit_check(checks::SCENARIO_STEP, Err(failure), At::default());
+        Stopped
     }
 
     pub(crate) fn emit_check(&mut self, name: &str, result: Result<(), Failure>, at: At<'_>) {

@@ -6,6 +6,7 @@ pub mod human;
 pub mod json;
 pub mod junit;
 pub mod markdown;
+mod rendering;
 
 use crate::events::{Event, Progress};
 

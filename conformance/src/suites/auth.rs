@@ -6,7 +6,7 @@
 use super::{Kind, Scenario, Suite, valid_create_body};
 use crate::api::{Api, Label, OperationId};
 use crate::checks::{self, Failure};
-use crate::context::Ctx;
+use crate::context::{Ctx, Stopped};
 use crate::error::RunError;
 use crate::roles::{Role, random_hex, tamper};
 use crate::transport::Auth;
@@ -182,7 +182,7 @@ fn judge_refusal(ctx: &mut Ctx<'_>, variant: Variant, status: u16) {
     );
 }
 
-pub async fn run(case: &Case, ctx: &mut Ctx<'_>) {
+pub async fn run(case: &Case, ctx: &mut Ctx<'_>) -> Result<(), Stopped> {
     let op = ctx.api().get(case.op).clone();
     let expected: Vec<u16> = match case.variant {
         Variant::LowercaseScheme => op.success_status().into_iter().collect(),
@@ -208,8 +208,7 @@ pub async fn run(case: &Case, ctx: &mut Ctx<'_>) {
                 match valid_create_body(&ctx.shared.config.spec, &op, &ctx.token_name("auth")) {
                     Ok(b) => b,
                     Err(e) => {
-                        ctx.step_failed(&e.to_string());
-                        return;
+                        return Err(ctx.step_failed(&e.to_string()));
                     }
                 };
             let content_type = op
@@ -219,17 +218,13 @@ pub async fn run(case: &Case, ctx: &mut Ctx<'_>) {
                 .unwrap_or_else(|| "application/json".into());
             headers.push(("content-type", content_type));
             let bytes = serde_json::to_vec(&body).unwrap_or_default();
-            let Some(answer) = ctx
+            let answer = ctx
                 .raw(case.op, &op.path, auth, &headers, Some(bytes), &expected)
                 .await
-            else {
-                return;
-            };
+                .ok_or(Stopped)?;
             if must_reject {
                 judge_refusal(ctx, case.variant, answer.status);
-                let Some(after) = ctx.list_ids(Role::User).await else {
-                    return;
-                };
+                let after = ctx.list_ids(Role::User).await.ok_or(Stopped)?;
                 let result = if after.is_empty() {
                     Ok(())
                 } else {
@@ -252,27 +247,20 @@ pub async fn run(case: &Case, ctx: &mut Ctx<'_>) {
             ) {
                 Ok(b) => b,
                 Err(e) => {
-                    ctx.step_failed(&e.to_string());
-                    return;
+                    return Err(ctx.step_failed(&e.to_string()));
                 }
             };
-            let Some(created) = ctx.create(Role::User, &body).await else {
-                return;
-            };
+            let created = ctx.create(Role::User, &body).await.ok_or(Stopped)?;
             let id = created.id.to_string();
             let path = op.path_with(&id);
-            let Some(answer) = ctx
+            let answer = ctx
                 .raw(case.op, &path, auth, &headers, None, &expected)
                 .await
-            else {
-                return;
-            };
+                .ok_or(Stopped)?;
             if must_reject {
                 judge_refusal(ctx, case.variant, answer.status);
             }
-            let Some(after) = ctx.list_ids(Role::User).await else {
-                return;
-            };
+            let after = ctx.list_ids(Role::User).await.ok_or(Stopped)?;
             let still_there = after.contains(&id);
             let result = match (must_reject, still_there) {
                 (true, true) | (false, false) => Ok(()),
@@ -295,4 +283,5 @@ pub async fn run(case: &Case, ctx: &mut Ctx<'_>) {
             ctx.check(check, result);
         }
     }
+    Ok(())
 }

@@ -9,7 +9,7 @@
 use super::{Kind, NAME_SLOT, Scenario, Suite, create_request_body, name_field, valid_create_body};
 use crate::api::{Api, OperationId};
 use crate::checks::{self, Failure};
-use crate::context::Ctx;
+use crate::context::{Ctx, Stopped};
 use crate::error::RunError;
 use crate::roles::Role;
 use crate::transport::Auth;
@@ -215,7 +215,7 @@ fn body_for(case: &Case, name: &str, max_bytes: Option<u64>) -> Vec<u8> {
     body.into_bytes()
 }
 
-pub async fn run(case: &Case, ctx: &mut Ctx<'_>) {
+pub async fn run(case: &Case, ctx: &mut Ctx<'_>) -> Result<(), Stopped> {
     let mut name = ctx.token_name("boundary");
     match &case.name_suffix {
         NameSuffix::Text(t) => name.push_str(t),
@@ -230,7 +230,7 @@ pub async fn run(case: &Case, ctx: &mut Ctx<'_>) {
     let sent: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let expected: Vec<u16> = create.success_status().into_iter().collect();
     let headers = [("content-type", case.content_type.clone())];
-    let Some(response) = ctx
+    let response = ctx
         .raw(
             OperationId::CreateMyToken,
             &create.path,
@@ -240,12 +240,10 @@ pub async fn run(case: &Case, ctx: &mut Ctx<'_>) {
             &expected,
         )
         .await
-    else {
-        return;
-    };
+        .ok_or(Stopped)?;
     if !expected.contains(&response.status) {
         // status_expected has said it; the echo means nothing without a token.
-        return;
+        return Ok(());
     }
     let got = response.json().unwrap_or(Value::Null);
     let mut differences = Vec::new();
@@ -264,9 +262,7 @@ pub async fn run(case: &Case, ctx: &mut Ctx<'_>) {
     }
     // What was stored, read back: the list must show the same name and privileges.
     if let Some(id) = ctx.api().fields.id_of(&got).map(str::to_owned) {
-        let Some(items) = ctx.list(Role::User).await else {
-            return;
-        };
+        let items = ctx.list(Role::User).await.ok_or(Stopped)?;
         match items
             .iter()
             .find(|i| ctx.api().fields.id_of(i) == Some(&id))
@@ -296,4 +292,5 @@ pub async fn run(case: &Case, ctx: &mut Ctx<'_>) {
         .at(case.pointer.clone()))
     };
     ctx.check(checks::CREATE_ECHOES_REQUEST, result);
+    Ok(())
 }

@@ -4,7 +4,7 @@
 use super::{Kind, Scenario, Suite, valid_create_body};
 use crate::api::{Api, OperationId};
 use crate::checks::{self, Failure};
-use crate::context::{Created, Ctx};
+use crate::context::{Created, Ctx, Stopped};
 use crate::error::RunError;
 use crate::roles::{Role, random_hex};
 use crate::transport::Auth;
@@ -88,16 +88,17 @@ pub fn scenarios(spec: &Spec, api: &Api) -> Result<Vec<Scenario>, RunError> {
     ])
 }
 
-pub async fn run(case: &Case, ctx: &mut Ctx<'_>) {
+pub async fn run(case: &Case, ctx: &mut Ctx<'_>) -> Result<(), Stopped> {
     match case {
-        Case::EveryLifetime => every_lifetime(ctx).await,
-        Case::WithoutPrivileges => without_privileges(ctx).await,
-        Case::ListedMasked => listed_masked(ctx).await,
-        Case::DeleteRemoves => delete_removes(ctx).await,
-        Case::UnknownIdDelete => unknown_id_delete(ctx).await,
-        Case::AccessTokenAuthenticates => access_token(ctx).await,
-        Case::OtherUserIsolation => isolation(ctx).await,
+        Case::EveryLifetime => every_lifetime(ctx).await?,
+        Case::WithoutPrivileges => without_privileges(ctx).await?,
+        Case::ListedMasked => listed_masked(ctx).await?,
+        Case::DeleteRemoves => delete_removes(ctx).await?,
+        Case::UnknownIdDelete => unknown_id_delete(ctx).await?,
+        Case::AccessTokenAuthenticates => access_token(ctx).await?,
+        Case::OtherUserIsolation => isolation(ctx).await?,
     }
+    Ok(())
 }
 
 fn body(ctx: &mut Ctx<'_>, label: &str) -> Option<Value> {
@@ -189,45 +190,33 @@ fn iso(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
-async fn every_lifetime(ctx: &mut Ctx<'_>) {
+async fn every_lifetime(ctx: &mut Ctx<'_>) -> Result<(), Stopped> {
     let lifetimes = ctx.shared.lifetimes.clone();
     for lifetime in &lifetimes {
-        let Some(mut sent) = body(ctx, &format!("lifetime-{}", lifetime.name)) else {
-            return;
-        };
+        let mut sent = body(ctx, &format!("lifetime-{}", lifetime.name)).ok_or(Stopped)?;
         sent[ctx.api().fields.lifetime.as_str()] = json!(lifetime.name);
-        let Some(created) = ctx.create(Role::User, &sent).await else {
-            return;
-        };
+        let created = ctx.create(Role::User, &sent).await.ok_or(Stopped)?;
         check_echo(ctx, &sent, &created);
         check_clock(ctx, &created);
         check_expiry(ctx, lifetime, &created);
     }
+    Ok(())
 }
 
-async fn without_privileges(ctx: &mut Ctx<'_>) {
-    let Some(mut sent) = body(ctx, "no-privileges") else {
-        return;
-    };
+async fn without_privileges(ctx: &mut Ctx<'_>) -> Result<(), Stopped> {
+    let mut sent = body(ctx, "no-privileges").ok_or(Stopped)?;
     if let Some(map) = sent.as_object_mut() {
         map.remove(&ctx.api().fields.privileges);
     }
-    let Some(created) = ctx.create(Role::User, &sent).await else {
-        return;
-    };
+    let created = ctx.create(Role::User, &sent).await.ok_or(Stopped)?;
     check_echo(ctx, &sent, &created);
+    Ok(())
 }
 
-async fn listed_masked(ctx: &mut Ctx<'_>) {
-    let Some(sent) = body(ctx, "listed") else {
-        return;
-    };
-    let Some(created) = ctx.create(Role::User, &sent).await else {
-        return;
-    };
-    let Some(items) = ctx.list(Role::User).await else {
-        return;
-    };
+async fn listed_masked(ctx: &mut Ctx<'_>) -> Result<(), Stopped> {
+    let sent = body(ctx, "listed").ok_or(Stopped)?;
+    let created = ctx.create(Role::User, &sent).await.ok_or(Stopped)?;
+    let items = ctx.list(Role::User).await.ok_or(Stopped)?;
     let id = created.id.to_string();
     let item = items
         .iter()
@@ -266,6 +255,7 @@ async fn listed_masked(ctx: &mut Ctx<'_>) {
         }
     };
     ctx.check(checks::TOKEN_LISTED_MASKED, result);
+    Ok(())
 }
 
 fn success(ctx: &Ctx<'_>) -> Vec<u16> {
@@ -276,21 +266,15 @@ fn unknown(ctx: &Ctx<'_>) -> Vec<u16> {
     ctx.api().delete.unknown_id_status.into_iter().collect()
 }
 
-async fn delete_removes(ctx: &mut Ctx<'_>) {
-    let Some(sent) = body(ctx, "deleted") else {
-        return;
-    };
-    let Some(created) = ctx.create(Role::User, &sent).await else {
-        return;
-    };
+async fn delete_removes(ctx: &mut Ctx<'_>) -> Result<(), Stopped> {
+    let sent = body(ctx, "deleted").ok_or(Stopped)?;
+    let created = ctx.create(Role::User, &sent).await.ok_or(Stopped)?;
     let id = created.id.to_string();
     let ok = success(ctx);
     if ctx.delete(Role::User, &id, &ok).await.is_none() {
-        return;
+        return Err(Stopped);
     }
-    let Some(ids) = ctx.list_ids(Role::User).await else {
-        return;
-    };
+    let ids = ctx.list_ids(Role::User).await.ok_or(Stopped)?;
     let result = if ids.contains(&id) {
         Err(
             Failure::new("the token is still listed after its DELETE succeeded")
@@ -303,22 +287,20 @@ async fn delete_removes(ctx: &mut Ctx<'_>) {
     ctx.check(checks::DELETE_REMOVES_TOKEN, result);
     let gone = unknown(ctx);
     ctx.delete(Role::User, &id, &gone).await;
+    Ok(())
 }
 
-async fn unknown_id_delete(ctx: &mut Ctx<'_>) {
+async fn unknown_id_delete(ctx: &mut Ctx<'_>) -> Result<(), Stopped> {
     // A fresh random id: 24 hex characters, which the spec's ObjectId pattern accepts.
     let id = random_hex(12);
     let gone = unknown(ctx);
     ctx.delete(Role::User, &id, &gone).await;
+    Ok(())
 }
 
-async fn access_token(ctx: &mut Ctx<'_>) {
-    let Some(sent) = body(ctx, "access-token") else {
-        return;
-    };
-    let Some(created) = ctx.create(Role::User, &sent).await else {
-        return;
-    };
+async fn access_token(ctx: &mut Ctx<'_>) -> Result<(), Stopped> {
+    let sent = body(ctx, "access-token").ok_or(Stopped)?;
+    let created = ctx.create(Role::User, &sent).await.ok_or(Stopped)?;
     let list = ctx.api().list.clone();
     let header_name = ctx.api().access_token_header.clone();
     let scheme = ctx.api().access_token_pointer.clone();
@@ -334,7 +316,7 @@ async fn access_token(ctx: &mut Ctx<'_>) {
         .into_iter()
         .filter(|s| *s != 401)
         .collect();
-    let Some(before) = ctx
+    let before = ctx
         .raw(
             OperationId::ListMyTokens,
             &list.path,
@@ -344,9 +326,7 @@ async fn access_token(ctx: &mut Ctx<'_>) {
             &authenticated,
         )
         .await
-    else {
-        return;
-    };
+        .ok_or(Stopped)?;
     let result = if before.status == 401 {
         Err(Failure::new(format!(
             "the created secret does not authenticate in {header_name}"
@@ -359,14 +339,10 @@ async fn access_token(ctx: &mut Ctx<'_>) {
     };
     ctx.check(checks::ACCESS_TOKEN_AUTHENTICATES, result);
     let ok = success(ctx);
-    if ctx
-        .delete(Role::User, &created.id.to_string(), &ok)
+    ctx.delete(Role::User, &created.id.to_string(), &ok)
         .await
-        .is_none()
-    {
-        return;
-    }
-    let Some(after) = ctx
+        .ok_or(Stopped)?;
+    let after = ctx
         .raw(
             OperationId::ListMyTokens,
             &list.path,
@@ -376,9 +352,7 @@ async fn access_token(ctx: &mut Ctx<'_>) {
             &[401],
         )
         .await
-    else {
-        return;
-    };
+        .ok_or(Stopped)?;
     let result = if after.status == 401 {
         Ok(())
     } else {
@@ -390,19 +364,14 @@ async fn access_token(ctx: &mut Ctx<'_>) {
         .at(scheme))
     };
     ctx.check(checks::ACCESS_TOKEN_REVOKED, result);
+    Ok(())
 }
 
-async fn isolation(ctx: &mut Ctx<'_>) {
-    let Some(sent) = body(ctx, "isolation") else {
-        return;
-    };
-    let Some(created) = ctx.create(Role::User, &sent).await else {
-        return;
-    };
+async fn isolation(ctx: &mut Ctx<'_>) -> Result<(), Stopped> {
+    let sent = body(ctx, "isolation").ok_or(Stopped)?;
+    let created = ctx.create(Role::User, &sent).await.ok_or(Stopped)?;
     let id = created.id.to_string();
-    let Some(theirs) = ctx.list_ids(Role::OtherUser).await else {
-        return;
-    };
+    let theirs = ctx.list_ids(Role::OtherUser).await.ok_or(Stopped)?;
     let result = if theirs.contains(&id) {
         Err(Failure::new("another user's list shows our token")
             .expected(format!(
@@ -414,12 +383,11 @@ async fn isolation(ctx: &mut Ctx<'_>) {
     };
     ctx.check(checks::ISOLATION_LIST, result);
     let gone = unknown(ctx);
-    let Some(status) = ctx.delete(Role::OtherUser, &id, &gone).await else {
-        return;
-    };
-    let Some(ours) = ctx.list_ids(Role::User).await else {
-        return;
-    };
+    let status = ctx
+        .delete(Role::OtherUser, &id, &gone)
+        .await
+        .ok_or(Stopped)?;
+    let ours = ctx.list_ids(Role::User).await.ok_or(Stopped)?;
     let result = if !ours.contains(&id) {
         Err(Failure::new("another user's DELETE removed our token")
             .expected("our token still listed")
@@ -439,4 +407,5 @@ async fn isolation(ctx: &mut Ctx<'_>) {
         Ok(())
     };
     ctx.check(checks::ISOLATION_DELETE, result);
+    Ok(())
 }

@@ -138,8 +138,9 @@ pub fn select(config: &RunConfig) -> Result<Vec<Scenario>, RunError> {
     Ok(selected)
 }
 
+/// Runs a scenario's steps. A scenario that stopped has already reported why.
 pub async fn execute(scenario: &Scenario, ctx: &mut Ctx<'_>) {
-    match &scenario.kind {
+    let _stopped = match &scenario.kind {
         Kind::Lifecycle(case) => lifecycle::run(case, ctx).await,
         Kind::Validation(case) => validation::run(case, ctx).await,
         Kind::Auth(case) => auth::run(case, ctx).await,
@@ -148,7 +149,7 @@ pub async fn execute(scenario: &Scenario, ctx: &mut Ctx<'_>) {
         Kind::Stored(case) => stored::run(case, ctx).await,
         Kind::Unstated(case) => unstated::run(case, ctx).await,
         Kind::Schemes(case) => schemes::run(case, ctx).await,
-    }
+    };
 }
 
 /// Stands in for the scenario's prefixed token name in a body generated before the run knows

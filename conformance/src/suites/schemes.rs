@@ -10,7 +10,7 @@
 use super::{Kind, Scenario, Suite, valid_create_body};
 use crate::api::{Api, OperationId};
 use crate::checks::{self, Failure};
-use crate::context::Ctx;
+use crate::context::{Ctx, Stopped};
 use crate::error::RunError;
 use crate::roles::Role;
 use crate::transport::Auth;
@@ -173,28 +173,20 @@ async fn delete_as(ctx: &mut Ctx<'_>, auth: &Auth, id: &str, expected: &[u16]) -
     Some(answer.status)
 }
 
-pub async fn run(case: &Case, ctx: &mut Ctx<'_>) {
+pub async fn run(case: &Case, ctx: &mut Ctx<'_>) -> Result<(), Stopped> {
     let scheme = &case.scheme;
-    let Some(body) = token_body(ctx, "owned") else {
-        return;
-    };
-    let Some(target) = ctx.create(Role::User, &body).await else {
-        return;
-    };
+    let body = token_body(ctx, "owned").ok_or(Stopped)?;
+    let target = ctx.create(Role::User, &body).await.ok_or(Stopped)?;
     let id = target.id.to_string();
-    let Some(ours) = credential(ctx, case, Role::User).await else {
-        return;
-    };
-    let Some(theirs) = credential(ctx, case, Role::OtherUser).await else {
-        return;
-    };
+    let ours = credential(ctx, case, Role::User).await.ok_or(Stopped)?;
+    let theirs = credential(ctx, case, Role::OtherUser)
+        .await
+        .ok_or(Stopped)?;
     let gone: Vec<u16> = ctx.api().delete.unknown_id_status.into_iter().collect();
     let ok: Vec<u16> = ctx.api().delete.success_status().into_iter().collect();
 
     // Another user's list, through the scheme.
-    let Some(their_list) = listed_ids(ctx, &theirs).await else {
-        return;
-    };
+    let their_list = listed_ids(ctx, &theirs).await.ok_or(Stopped)?;
     ctx.check(
         checks::ISOLATION_LIST,
         if their_list.contains(&id) {
@@ -210,12 +202,8 @@ pub async fn run(case: &Case, ctx: &mut Ctx<'_>) {
     );
 
     // Another user's DELETE of our token, through the scheme.
-    let Some(status) = delete_as(ctx, &theirs, &id, &gone).await else {
-        return;
-    };
-    let Some(still) = ctx.list_ids(Role::User).await else {
-        return;
-    };
+    let status = delete_as(ctx, &theirs, &id, &gone).await.ok_or(Stopped)?;
+    let still = ctx.list_ids(Role::User).await.ok_or(Stopped)?;
     ctx.check(
         checks::ISOLATION_DELETE,
         if !still.contains(&id) {
@@ -242,28 +230,21 @@ pub async fn run(case: &Case, ctx: &mut Ctx<'_>) {
         },
     );
     if !still.contains(&id) {
-        return;
+        return Ok(());
     }
 
     // Our own DELETE, through the scheme: the token leaves our list, a second one is unknown.
-    let Some(our_list) = listed_ids(ctx, &ours).await else {
-        return;
-    };
+    let our_list = listed_ids(ctx, &ours).await.ok_or(Stopped)?;
     if !our_list.contains(&id) {
-        ctx.step_failed(&format!(
+        return Err(ctx.step_failed(&format!(
             "our own list through {scheme} does not show our token"
-        ));
-        return;
+        )));
     }
-    let Some(status) = delete_as(ctx, &ours, &id, &ok).await else {
-        return;
-    };
+    let status = delete_as(ctx, &ours, &id, &ok).await.ok_or(Stopped)?;
     if !ok.contains(&status) {
-        return;
+        return Ok(());
     }
-    let Some(after) = listed_ids(ctx, &ours).await else {
-        return;
-    };
+    let after = listed_ids(ctx, &ours).await.ok_or(Stopped)?;
     ctx.check(
         checks::DELETE_REMOVES_TOKEN,
         if after.contains(&id) {
@@ -278,4 +259,5 @@ pub async fn run(case: &Case, ctx: &mut Ctx<'_>) {
         },
     );
     delete_as(ctx, &ours, &id, &gone).await;
+    Ok(())
 }

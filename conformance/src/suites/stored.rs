@@ -12,7 +12,7 @@
 use super::{Kind, NAME_SLOT, Scenario, Suite, create_request_body, name_field, valid_create_body};
 use crate::api::{Api, OperationId};
 use crate::checks::{self, Failure};
-use crate::context::Ctx;
+use crate::context::{Ctx, Stopped};
 use crate::error::RunError;
 use crate::roles::Role;
 use crate::transport::Auth;
@@ -292,10 +292,13 @@ pub fn differences(sent: &Value, token: &Value) -> Vec<String> {
 }
 
 /// Checks that the list shows the token with the id `id` with the fields of `sent`.
-pub async fn check_stored(ctx: &mut Ctx<'_>, sent: &Value, id: &str, pointer: &str) {
-    let Some(items) = ctx.list(Role::User).await else {
-        return;
-    };
+pub async fn check_stored(
+    ctx: &mut Ctx<'_>,
+    sent: &Value,
+    id: &str,
+    pointer: &str,
+) -> Result<(), Stopped> {
+    let items = ctx.list(Role::User).await.ok_or(Stopped)?;
     let result = match items.iter().find(|i| ctx.api().fields.id_of(i) == Some(id)) {
         None => Err(
             Failure::new(format!("the created token {id} is not listed"))
@@ -319,13 +322,14 @@ pub async fn check_stored(ctx: &mut Ctx<'_>, sent: &Value, id: &str, pointer: &s
         }
     };
     ctx.check(checks::STORED_AS_SENT, result);
+    Ok(())
 }
 
-pub async fn run(case: &Case, ctx: &mut Ctx<'_>) {
+pub async fn run(case: &Case, ctx: &mut Ctx<'_>) -> Result<(), Stopped> {
     let facts = match body_facts(&ctx.shared.config.spec, ctx.api()) {
         Ok(Some(f)) => f,
-        Ok(None) => return ctx.step_failed("the create body has no name to vary"),
-        Err(e) => return ctx.step_failed(&e.to_string()),
+        Ok(None) => return Err(ctx.step_failed("the create body has no name to vary")),
+        Err(e) => return Err(ctx.step_failed(&e.to_string())),
     };
     let name = case_name(ctx, "stored", &case.name);
     let sent = case_body(&facts, &name, case.privileges.as_ref());
@@ -336,9 +340,7 @@ pub async fn run(case: &Case, ctx: &mut Ctx<'_>) {
     if !case.valid {
         return rejected(ctx, &sent, &content_type).await;
     }
-    let Some(created) = create_raw(ctx, &sent, &content_type).await else {
-        return;
-    };
+    let created = create_raw(ctx, &sent, &content_type).await.ok_or(Stopped)?;
     let changed = differences(&sent, &created);
     ctx.check(
         checks::CREATE_ECHOES_REQUEST,
@@ -355,15 +357,14 @@ pub async fn run(case: &Case, ctx: &mut Ctx<'_>) {
         },
     );
     if let Some(id) = ctx.api().fields.id_of(&created) {
-        check_stored(ctx, &sent, id, &case.pointer).await;
+        check_stored(ctx, &sent, id, &case.pointer).await?;
     }
+    Ok(())
 }
 
 /// A body the spec rejects: the documented 400, and the list is unchanged.
-async fn rejected(ctx: &mut Ctx<'_>, sent: &Value, content_type: &str) {
-    let Some(before) = ctx.list_ids(Role::User).await else {
-        return;
-    };
+async fn rejected(ctx: &mut Ctx<'_>, sent: &Value, content_type: &str) -> Result<(), Stopped> {
+    let before = ctx.list_ids(Role::User).await.ok_or(Stopped)?;
     let create = ctx.api().create.clone();
     let bad_request: Vec<u16> = create
         .documented_statuses()
@@ -382,11 +383,9 @@ async fn rejected(ctx: &mut Ctx<'_>, sent: &Value, content_type: &str) {
         .await
         .is_none()
     {
-        return;
+        return Err(Stopped);
     }
-    let Some(after) = ctx.list_ids(Role::User).await else {
-        return;
-    };
+    let after = ctx.list_ids(Role::User).await.ok_or(Stopped)?;
     let result = if before == after {
         Ok(())
     } else {
@@ -395,4 +394,5 @@ async fn rejected(ctx: &mut Ctx<'_>, sent: &Value, content_type: &str) {
             .actual(format!("{} tokens", after.len())))
     };
     ctx.check(checks::REJECTION_CHANGES_NOTHING, result);
+    Ok(())
 }

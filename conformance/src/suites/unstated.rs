@@ -10,7 +10,7 @@ use super::stored::{BodyFacts, body_facts, case_body, check_stored, create_raw};
 use super::{Kind, Scenario, Suite};
 use crate::api::{Api, OperationId};
 use crate::checks::{self, Failure};
-use crate::context::Ctx;
+use crate::context::{Ctx, Stopped};
 use crate::error::RunError;
 use crate::roles::{Role, random_hex};
 use crate::transport::Auth;
@@ -113,14 +113,14 @@ fn param_schema_pointer(spec: &Spec, schema: &Value, pointer: &str) -> String {
     spec.resolve(schema, format!("{pointer}/schema")).1
 }
 
-pub async fn run(case: &Case, ctx: &mut Ctx<'_>) {
+pub async fn run(case: &Case, ctx: &mut Ctx<'_>) -> Result<(), Stopped> {
     let facts = match body_facts(&ctx.shared.config.spec, ctx.api()) {
         Ok(Some(f)) => f,
-        Ok(None) => return ctx.step_failed("the create body has no name to vary"),
-        Err(e) => return ctx.step_failed(&e.to_string()),
+        Ok(None) => return Err(ctx.step_failed("the create body has no name to vary")),
+        Err(e) => return Err(ctx.step_failed(&e.to_string())),
     };
     match case {
-        Case::SameName => same_name(ctx, &facts).await,
+        Case::SameName => same_name(ctx, &facts).await?,
         Case::MediaType {
             content_type,
             pointer,
@@ -130,34 +130,33 @@ pub async fn run(case: &Case, ctx: &mut Ctx<'_>) {
             if let Some(created) = create_raw(ctx, &sent, content_type).await
                 && let Some(id) = ctx.api().fields.id_of(&created)
             {
-                check_stored(ctx, &sent, id, pointer).await;
+                check_stored(ctx, &sent, id, pointer).await?;
             }
         }
-        Case::OtherCaseId { pointer } => other_case_id(ctx, &facts, pointer).await,
+        Case::OtherCaseId { pointer } => other_case_id(ctx, &facts, pointer).await?,
         Case::UnknownUppercaseId => {
             let id = random_hex(12).to_ascii_uppercase();
             let gone: Vec<u16> = ctx.api().delete.unknown_id_status.into_iter().collect();
             ctx.delete(Role::User, &id, &gone).await;
         }
     }
+    Ok(())
 }
 
-async fn same_name(ctx: &mut Ctx<'_>, facts: &BodyFacts) {
+async fn same_name(ctx: &mut Ctx<'_>, facts: &BodyFacts) -> Result<(), Stopped> {
     let name = ctx.token_name("same-name");
     let sent = case_body(facts, &name, None);
     let mut ids = Vec::new();
     for _ in 0..2 {
-        let Some(created) = create_raw(ctx, &sent, &facts.content_type).await else {
-            return;
-        };
+        let created = create_raw(ctx, &sent, &facts.content_type)
+            .await
+            .ok_or(Stopped)?;
         match ctx.api().fields.id_of(&created) {
             Some(id) => ids.push(id.to_owned()),
-            None => return ctx.step_failed("the create answer has no _id"),
+            None => return Err(ctx.step_failed("the create answer has no _id")),
         }
     }
-    let Some(items) = ctx.list(Role::User).await else {
-        return;
-    };
+    let items = ctx.list(Role::User).await.ok_or(Stopped)?;
     let listed = |id: &str| {
         items.iter().any(|i| {
             ctx.api().fields.id_of(i) == Some(id)
@@ -185,6 +184,7 @@ async fn same_name(ctx: &mut Ctx<'_>, facts: &BodyFacts) {
         Ok(())
     };
     ctx.check(checks::STORED_AS_SENT, result);
+    Ok(())
 }
 
 /// Each hex letter of `id` in the other case.
@@ -200,25 +200,25 @@ fn swap_case(id: &str) -> String {
         .collect()
 }
 
-async fn other_case_id(ctx: &mut Ctx<'_>, facts: &BodyFacts, pointer: &str) {
+async fn other_case_id(ctx: &mut Ctx<'_>, facts: &BodyFacts, pointer: &str) -> Result<(), Stopped> {
     let name = ctx.token_name("id-case");
     let sent = case_body(facts, &name, None);
-    let Some(created) = create_raw(ctx, &sent, &facts.content_type).await else {
-        return;
-    };
+    let created = create_raw(ctx, &sent, &facts.content_type)
+        .await
+        .ok_or(Stopped)?;
     let Some(id) = ctx.api().fields.id_of(&created).map(str::to_owned) else {
-        return ctx.step_failed("the create answer has no _id");
+        return Err(ctx.step_failed("the create answer has no _id"));
     };
     let swapped = swap_case(&id);
     if swapped == id {
         // An id of digits only has no other case; nothing to test (about 1 in 80 000).
-        return;
+        return Ok(());
     }
     let delete = ctx.api().delete.clone();
     let ok: Vec<u16> = delete.success_status().into_iter().collect();
     let path = delete.path_with(&swapped);
     let before = ctx.requests();
-    let Some(answer) = ctx
+    let answer = ctx
         .raw(
             OperationId::DeleteMyToken,
             &path,
@@ -228,19 +228,15 @@ async fn other_case_id(ctx: &mut Ctx<'_>, facts: &BodyFacts, pointer: &str) {
             &ok,
         )
         .await
-    else {
-        return;
-    };
+        .ok_or(Stopped)?;
     if !ok.contains(&answer.status) {
         // status_expected said it; the token is still there for the clean-up.
-        return;
+        return Ok(());
     }
     // An answer lost on the way, whose retry met the unknown id, counts as the success it
     // likely was; only the list can tell.
     let lost = ctx.lost_answers(before..ctx.requests()) > 0;
-    let Some(ids) = ctx.list_ids(Role::User).await else {
-        return;
-    };
+    let ids = ctx.list_ids(Role::User).await.ok_or(Stopped)?;
     if !ids.contains(&id) {
         // Deleted under its other spelling: nothing is left for the clean-up.
         ctx.to_clean.retain(|(_, i)| *i != id);
@@ -260,4 +256,5 @@ async fn other_case_id(ctx: &mut Ctx<'_>, facts: &BodyFacts, pointer: &str) {
         Ok(())
     };
     ctx.check(checks::DELETE_REMOVES_TOKEN, result);
+    Ok(())
 }

@@ -7,7 +7,7 @@
 use super::{Kind, NAME_SLOT, Scenario, Suite, create_request_body, name_field, valid_create_body};
 use crate::api::{Api, OperationId};
 use crate::checks::{self, Failure};
-use crate::context::Ctx;
+use crate::context::{Ctx, Stopped};
 use crate::error::RunError;
 use crate::roles::Role;
 use crate::transport::Auth;
@@ -389,7 +389,7 @@ pub fn scenarios(spec: &Spec, api: &Api) -> Result<Vec<Scenario>, RunError> {
     Ok(out)
 }
 
-pub async fn run(case: &Case, ctx: &mut Ctx<'_>) {
+pub async fn run(case: &Case, ctx: &mut Ctx<'_>) -> Result<(), Stopped> {
     // The list judged is this scenario's own tokens, and it has none before its request: a
     // list before would always be empty, and only a create can add to it, so only the body
     // cases list afterwards.
@@ -427,7 +427,7 @@ pub async fn run(case: &Case, ctx: &mut Ctx<'_>) {
                 .await
                 .is_none()
             {
-                return;
+                return Err(Stopped);
             }
         }
         Case::Method {
@@ -441,27 +441,23 @@ pub async fn run(case: &Case, ctx: &mut Ctx<'_>) {
             } else {
                 op.path.clone()
             };
-            let Some(answer) = ctx
+            let answer = ctx
                 .undocumented(*kind, method, &path, Auth::Role(Role::User))
                 .await
-            else {
-                return;
-            };
+                .ok_or(Stopped)?;
             let verdict = checks::semantics::method_not_allowed(method, &path, documented, &answer);
             ctx.check(checks::METHOD_NOT_ALLOWED, verdict);
-            return;
+            return Ok(());
         }
         Case::TokenId { param, id, accept } => {
             // Sent as it is: the point is a value that breaks the parameter's schema.
             let path = ctx.api().delete.path.replace(&format!("{{{param}}}"), id);
             ctx.raw(OperationId::DeleteMyToken, &path, auth, &[], None, accept)
                 .await;
-            return;
+            return Ok(());
         }
     }
-    let Some(after) = ctx.list_ids(Role::User).await else {
-        return;
-    };
+    let after = ctx.list_ids(Role::User).await.ok_or(Stopped)?;
     let result = if after.is_empty() {
         Ok(())
     } else {
@@ -470,4 +466,5 @@ pub async fn run(case: &Case, ctx: &mut Ctx<'_>) {
             .actual(format!("added {}", json!(after))))
     };
     ctx.check(checks::REJECTION_CHANGES_NOTHING, result);
+    Ok(())
 }

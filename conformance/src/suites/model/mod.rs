@@ -35,7 +35,7 @@ pub use reference::{Expect, State};
 
 use super::{Kind, Scenario, Suite};
 use crate::checks::{self, Failure};
-use crate::context::Ctx;
+use crate::context::{Ctx, Stopped};
 use crate::error::RunError;
 use crate::roles::Role;
 use facts::Facts;
@@ -202,19 +202,17 @@ pub fn lane_steps(seed: u64, steps: usize, lane: usize, env: &Env) -> Vec<Step> 
     generate(seed, lane, case.lane_steps(), env)
 }
 
-pub async fn run(case: &Case, ctx: &mut Ctx<'_>) {
+pub async fn run(case: &Case, ctx: &mut Ctx<'_>) -> Result<(), Stopped> {
     // The requests depend on the seed: a snapshot of them would never match.
     ctx.snapshot = false;
     let facts = match Facts::read(ctx.api(), &ctx.shared.config.spec) {
         Ok(f) => f,
         Err(why) => {
-            ctx.step_failed(&why);
-            return;
+            return Err(ctx.step_failed(&why));
         }
     };
     if facts.lifetimes.is_empty() {
-        ctx.step_failed("the spec has no lifetimes to create tokens with");
-        return;
+        return Err(ctx.step_failed("the spec has no lifetimes to create tokens with"));
     }
     let seed = case.seed.unwrap_or_default();
     let env = env(ctx, &facts);
@@ -222,11 +220,11 @@ pub async fn run(case: &Case, ctx: &mut Ctx<'_>) {
     let prefix = ctx.token_name("s-");
     let outcome = judge::execute(ctx, &facts, &steps, prefix).await;
     if outcome.aborted {
-        return;
+        return Err(Stopped);
     }
     let Some(first) = outcome.mismatch else {
         ctx.check(checks::MODEL_MATCHES, Ok(()));
-        return;
+        return Ok(());
     };
     let original = first.step + 1;
     // Delete what the failing lane created before the replays start.
@@ -305,4 +303,5 @@ pub async fn run(case: &Case, ctx: &mut Ctx<'_>) {
         failure = failure.at(p);
     }
     ctx.check(checks::MODEL_MATCHES, Err(failure));
+    Ok(())
 }
