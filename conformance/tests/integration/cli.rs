@@ -4,18 +4,9 @@ use conformance::exit;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+/// The binary as every integration test starts it (common.rs).
 fn conformance() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_conformance"));
-    for var in [
-        "ABP_TOKEN",
-        "ABP_OTHER_USER_TOKEN",
-        "ABP_FORBIDDEN_TOKEN",
-        "ABP_EXPIRED_TOKEN",
-    ] {
-        c.env_remove(var);
-    }
-    c.env("NO_COLOR", "1");
-    c
+    crate::common::binary()
 }
 
 fn stderr_of(out: &std::process::Output) -> String {

@@ -15,7 +15,7 @@ fn run_cli(
         .block_on(reference_server::start_embedded(faults))
         .unwrap();
     let c = server.credentials.clone();
-    let out = Command::new(env!("CARGO_BIN_EXE_conformance"))
+    let out = crate::common::binary()
         .arg("run")
         .args([
             "--base-url",

@@ -7,7 +7,6 @@ use conformance::events::Event;
 use conformance::exit;
 use reference_server::Fault;
 use std::path::Path;
-use std::process::Command;
 
 #[tokio::test]
 async fn changed_error_message_fails_only_the_snapshot_with_a_diff_naming_the_field() {
@@ -29,7 +28,7 @@ async fn changed_error_message_fails_only_the_snapshot_with_a_diff_naming_the_fi
 }
 
 fn run_one(dir: &Path, envs: &[(&str, &str)], extra: &[&str]) -> (Option<i32>, String) {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_conformance"));
+    let mut c = crate::common::binary();
     c.args([
         "run",
         "--scenario",
@@ -131,7 +130,7 @@ fn update_snapshots_records_a_baseline_per_target_name() {
 fn committed_embedded_baseline_is_byte_stable_across_runs() {
     let dir = tempfile::tempdir().unwrap();
     let record = |d: &Path| {
-        let out = Command::new(env!("CARGO_BIN_EXE_conformance"))
+        let out = crate::common::binary()
             .args(["run", "--update-snapshots", "--snapshot-dir"])
             .arg(d)
             .output()
@@ -168,7 +167,7 @@ fn a_full_recording_retires_snapshots_of_scenarios_that_no_longer_exist() {
     assert_eq!(code, Some(exit::PASSED.into()));
     assert!(target.join("lifecycle__renamed-long-ago.snap").exists());
 
-    let out = Command::new(env!("CARGO_BIN_EXE_conformance"))
+    let out = crate::common::binary()
         .args(["run", "--update-snapshots", "--snapshot-dir"])
         .arg(dir.path())
         .output()

@@ -122,7 +122,7 @@ fn ca_cert_trusts_a_private_ca_and_nothing_else_does() {
     let port = rt.block_on(serve(dir.path()));
     let url = format!("https://localhost:{port}/api/v1");
     let run = |extra: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_conformance"))
+        crate::common::binary()
             .args(["run", "--base-url", &url])
             .args(extra)
             .env("ABP_TOKEN", "some-credential")
