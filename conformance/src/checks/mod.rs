@@ -2,6 +2,7 @@
 //! scenario steps. Each has one job and a failure message that says what the spec expects.
 
 pub mod content_type;
+pub mod echo;
 pub mod exposure;
 pub mod invariants;
 pub mod schema;

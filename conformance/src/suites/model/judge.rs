@@ -13,7 +13,7 @@ use crate::checks;
 use crate::context::{Ctx, RawRequest};
 use crate::roles::Role;
 use crate::transport::Auth;
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -60,10 +60,6 @@ struct Judge<'f> {
     user_ids: BTreeMap<Role, String>,
     ids: BTreeSet<String>,
     secrets: BTreeSet<String>,
-}
-
-fn iso(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 fn timestamp(v: &Value, field: &str) -> Option<DateTime<Utc>> {
@@ -340,51 +336,20 @@ impl Judge<'_> {
         let text = |v: &Value, f: &str| v.get(f).and_then(Value::as_str).map(str::to_owned);
         let id = text(&token, &fields.id).unwrap_or_default();
         let secret = text(&token, &fields.secret).unwrap_or_default();
-        let (name, privileges) = (fields.name.as_str(), fields.privileges.as_str());
-        if token.get(name) != sent.get(name) {
-            return Err(Self::fail(
-                at,
-                "echo",
-                format!("the created token's {name} differs from the requested one"),
-                shown(sent.get(name)),
-                shown(token.get(name)),
-            ));
-        }
-        let want_privileges = sent.get(privileges).cloned().unwrap_or(json!([]));
-        if token.get(privileges) != Some(&want_privileges) {
-            return Err(Self::fail(
-                at,
-                "echo",
-                format!("the created token's {privileges} differ from the requested ones"),
-                want_privileges.to_string(),
-                shown(token.get(privileges)),
-            ));
-        }
+        let as_mismatch = |kind: &'static str, f: checks::Failure| {
+            Stop::Mismatch(Box::new(Mismatch {
+                step: at.0,
+                op: at.1,
+                kind,
+                message: f.message,
+                expected: f.expected.unwrap_or_default(),
+                actual: f.actual.unwrap_or_default(),
+                pointer: f.spec_pointer,
+            }))
+        };
+        checks::echo::create_echoes(fields, sent, &token).map_err(|f| as_mismatch("echo", f))?;
         let l = &self.facts.lifetimes[lifetime];
-        if let (Some(created), Some(expires)) = (
-            timestamp(&token, &fields.created),
-            timestamp(&token, &fields.expires),
-        ) {
-            let off = expires - (created + l.duration);
-            if off.abs() > TimeDelta::seconds(1) {
-                return Err(Stop::Mismatch(Box::new(Mismatch {
-                    step: at.0,
-                    op: at.1,
-                    kind: "expiry",
-                    message: format!(
-                        "{} is not {} + {} (`{}`)",
-                        fields.expires, fields.created, l.iso8601, l.name
-                    ),
-                    expected: iso(created + l.duration),
-                    actual: iso(expires),
-                    pointer: Some(format!(
-                        "{}/x-durations/{}",
-                        abp_spec::LIFETIME_SCHEMA,
-                        abp_spec::escape_pointer(&l.name)
-                    )),
-                })));
-            }
-        }
+        checks::echo::expiry_matches(fields, l, &token).map_err(|f| as_mismatch("expiry", f))?;
         if id.is_empty() || secret.is_empty() {
             return Err(Self::fail(
                 at,
