@@ -53,17 +53,28 @@ async fn held(server: &EmbeddedServer) -> Vec<(String, String)> {
     let c = &server.credentials;
     let mut out = Vec::new();
     for credential in [&c.user, &c.other_user] {
-        // Identity only: the content-coding variants would otherwise gzip the list.
-        let list: Vec<serde_json::Value> = reqwest::Client::new()
-            .get(format!("{}/me/tokens", server.base_url))
-            .bearer_auth(credential)
-            .header("accept-encoding", "identity")
-            .send()
-            .await
-            .expect("the list answers")
-            .json()
-            .await
-            .expect("the list is JSON");
+        // Identity only: the content-coding variants would otherwise gzip the list. The
+        // variants that answer 429 or a transient 503 may refuse this list too: ask again.
+        let mut attempts = 0;
+        let list: Vec<serde_json::Value> = loop {
+            let answer = reqwest::Client::new()
+                .get(format!("{}/me/tokens", server.base_url))
+                .bearer_auth(credential)
+                .header("accept-encoding", "identity")
+                .send()
+                .await
+                .expect("the list answers");
+            let status = answer.status();
+            if status.is_success() {
+                break answer.json().await.expect("the list is JSON");
+            }
+            attempts += 1;
+            assert!(
+                attempts < 20 && [429, 503].contains(&status.as_u16()),
+                "the list answered {status}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        };
         for t in list {
             let field = |k: &str| t.get(k).and_then(|v| v.as_str()).unwrap_or("").to_owned();
             if field("name").starts_with(SEEDED_NAME_PREFIX) {
