@@ -403,6 +403,15 @@ mod tests {
         workspace_root().join(abp_spec::SPEC_RELATIVE_PATH)
     }
 
+    /// Both committed generated files, copied into `dir`, so a test can regenerate there.
+    fn committed_copy(dir: &Path) -> Outputs {
+        let out = Outputs::in_dir(dir);
+        let committed = Outputs::committed();
+        std::fs::copy(&committed.client, &out.client).unwrap();
+        std::fs::copy(&committed.operations, &out.operations).unwrap();
+        out
+    }
+
     /// `cargo test` alone catches a stale client, like `cargo xtask regenerate --check`.
     #[test]
     fn committed_client_is_current() {
@@ -423,10 +432,7 @@ mod tests {
     fn a_new_lifetime_makes_the_client_stale_until_regenerated() {
         let dir = tempfile::tempdir().unwrap();
         let spec = dir.path().join("spec.yaml");
-        let out = Outputs::in_dir(dir.path());
-        let committed = Outputs::committed();
-        std::fs::copy(&committed.client, &out.client).unwrap();
-        std::fs::copy(&committed.operations, &out.operations).unwrap();
+        let out = committed_copy(dir.path());
         let text = std::fs::read_to_string(committed_spec()).unwrap();
         let changed = text
             .replacen(
@@ -465,10 +471,7 @@ mod tests {
     fn a_new_operation_makes_the_operations_enum_stale_and_adds_its_variant() {
         let dir = tempfile::tempdir().unwrap();
         let spec = dir.path().join("spec.yaml");
-        let out = Outputs::in_dir(dir.path());
-        let committed = Outputs::committed();
-        std::fs::copy(&committed.client, &out.client).unwrap();
-        std::fs::copy(&committed.operations, &out.operations).unwrap();
+        let out = committed_copy(dir.path());
         let text = std::fs::read_to_string(committed_spec()).unwrap();
         let patched = with_rename_operation(&text);
         std::fs::write(&spec, &patched).unwrap();

@@ -6,8 +6,7 @@
 use super::{Created, Ctx, RawRequest};
 use crate::api::OperationId;
 use crate::checks;
-use crate::events::Event;
-use crate::exchange::{ExchangeRecord, RawResponse};
+use crate::exchange::RawResponse;
 use crate::roles::Role;
 use crate::transport::{Auth, Sent};
 use abp_tokens_client::types;
@@ -302,15 +301,7 @@ impl<'a> Ctx<'a> {
         let index = self.exchanges;
         self.exchanges += 1;
         self.tally.stats.requests += 1 + sent.retries.len();
-        let record = ExchangeRecord::new(
-            &raw,
-            &self.scenario,
-            index,
-            &op.id,
-            self.shared.transport.base_url(),
-            &self.shared.redactor,
-        );
-        self.emit(Event::Exchange(record));
+        self.emit_exchange(&raw, index, &op.id);
         if let Some(why) = &sent.gave_up {
             self.unserved(why);
             return None;

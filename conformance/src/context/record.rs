@@ -38,6 +38,19 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// Emits an exchange as its event, redacted and with its replay line.
+    pub(super) fn emit_exchange(&mut self, raw: &RawExchange, index: usize, operation: &str) {
+        let record = ExchangeRecord::new(
+            raw,
+            &self.scenario,
+            index,
+            operation,
+            self.shared.transport.base_url(),
+            &self.shared.redactor,
+        );
+        self.emit(Event::Exchange(record));
+    }
+
     /// Emits what was sent (retries first, as events of their own), runs every enabled
     /// response check on the final exchange, and applies the safety rules (a created token is
     /// scheduled for deletion and its secret is redacted from then on).
@@ -130,15 +143,7 @@ impl<'a> Ctx<'a> {
                 Err(f) => self.ownership_failures.push(f),
             }
         }
-        let record = ExchangeRecord::new(
-            &raw,
-            &self.scenario,
-            index,
-            &op.id,
-            self.shared.transport.base_url(),
-            &self.shared.redactor,
-        );
-        self.emit(Event::Exchange(record));
+        self.emit_exchange(&raw, index, &op.id);
         self.log
             .push((kind, self.as_snapshotted(kind, &raw, done_by_lost)));
         let response = match &raw.response {

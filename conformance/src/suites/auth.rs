@@ -204,13 +204,16 @@ pub async fn run(case: &Case, ctx: &mut Ctx<'_>) -> Result<(), Stopped> {
         OperationId::CreateMyToken => {
             // This scenario's list is empty before its request (it judges only its own
             // tokens), so only the list after it can show a change.
-            let body =
-                match valid_create_body(&ctx.shared.config.spec, &op, &ctx.token_name("auth")) {
-                    Ok(b) => b,
-                    Err(e) => {
-                        return Err(ctx.step_failed(&e.to_string()));
-                    }
-                };
+            let body = match valid_create_body(
+                &ctx.shared.config.spec,
+                ctx.api(),
+                &ctx.token_name("auth"),
+            ) {
+                Ok(b) => b,
+                Err(e) => {
+                    return Err(ctx.step_failed(&e.to_string()));
+                }
+            };
             let content_type = op
                 .body
                 .as_ref()
@@ -242,7 +245,7 @@ pub async fn run(case: &Case, ctx: &mut Ctx<'_>) -> Result<(), Stopped> {
             // credential deletes only what this run created.
             let body = match valid_create_body(
                 &ctx.shared.config.spec,
-                &ctx.api().create,
+                ctx.api(),
                 &ctx.token_name("auth-delete"),
             ) {
                 Ok(b) => b,

@@ -38,7 +38,7 @@ pub fn scenarios(spec: &Spec, api: &Api) -> Result<Vec<Scenario>, RunError> {
     let create = &api.create;
     let request = create_request_body(create)?.clone();
     let (schema, schema_pointer) = spec.resolve(&request.schema, request.pointer.clone());
-    let base = valid_create_body(spec, create, NAME_SLOT)?;
+    let base = valid_create_body(spec, api, NAME_SLOT)?;
     let Some(base) = base.as_object().cloned() else {
         return Ok(Vec::new());
     };

@@ -102,11 +102,7 @@ pub async fn run(case: &Case, ctx: &mut Ctx<'_>) -> Result<(), Stopped> {
 }
 
 fn body(ctx: &mut Ctx<'_>, label: &str) -> Option<Value> {
-    match valid_create_body(
-        &ctx.shared.config.spec,
-        &ctx.api().create,
-        &ctx.token_name(label),
-    ) {
+    match valid_create_body(&ctx.shared.config.spec, ctx.api(), &ctx.token_name(label)) {
         Ok(b) => Some(b),
         Err(e) => {
             ctx.step_failed(&e.to_string());

@@ -175,17 +175,14 @@ pub fn name_field(body: &serde_json::Map<String, serde_json::Value>) -> Option<&
 }
 
 /// A request body that the spec says is valid: every property from its example (or a
-/// plain value of its type), the name replaced by `name`.
+/// plain value of its type), the name (the field `api.fields` names) replaced by `name`.
 pub fn valid_create_body(
     spec: &Spec,
-    create: &Operation,
+    api: &Api,
     name: &str,
 ) -> Result<serde_json::Value, RunError> {
-    let op = create_request_body(create)?;
-    let name_field = spec
-        .token_fields()
-        .map_err(|e| RunError::Config(e.to_string()))?
-        .name;
+    let op = create_request_body(&api.create)?;
+    let name_field = &api.fields.name;
     let (schema, _) = spec.resolve(&op.schema, op.pointer.clone());
     let mut body = serde_json::Map::new();
     for (prop, sub) in schema
@@ -195,7 +192,7 @@ pub fn valid_create_body(
         .flatten()
     {
         let (sub, _) = spec.resolve(sub, String::new());
-        let value = if *prop == name_field {
+        let value = if prop == name_field {
             serde_json::Value::String(name.to_owned())
         } else if let Some(first) = sub
             .get("enum")

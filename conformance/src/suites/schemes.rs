@@ -111,11 +111,7 @@ fn role_label(role: Role) -> &'static str {
 }
 
 fn token_body(ctx: &mut Ctx<'_>, label: &str) -> Option<Value> {
-    match valid_create_body(
-        &ctx.shared.config.spec,
-        &ctx.api().create,
-        &ctx.token_name(label),
-    ) {
+    match valid_create_body(&ctx.shared.config.spec, ctx.api(), &ctx.token_name(label)) {
         Ok(b) => Some(b),
         Err(e) => {
             ctx.step_failed(&e.to_string());

@@ -56,7 +56,7 @@ pub struct BodyFacts {
 pub fn body_facts(spec: &Spec, api: &Api) -> Result<Option<BodyFacts>, RunError> {
     let request = create_request_body(&api.create)?.clone();
     let (schema, schema_pointer) = spec.resolve(&request.schema, request.pointer.clone());
-    let Some(base) = valid_create_body(spec, &api.create, NAME_SLOT)?
+    let Some(base) = valid_create_body(spec, api, NAME_SLOT)?
         .as_object()
         .cloned()
     else {

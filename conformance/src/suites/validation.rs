@@ -118,7 +118,7 @@ pub fn scenarios(spec: &Spec, api: &Api) -> Result<Vec<Scenario>, RunError> {
     let request = create_request_body(create)?.clone();
     let bad_request: Vec<u16> = create.response(400).map(|_| 400).into_iter().collect();
     let (schema, _) = spec.resolve(&request.schema, request.pointer.clone());
-    let base = valid_create_body(spec, create, NAME_SLOT)?;
+    let base = valid_create_body(spec, api, NAME_SLOT)?;
     let base_map = base.as_object().cloned().unwrap_or_default();
 
     let mut out = Vec::new();

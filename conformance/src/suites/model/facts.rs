@@ -93,7 +93,7 @@ pub fn privilege_choices(spec: &Spec, api: &Api) -> Vec<Option<Vec<String>>> {
             }
         }
     };
-    if let Ok(body) = super::super::valid_create_body(spec, &api.create, "x") {
+    if let Ok(body) = super::super::valid_create_body(spec, api, "x") {
         collect(body.get(api.fields.privileges.as_str()));
     }
     for op in [&api.list, &api.create] {
