@@ -61,7 +61,7 @@ fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            cli::say_err(&format!("error: cannot start the async runtime: {e}"));
             return ExitCode::from(exit::USAGE);
         }
     };
@@ -80,7 +80,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             if !e.is_reported() {
-                eprintln!("error: {e}");
+                cli::say_err(&format!("error: {e}"));
             }
             ExitCode::from(e.exit_code())
         }

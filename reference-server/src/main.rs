@@ -16,7 +16,9 @@ async fn main() {
     // clap exits with status 2 on bad flags (including an unknown --fault).
     let cli = Cli::parse();
     if let Err(e) = serve(cli.serve).await {
-        eprintln!("reference-server: {e}");
+        // Not eprintln!: a closed stderr must not turn a clear exit code into a panic.
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), "reference-server: {e}");
         std::process::exit(e.exit_code());
     }
 }

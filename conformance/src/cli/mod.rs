@@ -87,6 +87,15 @@ pub fn print(text: &str) -> Result<(), CliError> {
     }
 }
 
+/// Writes one line to stderr and never fails: a closed or broken stderr (the reader of
+/// `2>&1 | tee` ended by the same Ctrl-C) must not panic the caller, as `eprintln!` would.
+pub fn say_err(line: &str) {
+    use std::io::Write as _;
+    let mut err = std::io::stderr().lock();
+    let _ = err.write_all(line.as_bytes());
+    let _ = err.write_all(b"\n");
+}
+
 /// This invocation as a shell line, `drop` arguments left out and `add` appended. Arguments
 /// only: credentials come from the environment and never appear here.
 pub fn this_command(drop: &[&str], add: &[&str]) -> String {

@@ -354,15 +354,17 @@ fn watch_signals(cancel: std::sync::Arc<std::sync::atomic::AtomicBool>) {
         while signals.next().await {
             count += 1;
             if count > 1 {
-                eprintln!(
-                    "error: interrupted twice: exiting without cleaning up (`conformance cleanup` removes what is left)"
+                super::say_err(
+                    "error: interrupted twice: exiting without cleaning up (`conformance cleanup` removes what is left)",
                 );
                 std::process::exit(exit::INTERRUPTED.into());
             }
-            eprintln!(
-                "interrupted: stopping the scenarios in flight and deleting this run's tokens (again to exit now)"
-            );
+            // The run is told first: the console may be a pipe whose reader the same Ctrl-C
+            // ended (`| tee log`), and nothing written after this may stop the signal's effect.
             cancel.store(true, std::sync::atomic::Ordering::SeqCst);
+            super::say_err(
+                "interrupted: stopping the scenarios in flight and deleting this run's tokens (again to exit now)",
+            );
         }
     });
 }

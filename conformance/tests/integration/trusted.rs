@@ -138,6 +138,48 @@ fn a_signal_at_any_moment_gives_exit_130_and_interrupted_in_every_report() {
     rt.block_on(server.shutdown());
 }
 
+/// The release gate's own pattern, `conformance run … 2>&1 | tee log`: Ctrl-C ends `tee` as
+/// well, so every later write of the runner meets a closed pipe. The signal must still reach
+/// the run (exit 130, an interrupted JUnit report, nothing left on the account), whether it
+/// comes before or after the reader went away.
+#[test]
+fn a_signal_after_the_output_pipe_closed_still_interrupts_the_run() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(slow_server(40));
+    for signal in ["-INT", "-TERM"] {
+        let reports = Reports::new();
+        let work = tempfile::tempdir().unwrap();
+        let mut c = binary();
+        c.current_dir(work.path())
+            .args(["run", "--base-url", &server.base_url, "--jobs", "2"])
+            .args(reports.args())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        with_creds(&mut c, &server.credentials);
+        let mut child = c.spawn().unwrap();
+        // The reader exits (as `tee` does on Ctrl-C): both pipes are closed from here on.
+        drop(child.stdout.take());
+        drop(child.stderr.take());
+        std::thread::sleep(Duration::from_millis(700));
+        let status = Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let status = child.wait().unwrap();
+        assert_eq!(
+            status.code(),
+            Some(exit::INTERRUPTED.into()),
+            "{signal}: {status:?}"
+        );
+        let junit = reports.read("junit");
+        assert!(junit.contains("type=\"interrupted\""), "{signal}: {junit}");
+        let left = rt.block_on(tokens(&server.base_url, &server.credentials.user));
+        assert!(left.is_empty(), "{signal}: left {left:?}");
+    }
+    rt.block_on(server.shutdown());
+}
+
 #[test]
 fn auth_bugs_fail_the_auth_suite_with_both_causes_instead_of_stopping_at_preflight() {
     let rt = tokio::runtime::Runtime::new().unwrap();
