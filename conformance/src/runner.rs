@@ -302,7 +302,11 @@ fn weight(scenario: &Scenario, shared: &Shared) -> usize {
         // A create, a list, the clean-up's delete (two creates or two lists for some).
         Kind::Stored(_) | Kind::Unstated(_) => 4,
         // Three creates, three lists, three deletes and the clean-up.
-        Kind::Schemes(_) => 12,
+        Kind::Schemes(_) | Kind::Effects(_) => 12,
+        // A create, a list, the clean-up's delete.
+        Kind::Injected(_) => 3,
+        // A create, perhaps a list, the bent request, the clean-up's delete.
+        Kind::NearMiss(_) => 4,
     }
 }
 

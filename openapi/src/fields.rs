@@ -47,7 +47,7 @@ fn invalid(pointer: &str, message: impl Into<String>) -> SpecError {
 impl Spec {
     /// The properties of an object schema with the pointer of each, `$ref`s and `allOf`
     /// followed (sorted by name within each schema).
-    fn properties_of(&self, schema: &Value, at: &str) -> Vec<(String, Value, String)> {
+    pub(crate) fn properties_of(&self, schema: &Value, at: &str) -> Vec<(String, Value, String)> {
         let (schema, at) = self.resolve(schema, at.to_owned());
         let mut out = Vec::new();
         if let Some(props) = schema.get("properties").and_then(Value::as_object) {
@@ -70,7 +70,7 @@ impl Spec {
 
     /// Where a property's schema lives once `$ref`s and a one-member `allOf` are followed
     /// (`_id: {allOf: [$ref ObjectId]}` lives at the ObjectId schema).
-    fn home_of(&self, schema: &Value, at: String) -> String {
+    pub(crate) fn home_of(&self, schema: &Value, at: String) -> String {
         let (schema, at) = self.resolve(schema, at);
         match schema.get("allOf").and_then(Value::as_array) {
             Some(members) if members.len() == 1 => self.home_of(&members[0], at),

@@ -7,12 +7,14 @@
 
 pub mod decisions;
 mod fields;
+mod inputs;
 mod lint;
 mod model;
 mod operations;
 mod schema;
 
 pub use fields::TokenFields;
+pub use inputs::{ServerSet, Shape};
 pub use lint::{LintError, lint};
 pub use model::{
     LIFETIME_SCHEMA, Lifetime, METHODS as PATH_ITEM_METHODS, Operation, Operations, Param,

@@ -345,6 +345,18 @@ impl Spec {
     }
 
     /// The header of the spec's `apiKey` security scheme (`in: header`), if it has one.
+    /// The auth-scheme (`scheme`) of every `type: http` security scheme, as written
+    /// (`bearer`): what a 401's `WWW-Authenticate` challenge names.
+    pub fn http_auth_schemes(&self) -> Vec<String> {
+        self.lookup("#/components/securitySchemes")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+            .filter(|(_, s)| s.get("type").and_then(Value::as_str) == Some("http"))
+            .filter_map(|(_, s)| s.get("scheme").and_then(Value::as_str).map(str::to_owned))
+            .collect()
+    }
+
     pub fn api_key_header(&self) -> Option<String> {
         self.doc
             .pointer("/components/securitySchemes")

@@ -12,9 +12,11 @@ use crate::fault::Fault;
 use crate::fixtures::{MANAGE_PRIVILEGE, User};
 use crate::store::TokenStore;
 use crate::store::faulty::{
-    DeleteAlwaysSucceeds, DeleteIgnoresOwner, DeleteKeeps, DeleteStaleIndex, DeletedSecretsLinger,
-    ListIgnoresOwner, ListTruncated, NamesAsciiOnly, RacyDelete, StoredRewritten, UniqueNames,
+    DeleteAlwaysSucceeds, DeleteByName, DeleteIgnoresOwner, DeleteKeeps, DeleteStaleIndex,
+    DeletedSecretsLinger, ListIgnoresOwner, ListRowPerPrivilege, ListTruncated, NamesAsciiOnly,
+    RacyDelete, StoredRewritten, UniqueNames,
 };
+use crate::taken::Taken;
 use crate::tokens::{fresh_secret, mask};
 use abp_spec::{Lifetime, SchemaViolation};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -149,6 +151,41 @@ pub(crate) enum IdCase {
     LowercaseOnly,
 }
 
+/// How a secret in the access-token header is matched with the stored ones. A correct server
+/// compares the whole value (by its hash); the others keep secrets in plain text
+/// ([`Behaviour::plain_secrets`]) and match the way a careless query does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SecretMatch {
+    /// The whole value, exactly.
+    Exact,
+    /// Without regard to letter case (a `_ci` collation).
+    IgnoreCase,
+    /// Any non-empty prefix of a secret (`LIKE 'value%'`).
+    Prefix,
+    /// A value that starts with a secret (`value.startsWith(secret)`).
+    Extension,
+    /// What the mask shows: the prefix up to the first `_` and the last four characters.
+    Mask,
+}
+
+impl SecretMatch {
+    pub fn matches(self, stored: &str, sent: &str) -> bool {
+        let shown = |s: &str| {
+            let chars: Vec<char> = s.chars().collect();
+            let prefix = s.split_once('_').map_or("", |(p, _)| p).to_owned();
+            let last: String = chars[chars.len().saturating_sub(4)..].iter().collect();
+            (prefix, last)
+        };
+        match self {
+            SecretMatch::Exact => stored == sent,
+            SecretMatch::IgnoreCase => stored.eq_ignore_ascii_case(sent),
+            SecretMatch::Prefix => !sent.is_empty() && stored.starts_with(sent),
+            SecretMatch::Extension => sent.starts_with(stored),
+            SecretMatch::Mask => sent.len() >= 8 && shown(stored) == shown(sent),
+        }
+    }
+}
+
 /// `uat_`, four asterisks, then the rest of the secret: a mask that hides almost nothing.
 fn mask_four(secret: &str) -> String {
     let rest: String = secret.chars().skip(8).collect();
@@ -189,6 +226,18 @@ pub(crate) struct Behaviour {
     pub unauthorized: fn() -> Response,
     /// The `WWW-Authenticate` challenge every 401 carries (RFC 9110, section 11.6.1).
     pub challenge: Option<HeaderValue>,
+    /// How a secret in the access-token header is matched.
+    pub secret_match: SecretMatch,
+    /// The secrets in plain text, kept only when [`Behaviour::secret_match`] is not exact
+    /// (a faulty server that stores them so).
+    pub plain_secrets: Mutex<Vec<String>>,
+    /// Whether `Authorization` is read by stripping every leading scheme word, so a bare
+    /// credential passes.
+    pub scheme_word_optional: bool,
+    /// Whether the access-token header is stripped of a leading bearer scheme word.
+    pub api_key_strips_bearer: bool,
+    /// Whether every whitespace character is removed from a credential before its lookup.
+    pub credential_whitespace_removed: bool,
 
     // Request decoding and validation.
     /// The largest create body accepted; `None` accepts any size.
@@ -217,6 +266,8 @@ pub(crate) struct Behaviour {
     pub fixed_lifetime: Option<Lifetime>,
     /// Whether the requested privileges are stored.
     pub keep_privileges: bool,
+    /// What a create takes from the body beyond its schema (nothing in a correct server).
+    pub takes: Vec<Taken>,
     /// Whether a delete authenticated by the access-token header is limited to the caller's
     /// own tokens.
     pub api_key_delete_checks_owner: bool,
@@ -254,6 +305,11 @@ impl Behaviour {
                 contract.base_path
             ))
             .ok(),
+            secret_match: SecretMatch::Exact,
+            plain_secrets: Mutex::default(),
+            scheme_word_optional: false,
+            api_key_strips_bearer: false,
+            credential_whitespace_removed: false,
             body_limit: Some(contract.body_limit),
             malformed_json: malformed_json_400,
             rewrites: Vec::new(),
@@ -265,6 +321,7 @@ impl Behaviour {
             mask,
             fixed_lifetime: None,
             keep_privileges: true,
+            takes: Vec::new(),
             api_key_delete_checks_owner: true,
             store,
             create_status: contract.create.success,
@@ -355,6 +412,39 @@ pub(crate) fn compile(
             Fault::MediaTypeCaseSensitive => b.media_type_any_case = false,
             Fault::TokenIdLowercaseOnly => b.id_case = IdCase::LowercaseOnly,
             Fault::TokenIdCaseSensitive => b.id_case = IdCase::Exact,
+            Fault::CreateTakesId => b.takes.push(Taken::Id),
+            Fault::CreateTakesOwner => b.takes.push(Taken::Owner),
+            Fault::CreateTakesTimestamps => b.takes.push(Taken::Timestamps),
+            Fault::CreateTakesExpiry => b.takes.push(Taken::Expiry),
+            Fault::CreateTakesSecret => b.takes.push(Taken::Secret),
+            Fault::CreateTakesOrganization => b.takes.push(Taken::Organization),
+            Fault::PrototypePollution => b.takes.push(Taken::Prototype),
+            Fault::SetOperatorApplied => b.takes.push(Taken::SetOperator),
+            Fault::PrivilegesSimpleArray => {
+                b.store = Arc::new(StoredRewritten::privileges_simple_array(store));
+            }
+            Fault::PrivilegesObjectKeysDropped => {
+                b.store = Arc::new(StoredRewritten::privileges_object_keys_dropped(store));
+            }
+            Fault::PrivilegesCutAt255 => {
+                b.store = Arc::new(StoredRewritten::privileges_cut_at_255(store));
+            }
+            Fault::NamesCutAtNul => b.store = Arc::new(StoredRewritten::names_cut_at_nul(store)),
+            Fault::NamesControlsStripped => {
+                b.store = Arc::new(StoredRewritten::names_controls_stripped(store));
+            }
+            Fault::SecretCaseInsensitive => b.secret_match = SecretMatch::IgnoreCase,
+            Fault::SecretPrefixMatch => b.secret_match = SecretMatch::Prefix,
+            Fault::SecretExtensionAccepted => b.secret_match = SecretMatch::Extension,
+            Fault::SecretMatchedByMask => b.secret_match = SecretMatch::Mask,
+            Fault::SchemeWordOptional => b.scheme_word_optional = true,
+            Fault::AccessTokenStripsBearer => b.api_key_strips_bearer = true,
+            Fault::CredentialWhitespaceRemoved => b.credential_whitespace_removed = true,
+            Fault::DeleteByName => b.store = Arc::new(DeleteByName(store)),
+            Fault::ListRowPerPrivilege => b.store = Arc::new(ListRowPerPrivilege(store)),
+            Fault::ChallengeBasic => {
+                b.challenge = Some(HeaderValue::from_static("Basic realm=\"api\""));
+            }
         }
     }
     if !faults.is_empty() {
@@ -375,6 +465,11 @@ impl Behaviour {
             required_privilege,
             unauthorized,
             challenge,
+            secret_match,
+            plain_secrets: _,
+            scheme_word_optional,
+            api_key_strips_bearer,
+            credential_whitespace_removed,
             body_limit,
             malformed_json,
             rewrites,
@@ -386,6 +481,7 @@ impl Behaviour {
             mask,
             fixed_lifetime,
             keep_privileges,
+            takes,
             api_key_delete_checks_owner,
             store,
             create_status,
@@ -415,6 +511,13 @@ impl Behaviour {
                 ),
             ),
             ("challenge", format!("{challenge:?}")),
+            ("secret_match", format!("{secret_match:?}")),
+            ("scheme_word_optional", scheme_word_optional.to_string()),
+            ("api_key_strips_bearer", api_key_strips_bearer.to_string()),
+            (
+                "credential_whitespace_removed",
+                credential_whitespace_removed.to_string(),
+            ),
             ("body_limit", format!("{body_limit:?}")),
             (
                 "malformed_json",
@@ -439,6 +542,7 @@ impl Behaviour {
                 format!("{:?}", fixed_lifetime.as_ref().map(|l| &l.name)),
             ),
             ("keep_privileges", keep_privileges.to_string()),
+            ("takes", format!("{takes:?}")),
             (
                 "api_key_delete_checks_owner",
                 api_key_delete_checks_owner.to_string(),

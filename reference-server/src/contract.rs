@@ -54,6 +54,8 @@ pub(crate) struct Contract {
     pub lifetimes: Vec<Lifetime>,
     /// The lifetime the spec gives as the example of the create body's `lifetime`.
     pub example_lifetime: Lifetime,
+    /// A token's fields by role (what the faults of `taken.rs` read from a body).
+    pub fields: abp_spec::TokenFields,
 }
 
 fn invalid(pointer: &str, message: impl Into<String>) -> ServerError {
@@ -261,6 +263,7 @@ impl Contract {
             lifetime_property,
             lifetimes,
             example_lifetime,
+            fields: spec.token_fields().map_err(ServerError::Spec)?,
         })
     }
 

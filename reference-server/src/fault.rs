@@ -19,7 +19,9 @@ macro_rules! faults {
                 match self { $( Fault::$variant => $name, )* }
             }
 
-            /// `lifecycle`, `validation`, `auth`, `schema`, `boundary`, `model` or `semantics`.
+            /// `lifecycle`, `validation`, `auth`, `schema`, `boundary`, `model`, `semantics`, or
+            /// `reach` (found by the inputs the runner derives from the spec, not by a scenario
+            /// written for it).
             pub fn area(self) -> &'static str {
                 match self { $( Fault::$variant => $area, )* }
             }
@@ -78,6 +80,29 @@ faults! {
     MediaTypeCaseSensitive => ("media-type-case-sensitive", "validation", "the create body's media type is compared case-sensitively: `Application/JSON` answers 400"),
     TokenIdLowercaseOnly => ("token-id-lowercase-only", "validation", "a token id with uppercase hex digits answers 400, though the path parameter's pattern allows them"),
     TokenIdCaseSensitive => ("token-id-case-sensitive", "validation", "a token id is looked up as typed: the uppercase spelling of one's own token's id answers 404"),
+    CreateTakesId => ("create-takes-id", "reach", "a create takes the token's id from the body when it is a well-formed id, as `new Token(req.body)` does in Mongoose"),
+    CreateTakesOwner => ("create-takes-owner", "reach", "a create takes the owner from the body, spread after the caller's (`{ userId: req.user.id, ...req.body }`)"),
+    CreateTakesTimestamps => ("create-takes-timestamps", "reach", "a create takes createdAt and updatedAt from the body"),
+    CreateTakesExpiry => ("create-takes-expiry", "reach", "a create takes expiresOn from the body, whatever the lifetime"),
+    CreateTakesSecret => ("create-takes-secret", "reach", "a create takes the secret from the body: the client chooses its own token value"),
+    CreateTakesOrganization => ("create-takes-organization", "reach", "a create takes organizationId from the body"),
+    PrototypePollution => ("prototype-pollution", "reach", "the body is copied with `Object.assign`: a `__proto__` or `constructor.prototype` object supplies the fields the body leaves out (privileges, owner)"),
+    SetOperatorApplied => ("set-operator-applied", "reach", "a `$set` object in the create body is applied to the stored token, as an upsert passes update operators through"),
+    PrivilegesSimpleArray => ("privileges-simple-array", "reach", "privileges are stored comma-joined and split on read (TypeORM `simple-array`): `a,b` comes back as two items and an empty item is lost"),
+    PrivilegesObjectKeysDropped => ("privileges-object-keys-dropped", "reach", "privileges are filtered through a plain object (`if (!seen[p])`): items named like Object.prototype members (`constructor`, `toString`, `__proto__`) are dropped"),
+    PrivilegesCutAt255 => ("privileges-cut-at-255", "reach", "each privilege is stored in a varchar(255): a longer item is cut"),
+    NamesCutAtNul => ("names-cut-at-nul", "reach", "names are stored as C strings: everything from the first NUL on is lost"),
+    NamesControlsStripped => ("names-controls-stripped", "reach", "a sanitizer strips control characters (C0, DEL, C1) from names before they are stored"),
+    SecretCaseInsensitive => ("secret-case-insensitive", "reach", "the access-token header is matched without regard to letter case (a `_ci` collation)"),
+    SecretPrefixMatch => ("secret-prefix-match", "reach", "the access-token header is matched with `LIKE 'value%'`: a secret cut short authenticates"),
+    SecretExtensionAccepted => ("secret-extension-accepted", "reach", "the access-token header is matched with `value.startsWith(secret)`: a secret with characters appended authenticates"),
+    SecretMatchedByMask => ("secret-matched-by-mask", "reach", "the access-token header is matched on what the mask shows (the prefix and the last four characters): the list's masked value authenticates"),
+    SchemeWordOptional => ("scheme-word-optional", "reach", "`Authorization` is read by stripping every leading `Bearer `: a bare credential, or one after the scheme word twice, authenticates"),
+    AccessTokenStripsBearer => ("access-token-strips-bearer", "reach", "the access-token header goes through the same helper as `Authorization`: `Bearer <secret>` there authenticates"),
+    CredentialWhitespaceRemoved => ("credential-whitespace-removed", "reach", "credentials have every whitespace character removed before they are looked up: a credential with a space inside authenticates"),
+    DeleteByName => ("delete-by-name", "reach", "DELETE removes every token of the caller that has the named token's name (`deleteMany({ name })`)"),
+    ListRowPerPrivilege => ("list-row-per-privilege", "reach", "the list joins tokens with their privileges without grouping: a token is listed once per privilege"),
+    ChallengeBasic => ("challenge-basic", "reach", "401 answers carry `WWW-Authenticate: Basic realm=\"api\"`, a challenge for a scheme the spec does not define"),
 }
 
 impl Fault {
@@ -120,7 +145,8 @@ mod tests {
                     "schema",
                     "boundary",
                     "model",
-                    "semantics"
+                    "semantics",
+                    "reach"
                 ]
                 .contains(&f.area())
             );

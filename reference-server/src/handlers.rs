@@ -50,9 +50,9 @@ pub(crate) async fn create(
         .as_ref()
         .unwrap_or(lifetime)
         .duration;
-    let secret = behaviour.secrets.secret(&user.id);
+    let mut secret = behaviour.secrets.secret(&user.id);
     let now = now_ms();
-    let record = TokenRecord {
+    let mut record = TokenRecord {
         id: object_id(now),
         name: req.name,
         hash: sha256_hex(&secret),
@@ -68,6 +68,26 @@ pub(crate) async fn create(
         updated_at: now,
         expires_on: now + duration,
     };
+    if !behaviour.takes.is_empty()
+        && let Ok(serde_json::Value::Object(body)) = serde_json::from_slice(&bytes)
+    {
+        crate::taken::apply(
+            &behaviour.takes,
+            &contract.fields,
+            &body,
+            &mut record,
+            &mut secret,
+        );
+        record.hash = sha256_hex(&secret);
+        record.masked = (behaviour.mask)(&secret);
+    }
+    if behaviour.secret_match != crate::behaviour::SecretMatch::Exact {
+        behaviour
+            .plain_secrets
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(secret.clone());
+    }
     let stored = record.clone();
     state.store(move |s| s.insert(&stored)).await?;
     Ok(json_response(

@@ -24,6 +24,7 @@ mod router;
 mod server;
 mod state;
 mod store;
+mod taken;
 mod tokens;
 mod variant;
 mod wire;

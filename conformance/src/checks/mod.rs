@@ -58,6 +58,9 @@ pub const METHOD_NOT_ALLOWED: &str = "method_not_allowed";
 pub const SECRET_EXPOSURE: &str = "secret_exposure";
 pub const TOKEN_INVARIANTS: &str = "token_invariants";
 pub const STORED_AS_SENT: &str = "stored_as_sent";
+pub const EXTRA_PROPERTIES_IGNORED: &str = "extra_properties_ignored";
+pub const DELETE_SPARES_OTHERS: &str = "delete_spares_others";
+pub const LIST_ITEMS_UNIQUE: &str = "list_items_unique";
 
 pub const ALL: &[CheckInfo] = &[
     CheckInfo {
@@ -109,6 +112,11 @@ pub const ALL: &[CheckInfo] = &[
         name: TOKEN_INVARIANTS,
         scope: Scope::Response,
         description: "every token shown (create answer, list item) relates its fields: updatedAt and lastUsed… not before createdAt, expiresOn after it, a created token's expiry createdAt plus one lifetime's duration",
+    },
+    CheckInfo {
+        name: LIST_ITEMS_UNIQUE,
+        scope: Scope::Response,
+        description: "a list is a set of tokens: every item's id appears once (a join without a group-by repeats a token per row)",
     },
     CheckInfo {
         name: CREATE_ECHOES_REQUEST,
@@ -179,6 +187,16 @@ pub const ALL: &[CheckInfo] = &[
         name: STORED_AS_SENT,
         scope: Scope::Scenario,
         description: "the list shows a created token's name and privileges exactly as sent: not trimmed, normalized, escaped, sorted, de-duplicated or cut",
+    },
+    CheckInfo {
+        name: EXTRA_PROPERTIES_IGNORED,
+        scope: Scope::Scenario,
+        description: "a create that carries the token's read-only fields (id, owner, timestamps, expiry, secret, …), at the top level or under __proto__, constructor.prototype or $set, stores none of them: the server's own values or a 400 (OWASP API3:2023)",
+    },
+    CheckInfo {
+        name: DELETE_SPARES_OTHERS,
+        scope: Scope::Scenario,
+        description: "a delete removes the one token it names: tokens sharing its name, privileges, lifetime and second survive, listed once each and unchanged",
     },
     CheckInfo {
         name: METHOD_NOT_ALLOWED,
@@ -278,6 +296,7 @@ pub const RESPONSE_CHECKS: &[(&str, ResponseCheck)] = &[
     (CONTENT_LENGTH, semantics::content_length),
     (SECRET_EXPOSURE, exposure::secret_exposure),
     (TOKEN_INVARIANTS, invariants::token_invariants),
+    (LIST_ITEMS_UNIQUE, unique::list_items_unique),
 ];
 
 /// Which checks run. Unknown names are a usage error, reported by [`Selection::new`].

@@ -14,6 +14,9 @@ pub struct Validators {
     pub mask_limit: Option<super::exposure::MaskLimit>,
     /// A token's fields by role, for `invariants.rs` and the snapshot's normalizer.
     pub fields: abp_spec::TokenFields,
+    /// The auth-schemes of the spec's `type: http` security schemes: what a 401's challenge
+    /// must name (`semantics.rs`).
+    pub challenge_schemes: Vec<String>,
 }
 
 impl Validators {
@@ -52,6 +55,7 @@ impl Validators {
             lifetimes: spec.lifetimes().unwrap_or_default(),
             mask_limit: super::exposure::limit_from_spec(spec),
             fields: spec.token_fields()?,
+            challenge_schemes: spec.http_auth_schemes(),
         })
     }
 

@@ -113,6 +113,45 @@ impl SeenTokens {
     }
 }
 
+/// `list_items_unique`: a successful answer that is a JSON array of tokens shows each token
+/// once. A list is a set of tokens; an id twice is a token counted twice (a join without a
+/// group-by, a page boundary read twice), whatever the rest of the item says. Either letter
+/// case of an id names the same token.
+pub fn list_items_unique(cx: &super::ResponseCx) -> super::Outcome {
+    if !(200..300).contains(&cx.response.status) {
+        return None;
+    }
+    let serde_json::Value::Array(items) = cx.response.json()? else {
+        return None;
+    };
+    let fields = &cx.validators.fields;
+    let mut seen = HashSet::new();
+    let mut twice: Vec<String> = Vec::new();
+    for id in items.iter().filter_map(|i| fields.id_of(i)) {
+        if !seen.insert(key(id)) && !twice.contains(&id.to_owned()) {
+            twice.push(id.to_owned());
+        }
+    }
+    Some(if twice.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure::new(format!(
+            "{} {} listed {} token(s) more than once: {}",
+            cx.op.method,
+            cx.op.path,
+            twice.len(),
+            twice.join(", ")
+        ))
+        .expected("each token once (ids unique)")
+        .actual(format!(
+            "{} items, {} distinct ids",
+            items.len(),
+            seen.len()
+        ))
+        .at(fields.pointer(&fields.id)))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

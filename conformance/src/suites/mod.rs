@@ -3,8 +3,12 @@
 
 pub mod auth;
 pub mod boundary;
+pub mod corpus;
+pub mod effects;
+pub mod injected;
 pub mod lifecycle;
 pub mod model;
+pub mod near_miss;
 pub mod schemes;
 pub mod stored;
 pub mod unstated;
@@ -74,6 +78,9 @@ pub enum Kind {
     Stored(stored::Case),
     Unstated(unstated::Case),
     Schemes(schemes::Case),
+    Injected(injected::Case),
+    NearMiss(near_miss::Case),
+    Effects(effects::Case),
 }
 
 #[derive(Debug, Clone)]
@@ -94,9 +101,13 @@ pub fn all(spec: &Spec) -> Result<Vec<Scenario>, RunError> {
     out.extend(validation::scenarios(spec, &api)?);
     out.extend(boundary::scenarios(spec, &api)?);
     out.extend(stored::scenarios(spec, &api)?);
+    out.extend(corpus::scenarios(spec, &api)?);
+    out.extend(injected::scenarios(spec, &api)?);
     out.extend(unstated::scenarios(spec, &api)?);
+    out.extend(effects::scenarios(spec, &api)?);
     out.extend(auth::scenarios(&api)?);
     out.extend(schemes::scenarios(spec, &api)?);
+    out.extend(near_miss::scenarios(spec, &api)?);
     out.extend(model::scenarios());
     Ok(out)
 }
@@ -149,6 +160,9 @@ pub async fn execute(scenario: &Scenario, ctx: &mut Ctx<'_>) {
         Kind::Stored(case) => stored::run(case, ctx).await,
         Kind::Unstated(case) => unstated::run(case, ctx).await,
         Kind::Schemes(case) => schemes::run(case, ctx).await,
+        Kind::Injected(case) => injected::run(case, ctx).await,
+        Kind::NearMiss(case) => near_miss::run(case, ctx).await,
+        Kind::Effects(case) => effects::run(case, ctx).await,
     };
 }
 

@@ -34,7 +34,10 @@ pub struct Case {
     pub pointer: String,
 }
 
-pub fn scenarios(spec: &Spec, _api: &Api) -> Result<Vec<Scenario>, RunError> {
+/// Every security scheme of `#/components/securitySchemes` with how it carries a credential,
+/// and its pointer. A scheme this build cannot exercise is refused by name: a run that
+/// skipped it would report green on an authentication path it never tried.
+pub fn carriers(spec: &Spec) -> Result<Vec<(String, Carrier, String)>, RunError> {
     let schemes = spec
         .lookup("#/components/securitySchemes")
         .and_then(Value::as_object)
@@ -42,6 +45,10 @@ pub fn scenarios(spec: &Spec, _api: &Api) -> Result<Vec<Scenario>, RunError> {
         .unwrap_or_default();
     let mut out = Vec::new();
     for (key, scheme) in &schemes {
+        let pointer = format!(
+            "#/components/securitySchemes/{}",
+            abp_spec::escape_pointer(key)
+        );
         let kind = scheme.get("type").and_then(Value::as_str);
         let carrier = match kind {
             Some("http")
@@ -57,11 +64,33 @@ pub fn scenarios(spec: &Spec, _api: &Api) -> Result<Vec<Scenario>, RunError> {
                     Some(header) => Carrier::ApiKey {
                         header: header.to_owned(),
                     },
-                    None => continue,
+                    None => {
+                        return Err(RunError::Config(format!(
+                            "spec is invalid at {pointer}: the apiKey scheme `{key}` has no header name"
+                        )));
+                    }
                 }
             }
-            _ => continue,
+            _ => {
+                let how = [scheme.get("type"), scheme.get("scheme"), scheme.get("in")]
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                return Err(RunError::Config(format!(
+                    "spec is invalid at {pointer}: the security scheme `{key}` ({how}) is not one this build can exercise (an HTTP bearer scheme or an API key in a header): add its carrier to conformance/src/suites/schemes.rs"
+                )));
+            }
         };
+        out.push((key.clone(), carrier, pointer));
+    }
+    Ok(out)
+}
+
+pub fn scenarios(spec: &Spec, _api: &Api) -> Result<Vec<Scenario>, RunError> {
+    let mut out = Vec::new();
+    for (key, carrier, pointer) in carriers(spec)? {
         let how = match &carrier {
             Carrier::Bearer => "a bearer credential".to_owned(),
             Carrier::ApiKey { header } => format!("a created token's secret in {header}"),
@@ -76,10 +105,7 @@ pub fn scenarios(spec: &Spec, _api: &Api) -> Result<Vec<Scenario>, RunError> {
             kind: Kind::Schemes(Case {
                 scheme: key.clone(),
                 carrier,
-                pointer: format!(
-                    "#/components/securitySchemes/{}",
-                    abp_spec::escape_pointer(key)
-                ),
+                pointer,
             }),
         });
     }

@@ -83,7 +83,7 @@ fn a_first_run_on_a_new_target_passes_on_the_spec_and_says_how_to_record_a_basel
         "{stdout}\n{stderr}"
     );
     assert!(
-        stdout.contains("10 of 10 scenarios have no approved snapshot for target"),
+        stdout.contains("11 of 11 scenarios have no approved snapshot for target"),
         "{stdout}"
     );
     assert!(stdout.contains("--update-snapshots"), "{stdout}");
@@ -148,7 +148,7 @@ fn a_first_run_on_a_new_target_passes_on_the_spec_and_says_how_to_record_a_basel
     with_creds(&mut c, &a.credentials);
     let (stdout, _) = text(&c.output().unwrap());
     assert!(
-        stdout.contains("recorded 10 new and 0 changed approved snapshots"),
+        stdout.contains("recorded 11 new and 0 changed approved snapshots"),
         "{stdout}"
     );
     let out = run(&a, true);

@@ -333,6 +333,130 @@ impl StoredRewritten {
     }
 }
 
+impl StoredRewritten {
+    /// `privileges-simple-array`: stored comma-joined and split on read, empty items lost.
+    pub fn privileges_simple_array(inner: Arc<dyn TokenStore>) -> StoredRewritten {
+        StoredRewritten {
+            inner,
+            layer: "PrivilegesSimpleArray",
+            rewrite: |r| {
+                let joined = r.privileges.join(",");
+                r.privileges = joined
+                    .split(',')
+                    .filter(|p| !p.is_empty())
+                    .map(str::to_owned)
+                    .collect();
+            },
+        }
+    }
+
+    /// `privileges-object-keys-dropped`: items a plain JavaScript object already has are
+    /// skipped (`if (!seen[p])`).
+    pub fn privileges_object_keys_dropped(inner: Arc<dyn TokenStore>) -> StoredRewritten {
+        StoredRewritten {
+            inner,
+            layer: "PrivilegesObjectKeysDropped",
+            rewrite: |r| {
+                r.privileges
+                    .retain(|p| !OBJECT_PROTOTYPE.contains(&p.as_str()))
+            },
+        }
+    }
+
+    /// `privileges-cut-at-255`: each item kept in a varchar(255).
+    pub fn privileges_cut_at_255(inner: Arc<dyn TokenStore>) -> StoredRewritten {
+        StoredRewritten {
+            inner,
+            layer: "PrivilegesCutAt255",
+            rewrite: |r| {
+                for p in &mut r.privileges {
+                    *p = p.chars().take(255).collect();
+                }
+            },
+        }
+    }
+
+    /// `names-cut-at-nul`: a C string ends at its first NUL.
+    pub fn names_cut_at_nul(inner: Arc<dyn TokenStore>) -> StoredRewritten {
+        StoredRewritten {
+            inner,
+            layer: "NamesCutAtNul",
+            rewrite: |r| {
+                if let Some(i) = r.name.find('\0') {
+                    r.name.truncate(i);
+                }
+            },
+        }
+    }
+
+    /// `names-controls-stripped`: control characters (C0, DEL, C1) removed.
+    pub fn names_controls_stripped(inner: Arc<dyn TokenStore>) -> StoredRewritten {
+        StoredRewritten {
+            inner,
+            layer: "NamesControlsStripped",
+            rewrite: |r| r.name.retain(|c| !c.is_control()),
+        }
+    }
+}
+
+/// The members every plain JavaScript object inherits from `Object.prototype`.
+const OBJECT_PROTOTYPE: &[&str] = &[
+    "__proto__",
+    "constructor",
+    "hasOwnProperty",
+    "isPrototypeOf",
+    "propertyIsEnumerable",
+    "toLocaleString",
+    "toString",
+    "valueOf",
+    "__defineGetter__",
+    "__defineSetter__",
+    "__lookupGetter__",
+    "__lookupSetter__",
+];
+
+/// `delete-by-name`: a delete removes every token of the owner with the named token's name.
+pub(crate) struct DeleteByName(pub Arc<dyn TokenStore>);
+
+impl TokenStore for DeleteByName {
+    fn layers(&self) -> Vec<&'static str> {
+        layered(&self.0, "DeleteByName")
+    }
+    forward!(0; blocks, insert, list, get, find_by_hash);
+    fn delete(&self, id: &str, owner: Option<&str>) -> Result<bool, ServerError> {
+        let Some(named) = self.0.get(id)? else {
+            return Ok(false);
+        };
+        if owner.is_some_and(|o| named.user_id != o) {
+            return Ok(false);
+        }
+        for r in self.0.list(Some(&named.user_id))? {
+            if r.name == named.name {
+                self.0.delete(&r.id, None)?;
+            }
+        }
+        Ok(true)
+    }
+}
+
+/// `list-row-per-privilege`: a join of tokens and privileges without a group-by.
+pub(crate) struct ListRowPerPrivilege(pub Arc<dyn TokenStore>);
+
+impl TokenStore for ListRowPerPrivilege {
+    fn layers(&self) -> Vec<&'static str> {
+        layered(&self.0, "ListRowPerPrivilege")
+    }
+    forward!(0; blocks, insert, get, find_by_hash, delete);
+    fn list(&self, owner: Option<&str>) -> Result<Vec<TokenRecord>, ServerError> {
+        Ok(self
+            .0
+            .list(owner)?
+            .into_iter()
+            .flat_map(|r| std::iter::repeat_n(r.clone(), r.privileges.len().max(1)))
+            .collect())
+    }
+}
+
 /// How many privileges `privileges-capped` keeps.
 pub(crate) const CAPPED_PRIVILEGES: usize = 64;
 

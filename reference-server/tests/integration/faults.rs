@@ -314,6 +314,121 @@ async fn observe(fault: Fault, srv: &EmbeddedServer, raw: &Raw) -> String {
             statuses.sort_unstable();
             format!("{statuses:?}")
         }
+        Fault::CreateTakesId
+        | Fault::CreateTakesOwner
+        | Fault::CreateTakesTimestamps
+        | Fault::CreateTakesExpiry
+        | Fault::CreateTakesSecret
+        | Fault::CreateTakesOrganization => {
+            let t = raw
+                .create(
+                    &c.user,
+                    json!({
+                        "name": "m", "lifetime": lifetime,
+                        "_id": "c0ffeec0ffeec0ffeec0ffee",
+                        "userId": "someone-else",
+                        "createdAt": "2001-02-03T04:05:06.789Z",
+                        "updatedAt": "2001-02-03T04:05:06.789Z",
+                        "expiresOn": "2099-02-03T04:05:06.789Z",
+                        "token": "uat_chosen-by-the-client",
+                        "organizationId": "another-organization",
+                    }),
+                )
+                .await
+                .json();
+            format!(
+                "{} {} {} {} {} {} {}",
+                t["_id"] == "c0ffeec0ffeec0ffeec0ffee",
+                t["userId"] == "someone-else",
+                t["createdAt"] == "2001-02-03T04:05:06.789Z",
+                t["updatedAt"] == "2001-02-03T04:05:06.789Z",
+                t["expiresOn"] == "2099-02-03T04:05:06.789Z",
+                t["token"] == "uat_chosen-by-the-client",
+                t["organizationId"] == "another-organization",
+            )
+        }
+        Fault::PrototypePollution | Fault::SetOperatorApplied => {
+            let key = if fault == Fault::PrototypePollution {
+                "__proto__"
+            } else {
+                "$set"
+            };
+            let mut body = json!({"name": "p", "lifetime": lifetime});
+            body[key] = json!({"privileges": ["admin"]});
+            let t = raw.create(&c.user, body).await.json();
+            t["privileges"].to_string()
+        }
+        Fault::PrivilegesSimpleArray
+        | Fault::PrivilegesObjectKeysDropped
+        | Fault::PrivilegesCutAt255
+        | Fault::NamesCutAtNul
+        | Fault::NamesControlsStripped => {
+            let long = "x".repeat(300);
+            raw.create(
+                &c.user,
+                json!({
+                    "name": "a\u{0}b\u{1b}c", "lifetime": lifetime,
+                    "privileges": ["a,b", "", "constructor", long],
+                }),
+            )
+            .await;
+            let listed = &raw.list(&c.user).await[0];
+            format!("{} {}", listed["name"], listed["privileges"])
+        }
+        Fault::SecretCaseInsensitive
+        | Fault::SecretPrefixMatch
+        | Fault::SecretExtensionAccepted
+        | Fault::SecretMatchedByMask
+        | Fault::AccessTokenStripsBearer
+        | Fault::CredentialWhitespaceRemoved => {
+            let secret = raw.create_ok(&c.user).await["token"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            let masked = raw.list(&c.user).await[0]["token"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            let mid = secret.len() / 2;
+            let mut statuses = Vec::new();
+            for bent in [
+                secret.to_ascii_uppercase(),
+                secret[..secret.len() - 1].to_owned(),
+                format!("{secret}A"),
+                masked,
+                format!("Bearer {secret}"),
+                format!("{} {}", &secret[..mid], &secret[mid..]),
+            ] {
+                statuses.push(raw.list_with(&[("x-access-token", &bent)]).await.status);
+            }
+            format!("{statuses:?}")
+        }
+        Fault::SchemeWordOptional => {
+            let mut statuses = Vec::new();
+            for value in [c.user.clone(), format!("Bearer Bearer {}", c.user)] {
+                statuses.push(raw.list_with(&[("authorization", &value)]).await.status);
+            }
+            format!("{statuses:?}")
+        }
+        Fault::DeleteByName => {
+            let a = raw.create_ok(&c.user).await;
+            raw.create_ok(&c.user).await;
+            raw.delete(&c.user, a["_id"].as_str().unwrap()).await;
+            raw.list(&c.user).await.len().to_string()
+        }
+        Fault::ListRowPerPrivilege => {
+            raw.create(
+                &c.user,
+                json!({"name": "r", "lifetime": lifetime, "privileges": ["a", "b"]}),
+            )
+            .await;
+            raw.list(&c.user).await.len().to_string()
+        }
+        Fault::ChallengeBasic => raw
+            .list_with(&[])
+            .await
+            .www_authenticate
+            .unwrap_or_default(),
     }
 }
 
