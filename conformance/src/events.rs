@@ -70,7 +70,67 @@ pub enum Event {
         stats: RunStats,
         /// Every documented status of every operation, and whether the run exercised it.
         coverage: Vec<CoverageEntry>,
+        /// Why the verdict is not PASSED where no scenario's verdict shows it: every
+        /// reporter shows these, so no count or testcase says green when the exit code
+        /// says otherwise.
+        gates: Vec<Gate>,
     },
+}
+
+/// A reason of the run's verdict that belongs to no scenario.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(tag = "gate", rename_all = "snake_case")]
+pub enum Gate {
+    /// A known-failure entry whose check ran and passed, under `CI=true`: the file must not
+    /// excuse a failure that no longer happens.
+    StaleKnownFailure {
+        scenario: String,
+        check: String,
+        /// The entry's reason, issue and owner.
+        entry: String,
+    },
+    /// `--require-coverage`, and documented statuses no response exercised.
+    CoverageRequired { missing: Vec<String> },
+    /// The run was interrupted (a signal or `--deadline`), even after its last scenario.
+    Interrupted {
+        deadline: bool,
+        not_run: usize,
+        cut_short: usize,
+    },
+}
+
+impl Gate {
+    /// The gate in one line, as every reporter words it.
+    pub fn describe(&self) -> String {
+        match self {
+            Gate::StaleKnownFailure {
+                scenario,
+                check,
+                entry,
+            } => format!(
+                "stale known failure {scenario} / {check}: the check passed, so the entry must be removed from the known-failures file ({entry})"
+            ),
+            Gate::CoverageRequired { missing } => format!(
+                "--require-coverage: {} documented status{} never exercised: {}",
+                missing.len(),
+                if missing.len() == 1 { "" } else { "es" },
+                missing.join(", ")
+            ),
+            Gate::Interrupted {
+                deadline,
+                not_run,
+                cut_short,
+            } => format!(
+                "{}: {not_run} scenario{} not run, {cut_short} cut short; this run is not a verdict on the target",
+                if *deadline {
+                    "the --deadline passed"
+                } else {
+                    "interrupted by a signal"
+                },
+                if *not_run == 1 { "" } else { "s" }
+            ),
+        }
+    }
 }
 
 /// Everything a finished scenario produced, in order: what reporters render.
@@ -250,7 +310,10 @@ pub struct CheckRecord {
 #[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
 pub struct RunStats {
     pub scenarios: usize,
+    /// Scenarios that passed (known failures are counted apart).
     pub passed: usize,
+    /// Scenarios whose every failure is listed in the known-failures file.
+    pub known_scenarios: usize,
     pub failed: usize,
     pub skipped: usize,
     /// Requests sent, retries included.

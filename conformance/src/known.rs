@@ -82,6 +82,8 @@ pub struct Review {
     pub messages: Vec<String>,
     /// Stale entries that fail the run (strict mode: `CI=true`).
     pub failing: usize,
+    /// Those entries: (scenario, check, the entry's reason, issue and owner).
+    pub stale: Vec<(String, String, String)>,
 }
 
 #[derive(Debug, Default)]
@@ -237,6 +239,8 @@ impl KnownFailures {
             } else if judged.contains(&i) && !hit.contains(&i) && !e.flaky {
                 if self.strict {
                     out.failing += 1;
+                    out.stale
+                        .push((e.scenario.clone(), e.check.clone(), e.describe()));
                     out.messages.push(format!(
                         "known failure {} / {} did not happen: remove it from the known-failures file (CI=true fails the run on an entry that no longer fails; `flaky = true` allows either outcome) ({})",
                         e.scenario,

@@ -148,7 +148,8 @@ pub async fn run(config: RunConfig, reporter: &mut dyn Reporter) -> Result<RunSt
                 Some(Verdict::NotRun) | None => not_run += 1,
                 Some(Verdict::Interrupted) => stats.cut_short += 1,
                 Some(Verdict::Flaky) => stats.flaky += 1,
-                Some(Verdict::Passed | Verdict::KnownFailure) => stats.passed += 1,
+                Some(Verdict::Passed) => stats.passed += 1,
+                Some(Verdict::KnownFailure) => stats.known_scenarios += 1,
             }
             for event in &mut outcome.events {
                 event.redact(&shared.redactor);
@@ -246,6 +247,17 @@ pub async fn run(config: RunConfig, reporter: &mut dyn Reporter) -> Result<RunSt
 
     let review = shared.config.known_failures.review();
     stats.stale_known_failures = review.failing;
+    let mut gates: Vec<crate::events::Gate> = review
+        .stale
+        .into_iter()
+        .map(
+            |(scenario, check, entry)| crate::events::Gate::StaleKnownFailure {
+                scenario,
+                check,
+                entry,
+            },
+        )
+        .collect();
     for message in review.messages {
         reporter.event(&Event::Warning { message });
     }
@@ -277,8 +289,28 @@ pub async fn run(config: RunConfig, reporter: &mut dyn Reporter) -> Result<RunSt
             ),
         });
     }
+    if shared.config.require_coverage && stats.coverage_exercised < stats.coverage_documented {
+        gates.push(crate::events::Gate::CoverageRequired {
+            missing: coverage
+                .iter()
+                .filter(|c| c.exercised == 0)
+                .map(|c| format!("{} {}", c.operation, c.status))
+                .collect(),
+        });
+    }
+    if stats.interrupted {
+        gates.push(crate::events::Gate::Interrupted {
+            deadline: stats.deadline_passed,
+            not_run: stats.not_run,
+            cut_short: stats.cut_short,
+        });
+    }
     stats.duration_ms = started.elapsed().as_millis() as u64;
-    reporter.event(&Event::RunFinished { stats, coverage });
+    reporter.event(&Event::RunFinished {
+        stats,
+        coverage,
+        gates,
+    });
     Ok(stats)
 }
 

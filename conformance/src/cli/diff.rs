@@ -231,6 +231,24 @@ impl Report {
                 "{name}: no run_finished event: the run did not finish (killed?), so its verdicts are incomplete"
             ));
         }
+        // An interrupted run judged only part of the target: comparing it would call every
+        // scenario it did not reach "not compared" and every status it did not exercise lost,
+        // under a NO REGRESSION line.
+        if report.stats.get("interrupted").and_then(Value::as_bool) == Some(true) {
+            let deadline =
+                report.stats.get("deadline_passed").and_then(Value::as_bool) == Some(true);
+            return Err(format!(
+                "{name}: the run was {} ({} of {} scenarios not run, {} cut short): a run that did not finish cannot be compared; run it again to the end",
+                if deadline {
+                    "stopped by its --deadline"
+                } else {
+                    "interrupted"
+                },
+                report.stat("not_run"),
+                report.stat("scenarios"),
+                report.stat("cut_short"),
+            ));
+        }
         Ok(report)
     }
 
@@ -726,6 +744,17 @@ mod tests {
         assert_eq!(hows, [("c1", "fixed"), ("c2", "regressed")]);
         assert_eq!(back.regressed.len(), 1);
         assert_eq!(back.removed, [("s/four".to_owned(), "passed".to_owned())]);
+    }
+
+    #[test]
+    fn an_interrupted_run_is_refused_not_compared() {
+        let end = r#"{"event":"run_finished","stats":{"scenarios":115,"passed":24,"interrupted":true,"not_run":91,"cut_short":0},"coverage":[]}"#;
+        let e = report(&[START, end]).err().unwrap();
+        assert!(
+            e.contains("the run was interrupted (91 of 115 scenarios not run, 0 cut short)")
+                && e.contains("cannot be compared"),
+            "{e}"
+        );
     }
 
     #[test]

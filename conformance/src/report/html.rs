@@ -95,9 +95,19 @@ impl<W: Write> Reporter for Html<W> {
                 ];
                 self.aborted = Some((reason.clone(), *exit_code));
             }
-            Event::RunFinished { stats, coverage } => {
+            Event::RunFinished {
+                stats,
+                coverage,
+                gates,
+            } => {
                 self.stats = *stats;
                 self.coverage = coverage.clone();
+                // Shown with the warnings, first thing after the verdict.
+                self.warnings.extend(
+                    gates
+                        .iter()
+                        .map(|g| format!("fails the gate: {}", g.describe())),
+                );
             }
         }
     }
@@ -188,10 +198,23 @@ impl<W: Write> Html<W> {
             s.passed,
             s.failed,
             s.skipped,
-            if s.known_failures > 0 {
-                format!(" · {} known failures", s.known_failures)
-            } else {
-                String::new()
+            {
+                let mut more = String::new();
+                if s.known_scenarios > 0 {
+                    more.push_str(&format!(" · {} known failure", s.known_scenarios));
+                }
+                if s.stale_known_failures > 0 {
+                    more.push_str(&format!(
+                        " · {} stale known-failure {} (fails the gate)",
+                        s.stale_known_failures,
+                        if s.stale_known_failures == 1 {
+                            "entry"
+                        } else {
+                            "entries"
+                        }
+                    ));
+                }
+                more
             },
             s.checks_run,
             s.checks_failed,

@@ -152,9 +152,13 @@ impl<W: Write> Reporter for Human<W> {
                     self.failure_details(result);
                 }
             }
-            Event::RunFinished { stats, .. } => {
+            Event::RunFinished { stats, gates, .. } => {
                 if let Some(bar) = self.progress.take() {
                     bar.finish_and_clear();
+                }
+                for gate in gates {
+                    let tag = self.paint("GATE", Verdict::Failed);
+                    self.line(&format!("{tag}  {}", gate.describe()));
                 }
                 let run = stats.verdict();
                 let verdict = if run == RunVerdict::Passed {
@@ -163,15 +167,22 @@ impl<W: Write> Reporter for Human<W> {
                     Verdict::Failed
                 };
                 let word = self.paint(run.word(), verdict);
-                let mut known = if stats.known_failures > 0 {
+                let known = if stats.known_failures > 0 {
                     format!(", {} known", stats.known_failures)
                 } else {
                     String::new()
                 };
+                // Beside the scenario counts, so the line never reads green when a stale
+                // entry fails the gate.
+                let mut gated = String::new();
+                if stats.known_scenarios > 0 {
+                    gated.push_str(&format!(", {} known failure", stats.known_scenarios));
+                }
                 if stats.stale_known_failures > 0 {
-                    known.push_str(&format!(
-                        ", {} stale known-failure entries",
-                        stats.stale_known_failures
+                    gated.push_str(&format!(
+                        ", {} stale known-failure {} (fails the gate)",
+                        stats.stale_known_failures,
+                        plural(stats.stale_known_failures, "entry", "entries")
                     ));
                 }
                 let mut not_run = if stats.not_run > 0 {
@@ -206,7 +217,7 @@ impl<W: Write> Reporter for Human<W> {
                     ));
                 }
                 self.line(&format!(
-                    "\n{word}: {} passed, {} failed, {} skipped{not_run} · {} checks ({} failed{known}) · coverage {}/{} documented statuses · {requests} · {:.1} s",
+                    "\n{word}: {} passed, {} failed{gated}, {} skipped{not_run} · {} checks ({} failed{known}) · coverage {}/{} documented statuses · {requests} · {:.1} s",
                     stats.passed,
                     stats.failed,
                     stats.skipped,
@@ -219,4 +230,9 @@ impl<W: Write> Reporter for Human<W> {
             }
         }
     }
+}
+
+/// `one` or `many`, by count.
+fn plural(n: usize, one: &'static str, many: &'static str) -> &'static str {
+    if n == 1 { one } else { many }
 }

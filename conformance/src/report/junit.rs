@@ -2,7 +2,7 @@
 //! quick-junit and written once at the end in run order.
 
 use super::{Reporter, failure};
-use crate::events::{Event, ScenarioResult, Verdict};
+use crate::events::{Event, Gate, ScenarioResult, Verdict};
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 use std::io::Write;
 use std::time::Duration;
@@ -144,8 +144,39 @@ impl<W: Write> Reporter for Junit<W> {
                 }
                 self.suite(suite).add_test_case(case);
             }
-            Event::RunFinished { stats, .. } => {
+            Event::RunFinished { stats, gates, .. } => {
                 self.total = Duration::from_millis(stats.duration_ms);
+                // What fails the run beyond its scenarios is a testcase too: a publisher that
+                // counts testcases must not show green while the job is red.
+                for gate in gates {
+                    let (name, kind, error) = match gate {
+                        Gate::StaleKnownFailure {
+                            scenario, check, ..
+                        } => (
+                            format!("known-failures/{scenario}/{check}"),
+                            "stale-known-failure",
+                            false,
+                        ),
+                        Gate::CoverageRequired { .. } => {
+                            ("run/require-coverage".to_owned(), "coverage", false)
+                        }
+                        Gate::Interrupted { deadline, .. } => (
+                            "run/interrupted".to_owned(),
+                            if *deadline { "deadline" } else { "interrupted" },
+                            true,
+                        ),
+                    };
+                    let mut s = TestCaseStatus::non_success(if error {
+                        NonSuccessKind::Error
+                    } else {
+                        NonSuccessKind::Failure
+                    });
+                    s.set_type(kind);
+                    s.set_message(gate.describe());
+                    let mut case = TestCase::new(name, s);
+                    case.set_classname("run");
+                    self.suite("run").add_test_case(case);
+                }
             }
         }
     }

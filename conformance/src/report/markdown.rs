@@ -236,8 +236,19 @@ impl<W: Write> Reporter for Markdown<W> {
                     self.failed.push(FailedRow { row, replay });
                 }
             }
-            Event::RunFinished { stats, coverage } => {
+            Event::RunFinished {
+                stats,
+                coverage,
+                gates,
+            } => {
                 self.finished = Some((*stats, coverage.clone()));
+                // First among the warnings: what fails the gate beyond the scenarios.
+                let lines: Vec<String> = gates
+                    .iter()
+                    .map(|g| text(&format!("fails the gate: {}", g.describe()), 400))
+                    .collect();
+                self.warnings_total += lines.len();
+                self.warnings.splice(0..0, lines);
             }
         }
     }
@@ -484,7 +495,11 @@ mod tests {
                 passed: i % 2 == 0,
             })
             .collect();
-        report.event(&Event::RunFinished { stats, coverage });
+        report.event(&Event::RunFinished {
+            stats,
+            coverage,
+            gates: Vec::new(),
+        });
     }
 
     /// A run of many failures, each with a server message, a curl line and a warning of
@@ -601,6 +616,7 @@ mod tests {
                 ..RunStats::default()
             },
             coverage: vec![],
+            gates: Vec::new(),
         });
         let doc = report.render();
         assert!(doc.contains("## ✅ Conformance PASSED"), "{doc}");

@@ -178,4 +178,36 @@ mod tests {
             assert!(xml.contains(line.as_str()), "{line}\n{xml}");
         }
     }
+
+    /// A run interrupted after its last scenario finished (during the final clean-up, say)
+    /// has only passed scenarios; its JUnit report still says it was interrupted, as an
+    /// errored testcase, so a publisher does not show it green.
+    #[test]
+    fn junit_says_interrupted_when_every_scenario_had_finished() {
+        use crate::events::{Gate, RunStats};
+        let mut xml = Vec::new();
+        let mut junit = junit::Junit::new(&mut xml);
+        let stats = RunStats {
+            scenarios: 1,
+            passed: 1,
+            interrupted: true,
+            ..RunStats::default()
+        };
+        junit.event(&Event::RunFinished {
+            stats,
+            coverage: Vec::new(),
+            gates: vec![Gate::Interrupted {
+                deadline: false,
+                not_run: 0,
+                cut_short: 0,
+            }],
+        });
+        junit.finish().unwrap();
+        let xml = String::from_utf8(xml).unwrap();
+        assert!(
+            xml.contains("run/interrupted") && xml.contains("type=\"interrupted\""),
+            "{xml}"
+        );
+        assert!(xml.contains("errors=\"1\""), "{xml}");
+    }
 }

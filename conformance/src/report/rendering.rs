@@ -169,6 +169,7 @@ fn events() -> Vec<Event> {
             stats: RunStats {
                 scenarios: 4,
                 passed: 1,
+                known_scenarios: 1,
                 failed: 1,
                 skipped: 1,
                 requests: 4,
@@ -198,6 +199,7 @@ fn events() -> Vec<Event> {
                     passed: false,
                 },
             ],
+            gates: Vec::new(),
         },
     ]
 }

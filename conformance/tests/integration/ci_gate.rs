@@ -323,6 +323,61 @@ fn run_known(ci: bool, fault: bool, known: &str, extra: &[&str]) -> Output {
     c.output().unwrap()
 }
 
+/// A stale entry fails the gate under CI (exit 1): the verdict line, the JUnit report (a
+/// failing testcase that names the entry), the Markdown summary and the HTML report all say
+/// so, instead of counts that read green next to a red job.
+#[test]
+fn a_stale_known_failure_is_red_in_every_report_not_only_in_the_exit_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let stale = known_file(dir.path(), "lifecycle/delete-removes-token", "");
+    let (junit, md, html) = (
+        dir.path().join("junit.xml"),
+        dir.path().join("summary.md"),
+        dir.path().join("report.html"),
+    );
+    let out = run_known(
+        true,
+        false,
+        &stale,
+        &[
+            "--report",
+            &format!("junit={}", junit.display()),
+            "--report",
+            &format!("markdown={}", md.display()),
+            "--report",
+            &format!("html={}", html.display()),
+        ],
+    );
+    let (stdout, _) = text(&out);
+    assert_eq!(out.status.code(), Some(exit::FAILED.into()), "{stdout}");
+    let verdict = stdout
+        .lines()
+        .find(|l| l.starts_with("FAILED:"))
+        .unwrap_or_default();
+    assert!(
+        verdict.contains("1 stale known-failure entry (fails the gate)"),
+        "{stdout}"
+    );
+    let junit = std::fs::read_to_string(&junit).unwrap();
+    assert!(
+        junit.contains("known-failures/lifecycle/delete-removes-token/status_expected")
+            && junit.contains("type=\"stale-known-failure\""),
+        "{junit}"
+    );
+    assert!(junit.contains("failures=\"1\""), "{junit}");
+    let md = std::fs::read_to_string(&md).unwrap();
+    assert!(
+        md.contains("stale known-failure entry (fails the gate)")
+            && md.contains("fails the gate: stale known failure lifecycle/delete-removes-token"),
+        "{md}"
+    );
+    let html = std::fs::read_to_string(&html).unwrap();
+    assert!(
+        html.contains("stale known-failure entry (fails the gate)"),
+        "{html:.2000}"
+    );
+}
+
 #[test]
 fn known_failures_that_stopped_failing_fail_ci_unless_flaky_and_typos_are_config_errors() {
     let dir = tempfile::tempdir().unwrap();
@@ -345,7 +400,10 @@ fn known_failures_that_stopped_failing_fail_ci_unless_flaky_and_typos_are_config
         lines[0].contains("lifecycle/delete-removes-token / status_expected did not happen"),
         "{stdout}"
     );
-    assert!(stdout.contains("1 stale known-failure entries"), "{stdout}");
+    assert!(
+        stdout.contains("1 stale known-failure entry (fails the gate)"),
+        "{stdout}"
+    );
 
     let flaky = known_file(
         dir.path(),

@@ -34,8 +34,22 @@ impl<W: Write> Markdown<W> {
             format!("**{}** scenarios", stats.scenarios),
             format!("**{}** passed", stats.passed),
             format!("**{}** failed", stats.failed),
-            format!("{} skipped", stats.skipped),
         ];
+        if stats.known_scenarios > 0 {
+            counts.push(format!("{} known failure", stats.known_scenarios));
+        }
+        if stats.stale_known_failures > 0 {
+            counts.push(format!(
+                "**{}** stale known-failure {} (fails the gate)",
+                stats.stale_known_failures,
+                if stats.stale_known_failures == 1 {
+                    "entry"
+                } else {
+                    "entries"
+                }
+            ));
+        }
+        counts.extend([format!("{} skipped", stats.skipped)]);
         if stats.not_run > 0 {
             counts.push(format!("{} not run", stats.not_run));
         }
@@ -61,12 +75,6 @@ impl<W: Write> Markdown<W> {
         );
         if stats.known_failures > 0 {
             checks.push_str(&format!(", {} known", stats.known_failures));
-        }
-        if stats.stale_known_failures > 0 {
-            checks.push_str(&format!(
-                ", {} stale known-failure entries",
-                stats.stale_known_failures
-            ));
         }
         checks.push(')');
         let _ = writeln!(
