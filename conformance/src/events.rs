@@ -353,6 +353,9 @@ pub struct RunStats {
     /// Baselines written by `--update-snapshots`: new ones, and changed ones.
     pub snapshots_new: usize,
     pub snapshots_updated: usize,
+    /// Tokens of this run still on the account after the final clean-up (listed again, or
+    /// whose DELETE was never confirmed): live credentials a person must remove.
+    pub tokens_left: usize,
     pub duration_ms: u64,
 }
 
@@ -378,4 +381,9 @@ impl RunStats {
             RunVerdict::Passed
         }
     }
+}
+
+/// `n` and the noun in the number it takes: `1 request`, `2 requests`.
+pub fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }

@@ -201,10 +201,15 @@ pub async fn run(config: RunConfig, reporter: &mut dyn Reporter) -> Result<RunSt
         };
         reporter.event(&Event::Warning {
             message: format!(
-                "{why}: {} of {} scenarios did not run and {} were cut short; the tokens this run created were deleted",
+                "{why}: {} of {} scenarios did not run and {} were cut short; {}",
                 stats.not_run,
                 scenarios.len(),
-                stats.cut_short
+                stats.cut_short,
+                if stats.tokens_left == 0 {
+                    "the tokens this run created were deleted"
+                } else {
+                    "not every token this run created could be deleted (see below)"
+                }
             ),
         });
     }
@@ -577,14 +582,51 @@ async fn sweep(shared: &Shared) -> Outcome {
         // Live credentials of a killed run: say so once, with the way to remove them.
         ctx.events.push(Event::Warning {
             message: format!(
-                "{earlier} tokens left by earlier runs (killed or interrupted twice) are still on the account; list them with `{command}` and delete them with `{command} --yes`"
+                "{earlier} tokens named by earlier runs are still on the account (a run killed or interrupted twice leaves its tokens, and so does a target that does not carry out its DELETEs); list them with `{command}` and delete them with `{command} --yes`"
             ),
         });
     }
+    let swept: Vec<Role> = roles
+        .into_iter()
+        .filter(|r| ctx.to_clean.iter().any(|(role, _)| role == r))
+        .collect();
     let unconfirmed = ctx.clean_up().await;
+    // A DELETE's success is the target's word; the list is its state. Whatever this run
+    // deleted in the sweep is listed once more, so a target that answers 204 and keeps the
+    // token (or a rate limit that refused the deletes) is counted, not believed.
+    let mut still = 0;
+    if !swept.is_empty() {
+        let lists = futures_util::future::join_all(swept.iter().map(|role| {
+            shared
+                .transport
+                .typed(*role, |c| async move { c.list_my_tokens().await })
+        }))
+        .await;
+        for (role, list) in swept.iter().zip(lists) {
+            match list {
+                Some((Ok(list), _)) => {
+                    still += list
+                        .into_inner()
+                        .iter()
+                        .filter(|t| t.name.starts_with(&shared.prefix))
+                        .count();
+                }
+                _ => unread.push(role.env_var()),
+            }
+        }
+    }
     // Tokens are live credentials: a run that cannot confirm it removed its own says how
     // many it left, and how to remove them, in every report.
     let mut uncertain = Vec::new();
+    if still > 0 {
+        uncertain.push(format!(
+            "{} this run created {} still listed after the final clean-up ({} answered its DELETE; the target did not remove {})",
+            crate::events::count(still, "token", "tokens"),
+            if still == 1 { "is" } else { "are" },
+            if unconfirmed > 0 { "not every one" } else { "every one" },
+            if still == 1 { "it" } else { "them" }
+        ));
+    }
     if unconfirmed > 0 {
         uncertain.push(format!(
             "{unconfirmed} tokens this run created could not be confirmed deleted (their DELETE got no success or unknown-id answer)"
@@ -605,9 +647,11 @@ async fn sweep(shared: &Shared) -> Outcome {
             ),
         });
     }
+    let mut stats = ctx.tally.stats;
+    stats.tokens_left = still.max(unconfirmed);
     Outcome {
         events: std::mem::take(&mut ctx.events),
-        stats: ctx.tally.stats,
+        stats,
         verdict: None,
         watermark: 0,
     }

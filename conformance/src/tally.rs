@@ -122,6 +122,7 @@ pub fn absorb(total: &mut RunStats, part: &RunStats) {
     total.no_baseline += part.no_baseline;
     total.snapshots_new += part.snapshots_new;
     total.snapshots_updated += part.snapshots_updated;
+    total.tokens_left += part.tokens_left;
 }
 
 /// (operation, documented status) → (responses seen, all response checks passed). Shared by

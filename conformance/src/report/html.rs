@@ -203,6 +203,13 @@ impl<W: Write> Html<W> {
                 if s.known_scenarios > 0 {
                     more.push_str(&format!(" · {} known failure", s.known_scenarios));
                 }
+                if s.tokens_left > 0 {
+                    more.push_str(&format!(
+                        " · {} token{} left on the account",
+                        s.tokens_left,
+                        if s.tokens_left == 1 { "" } else { "s" }
+                    ));
+                }
                 if s.stale_known_failures > 0 {
                     more.push_str(&format!(
                         " · {} stale known-failure {} (fails the gate)",

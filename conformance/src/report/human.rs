@@ -110,7 +110,8 @@ impl<W: Write> Reporter for Human<W> {
                     bar.set_length(*scenarios as u64);
                 }
                 self.line(&format!(
-                    "conformance: {scenarios} scenarios against {target} ({base_url}), spec \"{spec_title}\" {spec_version}"
+                    "conformance: {} against {target} ({base_url}), spec \"{spec_title}\" {spec_version}",
+                    crate::events::count(*scenarios, "scenario", "scenarios")
                 ));
             }
             // A scenario is rendered whole when it finishes; a retried attempt is counted in
@@ -141,7 +142,10 @@ impl<W: Write> Reporter for Human<W> {
                 let tag = verdict.label();
                 let detail = match reason {
                     Some(r) => r.clone(),
-                    None => format!("{requests} requests, {duration_ms} ms"),
+                    None => format!(
+                        "{}, {duration_ms} ms",
+                        crate::events::count(*requests, "request", "requests")
+                    ),
                 };
                 let tag = self.paint(tag, *verdict);
                 self.line(&format!("{tag}  {scenario}  ({detail})"));
@@ -204,6 +208,13 @@ impl<W: Write> Reporter for Human<W> {
                     not_run.push_str(&format!(
                         ", {} without a verdict (target unavailable)",
                         stats.unavailable
+                    ));
+                }
+                if stats.tokens_left > 0 {
+                    not_run.push_str(&format!(
+                        ", {} {} left on the account",
+                        stats.tokens_left,
+                        plural(stats.tokens_left, "token", "tokens")
                     ));
                 }
                 let mut requests = format!("{} requests", stats.requests);

@@ -148,6 +148,19 @@ impl<W: Write> Reporter for Junit<W> {
                 self.total = Duration::from_millis(stats.duration_ms);
                 // What fails the run beyond its scenarios is a testcase too: a publisher that
                 // counts testcases must not show green while the job is red.
+                // Live credentials left behind are not a verdict, but a publisher shows
+                // them: a skipped testcase that says how many, and how to remove them.
+                if stats.tokens_left > 0 {
+                    let mut s = TestCaseStatus::skipped();
+                    s.set_type("tokens-left");
+                    s.set_message(format!(
+                        "{} tokens of this run are still on the account after the final clean-up; `conformance cleanup` lists them, `conformance cleanup --yes` deletes them",
+                        stats.tokens_left
+                    ));
+                    let mut case = TestCase::new("run/tokens-left", s);
+                    case.set_classname("run");
+                    self.suite("run").add_test_case(case);
+                }
                 for gate in gates {
                     let (name, kind, error) = match gate {
                         Gate::StaleKnownFailure {

@@ -180,6 +180,55 @@ fn a_signal_after_the_output_pipe_closed_still_interrupts_the_run() {
     rt.block_on(server.shutdown());
 }
 
+/// A target whose DELETE answers 204 and keeps the token: the final clean-up lists the
+/// account again instead of believing the 204s, and every report counts what is left, with
+/// its cause and the command that removes it.
+#[test]
+fn tokens_a_target_keeps_after_204_are_counted_in_every_report() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt
+        .block_on(reference_server::start_embedded(vec![
+            reference_server::Fault::DeleteNoop,
+        ]))
+        .unwrap();
+    let reports = Reports::new();
+    let work = tempfile::tempdir().unwrap();
+    let mut c = binary();
+    c.current_dir(work.path())
+        .args(["run", "--base-url", &server.base_url])
+        .args(["--scenario", "lifecycle/delete-removes-token"])
+        .args(["--skip-check", "snapshot"])
+        .args(reports.args());
+    with_creds(&mut c, &server.credentials);
+    let out = c.output().unwrap();
+    let (stdout, stderr) = output_text(&out);
+    assert_eq!(
+        out.status.code(),
+        Some(exit::FAILED.into()),
+        "{stdout}\n{stderr}"
+    );
+    let left = rt.block_on(tokens(&server.base_url, &server.credentials.user));
+    assert!(!left.is_empty());
+    assert!(
+        stdout.contains("still listed after the final clean-up")
+            && stdout.contains("the target did not remove")
+            && stdout.contains("--yes"),
+        "{stdout}"
+    );
+    let verdict = stdout
+        .lines()
+        .find(|l| l.starts_with("FAILED:"))
+        .unwrap_or_default();
+    assert!(verdict.contains("left on the account"), "{stdout}");
+    let junit = reports.read("junit");
+    assert!(junit.contains("run/tokens-left"), "{junit}");
+    let json = reports.read("json");
+    let last = json.lines().last().unwrap_or_default();
+    assert!(!last.contains("\"tokens_left\":0"), "{last}");
+    assert!(reports.read("html").contains("left on the account"));
+    rt.block_on(server.shutdown());
+}
+
 #[test]
 fn auth_bugs_fail_the_auth_suite_with_both_causes_instead_of_stopping_at_preflight() {
     let rt = tokio::runtime::Runtime::new().unwrap();

@@ -69,6 +69,13 @@ impl<W: Write> Markdown<W> {
                 stats.unavailable
             ));
         }
+        if stats.tokens_left > 0 {
+            counts.push(format!(
+                "**{}** token{} left on the account",
+                stats.tokens_left,
+                if stats.tokens_left == 1 { "" } else { "s" }
+            ));
+        }
         let mut checks = format!(
             "{} checks ({} failed",
             stats.checks_run, stats.checks_failed
