@@ -29,8 +29,10 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the scenario suites (against the embedded reference server unless a target is given).
+    #[command(after_help = cli::ENVIRONMENT_HELP)]
     Run(Box<cli::run::RunArgs>),
     /// List, and with --yes delete, the tokens earlier runs left behind on a target.
+    #[command(after_help = cli::ENVIRONMENT_HELP)]
     Cleanup(Box<cli::cleanup::CleanupArgs>),
     /// List suites, scenarios and checks, one line each.
     List(cli::list::ListArgs),

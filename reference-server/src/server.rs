@@ -207,6 +207,43 @@ fn banner(addr: SocketAddr, base_path: &str, fixtures: &Fixtures, args: &ServeAr
             user.credential
         ));
     }
+    // What a developer pastes to point the conformance runner (or a client) at this server.
+    let managing: Vec<&str> = fixtures
+        .users
+        .iter()
+        .filter(|u| !u.is_expired(now) && u.may_manage_tokens())
+        .map(|u| u.credential.as_str())
+        .collect();
+    let forbidden = fixtures
+        .users
+        .iter()
+        .find(|u| !u.is_expired(now) && !u.may_manage_tokens());
+    let expired = fixtures.users.iter().find(|u| u.is_expired(now));
+    let mut exports = Vec::new();
+    for (var, credential) in [
+        ("ABP_TOKEN", managing.first().copied()),
+        ("ABP_OTHER_USER_TOKEN", managing.get(1).copied()),
+        (
+            "ABP_FORBIDDEN_TOKEN",
+            forbidden.map(|u| u.credential.as_str()),
+        ),
+        ("ABP_EXPIRED_TOKEN", expired.map(|u| u.credential.as_str())),
+    ] {
+        if let Some(c) = credential {
+            exports.push(format!("export {var}={c}"));
+        }
+    }
+    if !exports.is_empty() {
+        out.push_str("to test it: paste these, then `conformance run --base-url ");
+        out.push_str(&base_url(addr, base_path));
+        out.push_str(
+            "`
+",
+        );
+        for line in exports {
+            out.push_str(&format!("  {line}\n"));
+        }
+    }
     if !args.faults.is_empty() {
         let names: Vec<_> = args.faults.iter().map(|f| f.name()).collect();
         out.push_str(&format!(
@@ -412,6 +449,8 @@ mod tests {
         );
         assert!(text.contains("http://localhost:5001/api/v1"));
         assert!(text.contains("dev-alice-token"));
+        assert!(text.contains("export ABP_TOKEN=dev-alice-token"), "{text}");
+        assert!(text.contains("export ABP_EXPIRED_TOKEN="), "{text}");
         assert!(text.contains("DEVELOPMENT server"));
         assert!(text.contains("WARNING") && text.contains("delete-noop"));
     }

@@ -87,6 +87,20 @@ pub fn print(text: &str) -> Result<(), CliError> {
     }
 }
 
+/// What `run --help` and `cleanup --help` say about the environment: credentials come only
+/// from these variables, so the first screen of help names them.
+pub const ENVIRONMENT_HELP: &str = "\
+Environment (credentials are read only from here, and never printed):
+  ABP_TOKEN             required against a remote target: a user who may manage their own tokens
+  ABP_OTHER_USER_TOKEN  optional: a second user (isolation; the model's other user)
+  ABP_FORBIDDEN_TOKEN   optional: a valid user without the privilege to manage tokens (403)
+  ABP_EXPIRED_TOKEN     optional: an expired credential (401)
+  CI=true               snapshots are compared, never written; a stale known failure fails the run
+  NO_COLOR              no colour on a terminal
+
+Without --base-url or --server the run starts the embedded reference server, which brings its
+own credentials.";
+
 /// Writes one line to stderr and never fails: a closed or broken stderr (the reader of
 /// `2>&1 | tee` ended by the same Ctrl-C) must not panic the caller, as `eprintln!` would.
 pub fn say_err(line: &str) {

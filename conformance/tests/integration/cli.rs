@@ -27,6 +27,25 @@ fn run_against_the_embedded_server_passes_and_prints_the_summary() {
     assert!(stdout.contains("0 failed"), "{stdout}");
 }
 
+/// Credentials come only from the environment, so `--help` names every variable before the
+/// first error has to.
+#[test]
+fn run_and_cleanup_help_name_every_credential_variable() {
+    for command in ["run", "cleanup"] {
+        let out = conformance().args([command, "--help"]).output().unwrap();
+        assert_eq!(out.status.code(), Some(exit::PASSED.into()));
+        let help = String::from_utf8_lossy(&out.stdout);
+        for var in [
+            "ABP_TOKEN",
+            "ABP_OTHER_USER_TOKEN",
+            "ABP_FORBIDDEN_TOKEN",
+            "ABP_EXPIRED_TOKEN",
+        ] {
+            assert!(help.contains(var), "{command} --help: {help}");
+        }
+    }
+}
+
 #[test]
 fn unreachable_target_exits_3_quickly_with_one_line() {
     // Bind then drop a listener to get a port nobody listens on.

@@ -34,6 +34,7 @@ fn shape(events: &[Event]) -> Vec<String> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "slow proof: `cargo test --workspace -- --include-ignored` runs it, and .ci/run always does"]
 async fn sixteen_jobs_pass_ten_times_with_the_report_of_one_job() {
     // The model suite's requests depend on its seed: both runs use one.
     let sequential = run_against(vec![], Creds::All, |c| {
@@ -90,6 +91,7 @@ async fn sixteen_jobs_pass_ten_times_with_the_report_of_one_job() {
 }
 
 #[tokio::test]
+#[ignore = "slow proof: `cargo test --workspace -- --include-ignored` runs it, and .ci/run always does"]
 async fn a_fault_found_with_one_job_is_found_with_sixteen() {
     use reference_server::Fault;
     for fault in [

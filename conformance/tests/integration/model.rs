@@ -55,6 +55,7 @@ fn model_failure(events: &[Event]) -> Option<String> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "slow proof: `cargo test --workspace -- --include-ignored` runs it, and .ci/run always does"]
 async fn twenty_random_seeds_pass_against_a_correct_server() {
     let server = start_embedded(vec![])
         .await
@@ -110,6 +111,7 @@ async fn a_seed_sends_the_same_requests() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "slow proof: `cargo test --workspace -- --include-ignored` runs it, and .ci/run always does"]
 async fn a_failing_seed_shrinks_to_the_same_minimal_sequence() {
     let run = || {
         run_against(vec![Fault::DeleteNoop], Creds::All, |c| {

@@ -137,6 +137,7 @@ fn the_readme_mutation_table_is_the_catalogs() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "slow proof: `cargo test --workspace -- --include-ignored` runs it, and .ci/run always does"]
 async fn every_fault_is_detected_by_its_check() {
     let mut rows = Vec::new();
     let mut missed = Vec::new();

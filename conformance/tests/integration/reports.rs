@@ -160,16 +160,15 @@ fn chromium() -> Option<&'static str> {
 
 /// Renders a report with failures in headless Chromium: it loads without console errors and
 /// shows the verdict and the failing scenario. `.ci/run` installs Debian's chromium.
+/// It needs a tool the Rust toolchain does not bring, so it is ignored by default (shown as
+/// such, with the reason) and runs with the slow proofs; without chromium it fails, never
+/// passes without running.
 #[test]
+#[ignore = "needs Debian's chromium: `cargo test --workspace -- --include-ignored` runs it, and .ci/run installs chromium and always does"]
 fn html_report_renders_in_headless_chromium() {
-    let Some(browser) = chromium() else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "chromium is required in CI (.ci/run installs it)"
-        );
-        eprintln!("skipped: chromium is not installed");
-        return;
-    };
+    let browser = chromium().expect(
+        "chromium is not installed (/usr/bin/chromium): `apt-get install chromium`, as .ci/run does",
+    );
     let dir = tempfile::tempdir().unwrap();
     let html = dir.path().join("report.html");
     let (out, _) = run_cli(
