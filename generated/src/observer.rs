@@ -218,8 +218,15 @@ async fn read_capped(
     }
     let mut body = Vec::new();
     while let Some(chunk) = response.chunk().await.map_err(Err)? {
-        if body.len() + chunk.len() > max_body {
+        let needed = body.len() + chunk.len();
+        if needed > max_body {
             return too_large("still coming after the cap".to_owned());
+        }
+        // Grow by doubling, but never past the cap: a body read up to an 8 MiB cap holds
+        // 8 MiB, not the 16 MiB a doubling `Vec` would reserve on its way there.
+        if needed > body.capacity() {
+            let grown = needed.max(body.capacity() * 2).min(max_body);
+            body.reserve_exact(grown - body.len());
         }
         body.extend_from_slice(&chunk);
     }

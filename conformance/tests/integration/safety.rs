@@ -144,7 +144,9 @@ fn cleanup_lists_a_killed_runs_tokens_and_deletes_exactly_them_with_yes() {
         .unwrap();
     let (stdout, _) = text(&out);
     assert!(
-        stdout.contains(&format!("{leftovers} tokens left by earlier runs")),
+        stdout.contains(&format!(
+            "{leftovers} tokens named by earlier runs are still on the account"
+        )),
         "{stdout}"
     );
 
