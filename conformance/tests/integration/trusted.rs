@@ -89,9 +89,12 @@ fn a_signal_at_any_moment_gives_exit_130_and_interrupted_in_every_report() {
     // and while only the model suite's sequence runs.
     // The later moments fix `--jobs` so that the run is still going when the signal comes,
     // however fast the machine: a full run at 40 ms with 24 jobs ends in about a second.
+    // `--jobs 1` at the first moments too: on a loaded machine the `kill` itself can start
+    // seconds late, and a run that had already passed would make the test, not the runner,
+    // wrong (seen under `cargo test` with every slow proof running beside it).
     let moments: [(&str, &[&str], u64); 4] = [
-        ("at start-up", &[], 0),
-        ("during preflight", &[], 60),
+        ("at start-up", &["--jobs", "1"], 0),
+        ("during preflight", &["--jobs", "1"], 60),
         ("with many scenarios in flight", &["--jobs", "8"], 700),
         (
             "while only the model sequence runs",
