@@ -11,6 +11,7 @@
 
 pub mod api;
 pub mod checks;
+pub mod concurrency;
 pub mod config;
 pub mod context;
 pub mod error;

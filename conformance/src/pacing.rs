@@ -15,6 +15,14 @@
 //!   spent waiting out a `Retry-After` lowers the pace at most to 80% of the last refused
 //!   rate, so waiting cannot talk the pace down into a spiral.
 //!
+//! A target that announces its limit is believed before it refuses: the IETF `RateLimit`
+//! fields (draft-ietf-httpapi-ratelimit-headers: `RateLimit: limit=…, remaining=…, reset=…`,
+//! the later `RateLimit: "policy";r=…;t=…`, and the `RateLimit-Remaining`/`RateLimit-Reset`
+//! pair of draft 6) and the common `X-RateLimit-Remaining`/`X-RateLimit-Reset` say when a
+//! window is spent; the run then pauses every request until the window resets
+//! ([`Pacer::pause_until`]), instead of spending the window's last requests on 429s. A 429's
+//! `Retry-After` pauses the whole run the same way: every scenario was about to meet it.
+//!
 //! The clock is tokio's, so tests drive it with a paused clock against simulated limiters.
 
 use std::collections::VecDeque;
@@ -60,6 +68,8 @@ struct State {
     /// When the target last served a request, and how many refusals came since.
     last_served: Instant,
     refusals_since_served: u32,
+    /// No request leaves before this (a window announced spent, a `Retry-After`).
+    paused_until: Option<Instant>,
 }
 
 impl Pacer {
@@ -77,13 +87,32 @@ impl Pacer {
                 last_refusal: None,
                 last_served: now,
                 refusals_since_served: 0,
+                paused_until: None,
             }),
         }
+    }
+
+    /// No request leaves before `until` (the target said its window is spent, or asked to
+    /// wait). A later pause extends an earlier one; an earlier one does not shorten it.
+    pub async fn pause_until(&self, until: Instant) {
+        let mut s = self.state.lock().await;
+        s.paused_until = Some(s.paused_until.map_or(until, |p| p.max(until)));
     }
 
     /// Waits until the pace lets the next request leave.
     pub async fn wait_turn(&self) {
         let mut s = self.state.lock().await;
+        if let Some(until) = s.paused_until.take()
+            && until > Instant::now()
+        {
+            // Holding the lock: every scenario waits out the same pause, in arrival order.
+            tokio::time::sleep_until(until).await;
+            // The pause was the target's own word: the time spent in it is not a quiet
+            // second that would raise the pace, nor one that served nothing.
+            let now = Instant::now();
+            s.last_change = now;
+            s.last_served = now;
+        }
         s.grow(Instant::now());
         if let Some(rate) = s.rate {
             let now = Instant::now();
@@ -149,11 +178,6 @@ impl Pacer {
         Some(rate)
     }
 
-    /// The target answered 503: not a signal about the pace, but it served nothing.
-    pub async fn unavailable(&self) {
-        self.state.lock().await.refusals_since_served += 1;
-    }
-
     /// How long the target has refused everything: time since it last served a request,
     /// and the refusals since.
     pub async fn refusing_for(&self) -> (Duration, u32) {
@@ -168,6 +192,53 @@ impl Pacer {
     pub async fn rate(&self) -> Option<f64> {
         self.state.lock().await.rate
     }
+}
+
+/// What a response says of the target's rate limit: requests left in the window, and the
+/// time until it resets. Reads the IETF fields (both drafts' shapes) and the `X-RateLimit-`
+/// convention; `None` when the answer says nothing.
+pub fn announced_limit(headers: &[(String, String)]) -> Option<(u64, std::time::Duration)> {
+    let get = |name: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.trim())
+    };
+    let number = |v: &str| v.trim().trim_matches('"').parse::<f64>().ok();
+    // `RateLimit: limit=100, remaining=0, reset=30` (draft 7) or
+    // `RateLimit: "default";r=0;t=30` (draft 8 and later).
+    let (mut remaining, mut reset) = (None, None);
+    if let Some(v) = get("ratelimit") {
+        for part in v.split([',', ';']) {
+            if let Some((k, val)) = part.split_once('=') {
+                match k.trim() {
+                    "remaining" | "r" => remaining = number(val),
+                    "reset" | "t" => reset = number(val),
+                    _ => {}
+                }
+            }
+        }
+    }
+    for prefix in ["ratelimit-", "x-ratelimit-"] {
+        remaining = remaining.or_else(|| get(&format!("{prefix}remaining")).and_then(number));
+        reset = reset.or_else(|| get(&format!("{prefix}reset")).and_then(number));
+    }
+    let remaining = remaining?;
+    let reset = reset?;
+    // A reset far beyond any window (past 2001-09-09) is an epoch timestamp, as some APIs
+    // send; otherwise it is delta-seconds.
+    let seconds = if reset > 1e9 {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64());
+        (reset - now).max(0.0)
+    } else {
+        reset.max(0.0)
+    };
+    Some((
+        remaining.max(0.0) as u64,
+        std::time::Duration::from_secs_f64(seconds.min(3600.0)),
+    ))
 }
 
 impl State {
@@ -446,6 +517,76 @@ mod tests {
             pacer.served().await;
         }
         assert_eq!(pacer.rate().await, Some(slowed));
+    }
+
+    fn headers(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn announced_limits_are_read_in_every_common_spelling() {
+        let secs = Duration::from_secs;
+        assert_eq!(
+            announced_limit(&headers(&[(
+                "RateLimit",
+                "limit=600, remaining=0, reset=45"
+            )])),
+            Some((0, secs(45)))
+        );
+        assert_eq!(
+            announced_limit(&headers(&[("RateLimit", "\"default\";r=12;t=30")])),
+            Some((12, secs(30)))
+        );
+        assert_eq!(
+            announced_limit(&headers(&[
+                ("RateLimit-Limit", "600"),
+                ("RateLimit-Remaining", "3"),
+                ("RateLimit-Reset", "7")
+            ])),
+            Some((3, secs(7)))
+        );
+        assert_eq!(
+            announced_limit(&headers(&[
+                ("X-RateLimit-Remaining", "0"),
+                ("X-RateLimit-Reset", "2")
+            ])),
+            Some((0, secs(2)))
+        );
+        // An epoch timestamp a few seconds ahead.
+        let at = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+            + 5;
+        let (_, wait) = announced_limit(&headers(&[
+            ("X-RateLimit-Remaining", "0"),
+            ("X-RateLimit-Reset", &at.to_string()),
+        ]))
+        .unwrap();
+        assert!(wait <= secs(5) && wait >= secs(3), "{wait:?}");
+        assert_eq!(
+            announced_limit(&headers(&[("RateLimit-Limit", "600")])),
+            None
+        );
+        assert_eq!(announced_limit(&[]), None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_pause_holds_every_request_until_it_ends() {
+        let pacer = Pacer::new(None);
+        let start = Instant::now();
+        pacer.pause_until(start + Duration::from_secs(3)).await;
+        // An earlier pause does not shorten it.
+        pacer.pause_until(start + Duration::from_secs(1)).await;
+        pacer.wait_turn().await;
+        assert!(Instant::now().duration_since(start) >= Duration::from_secs(3));
+        // Once over, requests leave at once.
+        let t = Instant::now();
+        pacer.wait_turn().await;
+        assert_eq!(Instant::now(), t);
     }
 
     #[tokio::test(start_paused = true)]

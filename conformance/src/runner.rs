@@ -177,7 +177,10 @@ pub async fn run(config: RunConfig, reporter: &mut dyn Reporter) -> Result<RunSt
         }
     }
     stats.not_run = not_run;
-    let mut swept = sweep(&shared).await;
+    let cleanup_policy = shared.config.retry.for_cleanup();
+    let mut swept = crate::transport::RETRY_POLICY
+        .scope(cleanup_policy, sweep(&shared))
+        .await;
     tally::absorb(&mut stats, &swept.stats);
     for event in &mut swept.events {
         event.redact(&shared.redactor);
@@ -245,7 +248,7 @@ pub async fn run(config: RunConfig, reporter: &mut dyn Reporter) -> Result<RunSt
     if let Some(rate) = shared.transport.slowed_to() {
         reporter.event(&Event::Warning {
             message: format!(
-                "the target answered 429 (rate-limited): the run slowed down to {rate:.1} requests/s; --max-rps sets a pace from the start"
+                "the target refused requests (429 or 503): the run slowed down to {rate:.1} requests/s; --max-rps sets a pace from the start"
             ),
         });
     }

@@ -10,6 +10,7 @@
 //!   connection was never established (then nothing reached the server, so even a POST is safe);
 //! - both are bounded (`--max-retries`, `--max-retry-wait`); every retry is reported.
 
+use crate::concurrency::{Limiter, Outcome as Load};
 use crate::error::RunError;
 use crate::pacing::Pacer;
 use crate::redact::{CREATED_SECRET, Redactor};
@@ -92,6 +93,44 @@ pub struct Sent {
     pub gave_up: Option<String>,
 }
 
+tokio::task_local! {
+    /// Set while a scenario's burst is sent (`Ctx::burst`): its requests are sent at once.
+    pub static IN_BURST: bool;
+    /// A retry policy for everything sent in its scope: the final clean-up's own, longer
+    /// budget, so it outlasts a throttling target instead of leaving tokens behind.
+    pub static RETRY_POLICY: RetryPolicy;
+}
+
+impl RetryPolicy {
+    /// The final clean-up's budget: many more retries, and waits of a minute (a fixed
+    /// window's reset) at least.
+    pub fn for_cleanup(self) -> RetryPolicy {
+        RetryPolicy {
+            max_retries: self.max_retries.max(20),
+            max_wait: self.max_wait.max(Duration::from_secs(60)),
+            first_contact: false,
+        }
+    }
+}
+
+/// Where and how a [`Transport`] sends.
+pub struct TransportSettings<'a> {
+    pub base_url: &'a str,
+    pub credentials: Credentials,
+    pub api_version: &'a str,
+    /// How long one attempt may take, answer included (`--timeout`).
+    pub timeout: Duration,
+    /// `--max-rps`: a pace from the start.
+    pub max_rps: Option<f64>,
+    pub retry: RetryPolicy,
+    /// More certificate authorities to trust (`--ca-cert`).
+    pub ca_certs: &'a [reqwest::Certificate],
+    /// The response body cap (`--max-body-bytes`).
+    pub max_body: usize,
+    /// The most requests in flight at once (`--jobs`): a ceiling the adaptive limit grows to.
+    pub jobs: usize,
+}
+
 /// Sends the run's requests. Cheap to share: scenarios hold it by reference.
 pub struct Transport {
     http: reqwest::Client,
@@ -101,6 +140,8 @@ pub struct Transport {
     timeout: Duration,
     retry: RetryPolicy,
     pacer: Pacer,
+    /// How many requests may be in flight (adaptive, `--jobs` at most).
+    limiter: Limiter,
     /// Set by the first 429 so the run says once that it slowed down.
     slowed: Mutex<Option<f64>>,
     redactor: Redactor,
@@ -108,6 +149,19 @@ pub struct Transport {
     posts: Mutex<PostLedger>,
     /// The response body cap (`--max-body-bytes`).
     max_body: usize,
+}
+
+impl Transport {
+    /// Whether the target has stopped answering (see [`Limiter::silent`]).
+    pub fn silent(&self) -> bool {
+        self.limiter.silent().is_some()
+    }
+
+    /// The places among the requests in flight for a burst of `n` requests, which then go
+    /// at once (see [`IN_BURST`]).
+    pub async fn burst_slot(&self, n: usize) -> crate::concurrency::Slot<'_> {
+        self.limiter.acquire_many(n).await
+    }
 }
 
 /// Creates (POSTs) by the order they were sent, and which have not been answered yet. A
@@ -137,19 +191,22 @@ impl Drop for OpenPost<'_> {
 }
 
 impl Transport {
-    #[allow(clippy::too_many_arguments)]
     pub fn new(
         redactor: Redactor,
         secret_fields: Vec<String>,
-        base_url: &str,
-        credentials: Credentials,
-        api_version: &str,
-        timeout: Duration,
-        max_rps: Option<f64>,
-        retry: RetryPolicy,
-        ca_certs: &[reqwest::Certificate],
-        max_body: usize,
+        settings: TransportSettings<'_>,
     ) -> Result<Arc<Transport>, RunError> {
+        let TransportSettings {
+            base_url,
+            credentials,
+            api_version,
+            timeout,
+            max_rps,
+            retry,
+            ca_certs,
+            max_body,
+            jobs,
+        } = settings;
         let mut builder = reqwest::Client::builder()
             // A conformance verdict is about the answer the target gives, not one it points to.
             .redirect(reqwest::redirect::Policy::none())
@@ -169,6 +226,7 @@ impl Transport {
             timeout,
             retry,
             pacer: Pacer::new(max_rps),
+            limiter: Limiter::new(jobs),
             slowed: Mutex::new(None),
             redactor,
             secret_fields,
@@ -339,7 +397,8 @@ impl Transport {
         request: reqwest::Request,
         operation_id: &str,
     ) -> (Sent, reqwest::Result<reqwest::Response>) {
-        self.send_with(request, operation_id, self.retry).await
+        let policy = RETRY_POLICY.try_with(|p| *p).unwrap_or(self.retry);
+        self.send_with(request, operation_id, policy).await
     }
 
     async fn send_with(
@@ -395,6 +454,49 @@ impl Transport {
                 unreachable!("a request is kept for every attempt")
             };
             let spare = current.try_clone();
+            // A burst's requests race on purpose (the scenario is about what concurrent
+            // requests do): their places were taken for them all at once (`burst_slot`).
+            let slot = if IN_BURST.try_with(|b| *b).unwrap_or(false) {
+                None
+            } else {
+                Some(self.limiter.acquire().await)
+            };
+            // Checked once a place is free (a request may wait long for one): a target
+            // silent for long is not asked again, so the run ends without a verdict in
+            // about that time, not after every request's own timeout.
+            if let Some(quiet) = self.limiter.silent() {
+                let exchange = Exchange {
+                    operation_id: operation_id.to_owned(),
+                    method: current.method().to_string(),
+                    url: current.url().to_string(),
+                    request_headers: Vec::new(),
+                    request_body: None,
+                    response: Err(abp_tokens_client::TransportError {
+                        kind: TransportErrorKind::Timeout,
+                        message: format!(
+                            "not sent: the target has answered nothing for {} s",
+                            quiet.as_secs()
+                        ),
+                    }),
+                    duration: Duration::ZERO,
+                };
+                let why = format!(
+                    "the target answered nothing for {} s (requests timed out after --timeout {} s): it is not serving",
+                    quiet.as_secs(),
+                    self.timeout.as_secs()
+                );
+                let sent = Sent {
+                    exchange,
+                    retries,
+                    gave_up: Some(why.clone()),
+                };
+                let answer = abp_tokens_client::failing_response(
+                    reqwest::StatusCode::SERVICE_UNAVAILABLE,
+                    reqwest::header::HeaderMap::new(),
+                    why,
+                );
+                return (sent, Ok(answer));
+            }
             self.pacer.wait_turn().await;
             let (exchange, response) = send_recorded(
                 &self.http,
@@ -404,6 +506,16 @@ impl Transport {
                 self.max_body,
             )
             .await;
+            let load = match &exchange.response {
+                Ok(r) if r.status == 429 || r.status == 503 => Load::Refused,
+                Ok(_) => Load::Answered(exchange.duration),
+                Err(e) if e.kind == TransportErrorKind::Timeout => Load::TimedOut,
+                Err(_) => Load::Failed,
+            };
+            match slot {
+                Some(slot) => self.limiter.finish(slot, operation_id, load),
+                None => self.limiter.observe(operation_id, load),
+            }
             let attempts = retries.len() as u32;
             let decision = self.decide(&exchange, idempotent, attempts, policy).await;
             match (decision, spare) {
@@ -445,14 +557,31 @@ impl Transport {
     ) -> Decision {
         let backoff = Duration::from_millis(250 * 2u64.pow(attempts.min(6)));
         match &exchange.response {
-            Ok(r) if r.status == 429 => {
+            // Both are the target saying "slower": a proxy's 503 (nginx `limit_req`, with
+            // an HTML page and no Retry-After) as much as an API's 429.
+            Ok(r) if r.status == 429 || r.status == 503 => {
                 if let Some(rate) = self.pacer.refused().await {
                     *self.slowed.lock().unwrap_or_else(|p| p.into_inner()) = Some(rate);
                 }
+                // A stated wait applies to every request, not only this one's retry.
+                if let Some(wait) = retry_after(r).filter(|w| *w <= policy.max_wait) {
+                    self.pacer
+                        .pause_until(tokio::time::Instant::now() + wait)
+                        .await;
+                }
             }
-            Ok(r) if r.status == 503 => self.pacer.unavailable().await,
             Ok(_) => self.pacer.served().await,
             Err(_) => {}
+        }
+        // A window announced spent is waited out before the next request meets a 429.
+        if let Ok(r) = &exchange.response
+            && let Some((0, reset)) = crate::pacing::announced_limit(&r.headers)
+            && !reset.is_zero()
+            && reset <= policy.max_wait
+        {
+            self.pacer
+                .pause_until(tokio::time::Instant::now() + reset)
+                .await;
         }
         match &exchange.response {
             Ok(r) if r.status == 429 || r.status == 503 => {
@@ -485,9 +614,14 @@ impl Transport {
                         policy.max_wait.as_secs()
                     ))
                 } else {
+                    // What the server sent, in its words; the wait the runner chose is the
+                    // event's own field.
                     Decision::Retry {
                         wait,
-                        reason: format!("{} with Retry-After {} s", r.status, wait.as_secs_f64()),
+                        reason: match r.header("retry-after") {
+                            Some(v) => format!("{} with Retry-After: {}", r.status, v.trim()),
+                            None => format!("{} without Retry-After", r.status),
+                        },
                     }
                 }
             }

@@ -48,7 +48,7 @@ pub use error::{ApiError, ClientError, ErrorExt};
 pub use generated::*;
 pub use observer::{
     DEFAULT_MAX_BODY_BYTES, Exchange, Observer, RecordedResponse, SendFuture, Transport,
-    TransportError, TransportErrorKind, header_pairs, send_recorded,
+    TransportError, TransportErrorKind, failing_response, header_pairs, send_recorded,
 };
 /// The `reqwest` this crate is built on, for [`Client::with_auth`] and [`Client::new_with_client`].
 pub use reqwest;

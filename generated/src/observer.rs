@@ -234,8 +234,9 @@ async fn read_capped(
 }
 
 /// A response whose body, when read, fails with `message`: what the typed layer gets for an
-/// answer that broke a bound (it has no other way to carry the recorder's own error).
-fn failing_response(
+/// answer that broke a bound (it has no other way to carry the recorder's own error), or for
+/// a request a caller's transport decided not to send.
+pub fn failing_response(
     status: reqwest::StatusCode,
     headers: reqwest::header::HeaderMap,
     message: String,

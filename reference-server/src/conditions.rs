@@ -13,6 +13,19 @@
 //!   client must handle (its retry finds the token already gone). A GET has no effect.
 //! - `fail_first_creates`: the first N creates answer 500 with no effect, then the server
 //!   serves normally (warming up): a failure that does not reproduce, for `--rerun-failures`.
+//!
+//! The shapes of a finite staging, each as the real thing answers (issue: right verdicts on
+//! a finite staging):
+//! - `limit_req`: nginx's `limit_req` (with `nodelay`): a bucket of `burst` requests refilled
+//!   at `rate` a second; a request that finds it empty gets nginx's HTML 503 page, with no
+//!   `Retry-After`.
+//! - `fixed_window`: `express-rate-limit`: `limit` requests per window of `seconds`; past it,
+//!   429 with `Retry-After` (the seconds left in the window) and the JSON error body. Every
+//!   answer carries `RateLimit-Policy`, `RateLimit-Limit`, `RateLimit-Remaining` and
+//!   `RateLimit-Reset` (draft 6 of the IETF fields, as that middleware sends them).
+//! - `workers`: `n` workers; every request needs one, and a create holds it for `ms`
+//!   milliseconds (a Node service hashing the secret synchronously): the rest queue.
+//! - `stall_after`: after N requests the server accepts connections and never answers.
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -35,6 +48,46 @@ pub struct TestConditions {
     pub drop_every: Option<NonZeroU64>,
     /// Answer the first N creates with 500 and no effect.
     pub fail_first_creates: Option<NonZeroU64>,
+    /// nginx's `limit_req`: (rate per second, burst); beyond it an HTML 503.
+    pub limit_req: Option<(NonZeroU32, NonZeroU32)>,
+    /// A fixed window: (requests, seconds); beyond it 429 with `Retry-After` and the
+    /// `RateLimit` fields on every answer.
+    pub fixed_window: Option<(NonZeroU32, NonZeroU64)>,
+    /// (workers, milliseconds each request holds one).
+    pub workers: Option<(NonZeroU32, NonZeroU64)>,
+    /// Never answer after this many requests.
+    pub stall_after: Option<NonZeroU64>,
+}
+
+/// nginx's page for a request `limit_req` rejected (its default `limit_req_status` 503).
+const NGINX_503: &str = "<html>\r\n<head><title>503 Service Temporarily Unavailable</title></head>\r\n<body>\r\n<center><h1>503 Service Temporarily Unavailable</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n";
+
+/// A fixed window's count.
+#[derive(Debug)]
+struct Window {
+    limit: u32,
+    length: Duration,
+    started: Instant,
+    count: u32,
+}
+
+impl Window {
+    /// Counts a request: whether it is admitted, what is left, and the time to the reset.
+    fn count(&mut self, now: Instant) -> (bool, u32, Duration) {
+        if now.saturating_duration_since(self.started) >= self.length {
+            // Windows are aligned to the first: the next one starts at a multiple.
+            let elapsed = now.saturating_duration_since(self.started).as_secs_f64();
+            let windows = (elapsed / self.length.as_secs_f64()).floor();
+            self.started += self.length.mul_f64(windows);
+            self.count = 0;
+        }
+        self.count += 1;
+        let reset = self
+            .length
+            .saturating_sub(now.saturating_duration_since(self.started));
+        let admitted = self.count <= self.limit;
+        (admitted, self.limit.saturating_sub(self.count), reset)
+    }
 }
 
 /// The seconds a rate-limited client is told to wait.
@@ -46,22 +99,35 @@ struct Bucket {
     capacity: f64,
     tokens: f64,
     refilled: Instant,
+    /// Tokens added per second.
+    rate: f64,
 }
 
 impl Bucket {
+    /// `burst` tokens at most, refilled at `rate` a second.
+    fn with(rate: NonZeroU32, burst: NonZeroU32) -> Bucket {
+        Bucket {
+            capacity: f64::from(burst.get()),
+            tokens: f64::from(burst.get()),
+            refilled: Instant::now(),
+            rate: f64::from(rate.get()),
+        }
+    }
+
     fn new(per_second: NonZeroU32) -> Bucket {
         let capacity = f64::from(per_second.get());
         Bucket {
             capacity,
             tokens: capacity,
             refilled: Instant::now(),
+            rate: capacity,
         }
     }
 
     /// Takes a token if there is one.
     fn take(&mut self, now: Instant) -> bool {
         let elapsed = now.saturating_duration_since(self.refilled).as_secs_f64();
-        self.tokens = (self.tokens + elapsed * self.capacity).min(self.capacity);
+        self.tokens = (self.tokens + elapsed * self.rate).min(self.capacity);
         self.refilled = now;
         if self.tokens >= 1.0 {
             self.tokens -= 1.0;
@@ -82,6 +148,12 @@ pub(crate) struct Conditions {
     fail_first_creates: u64,
     /// Creates seen so far.
     creates: AtomicU64,
+    limit_req: Option<Mutex<Bucket>>,
+    window: Option<Mutex<Window>>,
+    workers: Option<(tokio::sync::Semaphore, Duration)>,
+    stall_after: Option<NonZeroU64>,
+    /// Requests seen so far, for `stall_after`.
+    seen: AtomicU64,
 }
 
 impl Conditions {
@@ -92,6 +164,25 @@ impl Conditions {
             counted: AtomicU64::new(0),
             fail_first_creates: conditions.fail_first_creates.map_or(0, NonZeroU64::get),
             creates: AtomicU64::new(0),
+            limit_req: conditions
+                .limit_req
+                .map(|(rate, burst)| Mutex::new(Bucket::with(rate, burst))),
+            window: conditions.fixed_window.map(|(limit, seconds)| {
+                Mutex::new(Window {
+                    limit: limit.get(),
+                    length: Duration::from_secs(seconds.get()),
+                    started: Instant::now(),
+                    count: 0,
+                })
+            }),
+            workers: conditions.workers.map(|(n, ms)| {
+                (
+                    tokio::sync::Semaphore::new(n.get() as usize),
+                    Duration::from_millis(ms.get()),
+                )
+            }),
+            stall_after: conditions.stall_after,
+            seen: AtomicU64::new(0),
         }
     }
 
@@ -137,6 +228,93 @@ pub(crate) async fn rate_limit(
     r.headers_mut()
         .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
     r
+}
+
+/// The finite-staging shapes, outermost of the conditions: a stalled server answers nothing,
+/// a `limit_req` proxy answers its HTML 503, a fixed window answers 429 and labels every
+/// answer with its `RateLimit` fields, and a worker pool queues.
+pub(crate) async fn finite(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let c = &state.inner.conditions;
+    if let Some(n) = c.stall_after
+        && c.seen.fetch_add(1, Ordering::Relaxed) >= n.get()
+    {
+        tracing::info!("stalled (--stall-after): never answering");
+        std::future::pending::<()>().await;
+    }
+    if let Some(bucket) = &c.limit_req {
+        let admitted = bucket
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take(Instant::now());
+        if !admitted {
+            let mut r = (axum::http::StatusCode::SERVICE_UNAVAILABLE, NGINX_503).into_response();
+            r.headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));
+            return r;
+        }
+    }
+    let mut labels = None;
+    if let Some(window) = &c.window {
+        let (admitted, remaining, reset) = {
+            let mut w = window.lock().unwrap_or_else(|p| p.into_inner());
+            let counted = w.count(Instant::now());
+            labels = Some((w.limit, w.length, counted.1, counted.2));
+            counted
+        };
+        if !admitted {
+            let mut r = ApiError::too_many_requests().into_response();
+            r.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(reset.as_secs_f64().ceil() as u64),
+            );
+            label(&mut r, labels);
+            let _ = remaining;
+            return r;
+        }
+    }
+    let mut response = match &c.workers {
+        Some((pool, hold)) => {
+            let Ok(_worker) = pool.acquire().await else {
+                return ApiError::internal("the worker pool is closed").into_response();
+            };
+            // A create hashes its secret on the worker; everything else is quick, but waits
+            // for a free worker all the same (a blocked event loop serves nobody).
+            if request.method() == Method::POST {
+                tokio::time::sleep(*hold).await;
+            }
+            next.run(request).await
+        }
+        None => next.run(request).await,
+    };
+    label(&mut response, labels);
+    response
+}
+
+/// The `RateLimit` fields of draft 6, as `express-rate-limit` sends them.
+fn label(r: &mut Response, labels: Option<(u32, Duration, u32, Duration)>) {
+    let Some((limit, length, remaining, reset)) = labels else {
+        return;
+    };
+    let h = r.headers_mut();
+    let mut put = |name: &'static str, value: String| {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            h.insert(name, v);
+        }
+    };
+    put(
+        "ratelimit-policy",
+        format!("{limit};w={}", length.as_secs()),
+    );
+    put("ratelimit-limit", limit.to_string());
+    put("ratelimit-remaining", remaining.to_string());
+    put(
+        "ratelimit-reset",
+        (reset.as_secs_f64().ceil() as u64).to_string(),
+    );
 }
 
 /// Handles every Nth GET or DELETE, then has the wire layer close the connection instead of

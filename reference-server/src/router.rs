@@ -89,7 +89,8 @@ pub fn app(state: AppState) -> Router {
         let allow = HeaderValue::from_str(&allow.join(", ")).expect("method names are ASCII");
         api = api.route(path, router.fallback(method_not_allowed(allow)));
     }
-    // Layers run outermost first: log, conformant variants, rate limit, dropped answers, timeout, latency.
+    // Layers run outermost first: log, conformant variants, finite-staging shapes (stall,
+    // limit_req, fixed window, workers), rate limit, dropped answers, timeout, latency.
     use axum::middleware::from_fn_with_state as with;
     Router::new()
         .nest(&contract.base_path, api)
@@ -99,6 +100,7 @@ pub fn app(state: AppState) -> Router {
         .layer(with(state.clone(), conditions::fail_first_creates))
         .layer(with(state.clone(), conditions::drop_every))
         .layer(with(state.clone(), conditions::rate_limit))
+        .layer(with(state.clone(), conditions::finite))
         .layer(with(state.clone(), crate::variant::rewrite))
         .layer(axum::middleware::from_fn(log))
         .with_state(state)

@@ -50,6 +50,21 @@ pub struct ServeArgs {
     /// server warming up, for testing re-runs of failed scenarios (--rerun-failures).
     #[arg(long, value_name = "N", help_heading = CONDITIONS_HEADING)]
     pub fail_first_creates: Option<NonZeroU64>,
+    /// Play nginx's `limit_req` (with `nodelay`): a burst of BURST requests, refilled at RATE
+    /// a second; beyond it nginx's HTML 503 page with no Retry-After.
+    #[arg(long, value_name = "RATE,BURST", value_parser = parse_pair::<NonZeroU32, NonZeroU32>, help_heading = CONDITIONS_HEADING)]
+    pub limit_req: Option<(NonZeroU32, NonZeroU32)>,
+    /// Play `express-rate-limit`: LIMIT requests per fixed window of SECONDS; beyond it 429
+    /// with Retry-After, and the RateLimit-* fields on every answer.
+    #[arg(long, value_name = "LIMIT,SECONDS", value_parser = parse_pair::<NonZeroU32, NonZeroU64>, help_heading = CONDITIONS_HEADING)]
+    pub fixed_window: Option<(NonZeroU32, NonZeroU64)>,
+    /// N workers: every request needs one, a create holds it for MS milliseconds (hashing a
+    /// secret synchronously); the rest queue.
+    #[arg(long, value_name = "N,MS", value_parser = parse_pair::<NonZeroU32, NonZeroU64>, help_heading = CONDITIONS_HEADING)]
+    pub workers: Option<(NonZeroU32, NonZeroU64)>,
+    /// After N requests, accept connections and never answer (a hung release).
+    #[arg(long, value_name = "N", help_heading = CONDITIONS_HEADING)]
+    pub stall_after: Option<NonZeroU64>,
     /// Switch on a deliberate bug (repeatable); see --list-faults.
     #[arg(long = "fault", value_name = "NAME", value_parser = parse_fault, help_heading = FAULTS_HEADING)]
     pub faults: Vec<Fault>,
@@ -92,6 +107,10 @@ impl Default for ServeArgs {
             rate_limit: None,
             drop_every: None,
             fail_first_creates: None,
+            limit_req: None,
+            fixed_window: None,
+            workers: None,
+            stall_after: None,
             faults: Vec::new(),
             list_faults: false,
             variants: Vec::new(),
@@ -107,8 +126,28 @@ impl ServeArgs {
             rate_limit: self.rate_limit,
             drop_every: self.drop_every,
             fail_first_creates: self.fail_first_creates,
+            limit_req: self.limit_req,
+            fixed_window: self.fixed_window,
+            workers: self.workers,
+            stall_after: self.stall_after,
         }
     }
+}
+
+/// `A,B`: two numbers, as `--limit-req 50,50` takes them.
+fn parse_pair<A: std::str::FromStr, B: std::str::FromStr>(text: &str) -> Result<(A, B), String> {
+    let (a, b) = text
+        .split_once(',')
+        .ok_or_else(|| format!("`{text}`: expected two numbers separated by a comma"))?;
+    let a = a
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{a}` is not a positive whole number"))?;
+    let b = b
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{b}` is not a positive whole number"))?;
+    Ok((a, b))
 }
 
 fn parse_fault(name: &str) -> Result<Fault, String> {
@@ -179,6 +218,26 @@ fn banner(addr: SocketAddr, base_path: &str, fixtures: &Fixtures, args: &ServeAr
     if let Some(n) = args.drop_every {
         out.push_str(&format!(
             "dropped answers: every {n}th GET/DELETE is handled, then its connection closed\n"
+        ));
+    }
+    if let Some((rate, burst)) = args.limit_req {
+        out.push_str(&format!(
+            "limit_req: {rate} requests/s, burst {burst}, then nginx's HTML 503 (no Retry-After)\n"
+        ));
+    }
+    if let Some((limit, seconds)) = args.fixed_window {
+        out.push_str(&format!(
+            "fixed window: {limit} requests per {seconds} s, then 429 with Retry-After; RateLimit-* on every answer\n"
+        ));
+    }
+    if let Some((n, ms)) = args.workers {
+        out.push_str(&format!(
+            "workers: {n}, a create holding one for {ms} ms (every request queues for one)\n"
+        ));
+    }
+    if let Some(n) = args.stall_after {
+        out.push_str(&format!(
+            "stall: after {n} requests, connections are accepted and never answered\n"
         ));
     }
     if let Some(n) = args.fail_first_creates {

@@ -69,14 +69,18 @@ pub async fn cleanup(args: CleanupArgs) -> Result<(), CliError> {
     let transport = Transport::new(
         redactor.clone(),
         api.secret_fields.clone(),
-        &remote.base_url,
-        remote.credentials.clone(),
-        spec.version(),
-        std::time::Duration::from_secs(args.connect.timeout),
-        args.connect.max_rps,
-        args.connect.retry(),
-        &args.connect.ca_certs()?,
-        args.connect.max_body_bytes,
+        conformance::transport::TransportSettings {
+            base_url: &remote.base_url,
+            credentials: remote.credentials.clone(),
+            api_version: spec.version(),
+            timeout: std::time::Duration::from_secs(args.connect.timeout),
+            max_rps: args.connect.max_rps,
+            retry: args.connect.retry(),
+            ca_certs: &args.connect.ca_certs()?,
+            max_body: args.connect.max_body_bytes,
+            // The clean-up deletes one token at a time.
+            jobs: 1,
+        },
     )?;
 
     let mut leftovers = Vec::new();

@@ -32,10 +32,10 @@ pub enum CliError {
     /// Exit 3.
     #[error("cannot reach {url}: {reason}")]
     Unreachable { url: String, reason: String },
-    /// Exit 3: the target kept refusing requests (429/503) past the retry policy, so some
-    /// scenarios have no verdict.
+    /// Exit 3: the target did not serve some requests (429/503 past the retry policy, no
+    /// answer within --timeout, or silent), so some scenarios have no verdict.
     #[error(
-        "the target kept answering 429/503 past the retry policy: {scenarios} scenarios have no verdict ({requests} requests refused); try again later, or allow longer waits (--max-retry-wait, --max-retries) or a slower pace (--max-rps)"
+        "the target did not serve {requests} requests (it kept answering 429/503 past the retry policy, or gave no answer within --timeout): {scenarios} scenarios have no verdict; try again later, or allow longer waits (--max-retry-wait, --max-retries, --timeout) or a slower pace (--max-rps)"
     )]
     Unavailable { scenarios: usize, requests: usize },
     /// Exit 3: `--deadline` passed before the run ended; what was cut short has no verdict.

@@ -255,7 +255,12 @@ impl<'a> Ctx<'a> {
                     .await
             }
         });
-        let sent = futures_util::future::join_all(sends).await;
+        let transport = shared.transport.clone();
+        let slot = transport.burst_slot(requests.len()).await;
+        let sent = crate::transport::IN_BURST
+            .scope(true, futures_util::future::join_all(sends))
+            .await;
+        drop(slot);
         let mut order: Vec<usize> = (0..sent.len()).collect();
         order.sort_by_key(|i| match &sent[*i] {
             Ok(s) => s.exchange.response.as_ref().map_or(0, |r| r.status),

@@ -102,14 +102,17 @@ impl Shared {
         let transport = Transport::new(
             redactor.clone(),
             api.secret_fields.clone(),
-            &config.base_url,
-            config.credentials.clone(),
-            config.spec.version(),
-            config.timeout,
-            config.max_rps,
-            config.retry,
-            &config.ca_certs,
-            config.max_body_bytes,
+            crate::transport::TransportSettings {
+                base_url: &config.base_url,
+                credentials: config.credentials.clone(),
+                api_version: config.spec.version(),
+                timeout: config.timeout,
+                max_rps: config.max_rps,
+                retry: config.retry,
+                ca_certs: &config.ca_certs,
+                max_body: config.max_body_bytes,
+                jobs: config.jobs,
+            },
         )?;
         let run_id = random_hex(8);
         Ok(Shared {

@@ -12,6 +12,7 @@ use crate::exchange::{ExchangeRecord, RawExchange, RawResponse};
 use crate::roles::Role;
 use crate::tally::At;
 use crate::transport::Sent;
+use abp_tokens_client::TransportErrorKind;
 
 impl<'a> Ctx<'a> {
     /// Emits a request's retried attempts, each as an event of its own, before its exchange.
@@ -148,6 +149,25 @@ impl<'a> Ctx<'a> {
             .push((kind, self.as_snapshotted(kind, &raw, done_by_lost)));
         let response = match &raw.response {
             Ok(r) => r,
+            // Time is not a verdict: no answer within --timeout, or a target the transport
+            // stopped asking because it answered nothing for long, leaves the scenario
+            // without one (exit 3 if nothing else fails), never FAIL.
+            Err(e)
+                if sent.gave_up.is_some()
+                    || e.kind == TransportErrorKind::Timeout
+                    || self.shared.transport.silent() =>
+            {
+                let why = sent.gave_up.clone().unwrap_or_else(|| {
+                    format!(
+                        "{} {} got no answer within --timeout {} s: the target is slow or busy, which is no verdict on it",
+                        raw.method,
+                        op.path,
+                        self.shared.config.timeout.as_secs()
+                    )
+                });
+                self.unserved(&why);
+                return None;
+            }
             Err(e) => {
                 self.step_failed(&format!(
                     "{} {} got no response: {}",

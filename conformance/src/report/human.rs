@@ -223,7 +223,7 @@ impl<W: Write> Reporter for Human<W> {
                 }
                 if stats.rate_limited > 0 {
                     requests.push_str(&format!(
-                        ", {} refused by the target's rate limit",
+                        ", {} not served (429/503 past the retry policy, or no answer)",
                         stats.rate_limited
                     ));
                 }
