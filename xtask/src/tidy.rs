@@ -168,6 +168,7 @@ mod tests {
         "api",
         "exchange",
         "pacing",
+        "concurrency",
         "transport",
         "checks",
         "known",
