@@ -56,6 +56,11 @@ pub enum Event {
     Warning {
         message: String,
     },
+    /// Something the run did that a person should know of, which is not a problem: the
+    /// snapshots a recording wrote.
+    Notice {
+        message: String,
+    },
     /// The run ended before any scenario: preflight found a setup mistake (exit 2), the
     /// target did not answer (exit 3), or the run was interrupted (exit 130). Reporters say
     /// so instead of reporting an empty run as passed.

@@ -228,9 +228,16 @@ pub async fn run(config: RunConfig, reporter: &mut dyn Reporter) -> Result<RunSt
             .record_command
             .clone()
             .unwrap_or_else(|| "the same command with --update-snapshots".into());
+        // Only a run whose scenarios all passed is worth approving as a baseline.
+        let approve = if stats.failed == 0 && stats.flaky == 0 && !stats.interrupted {
+            format!("Approve this run's answers as the baseline with: {record}")
+        } else {
+            "Fix the failures (or finish the run) before approving its answers as the baseline."
+                .to_owned()
+        };
         reporter.event(&Event::Warning {
             message: format!(
-                "{} of {} scenarios have no approved snapshot for target `{}` yet, so snapshots did not gate this run; their exchanges are pending review in {dir} (.snap.new). Approve this run's answers as the baseline with: {record}",
+                "{} of {} scenarios have no approved snapshot for target `{}` yet, so snapshots did not gate this run; their exchanges are pending review in {dir} (.snap.new). {approve}",
                 stats.no_baseline,
                 scenarios.len(),
                 shared.config.target_name
@@ -238,7 +245,7 @@ pub async fn run(config: RunConfig, reporter: &mut dyn Reporter) -> Result<RunSt
         });
     }
     if stats.snapshots_new + stats.snapshots_updated > 0 {
-        reporter.event(&Event::Warning {
+        reporter.event(&Event::Notice {
             message: format!(
                 "recorded {} new and {} changed approved snapshots in {dir}; review and commit them",
                 stats.snapshots_new, stats.snapshots_updated
@@ -624,7 +631,7 @@ async fn sweep(shared: &Shared) -> Outcome {
     if still > 0 {
         uncertain.push(format!(
             "{} this run created {} still listed after the final clean-up ({} answered its DELETE; the target did not remove {})",
-            crate::events::count(still, "token", "tokens"),
+            crate::events::count(still, "access token", "access tokens"),
             if still == 1 { "is" } else { "are" },
             if unconfirmed > 0 { "not every one" } else { "every one" },
             if still == 1 { "it" } else { "them" }

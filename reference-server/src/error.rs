@@ -15,7 +15,9 @@ pub enum ServerError {
     },
     #[error("invalid fixtures {path}: {message}")]
     FixturesInvalid { path: PathBuf, message: String },
-    #[error("unknown fault `{0}` (run with --list-faults to see the catalog)")]
+    #[error(
+        "unknown fault `{0}` (`conformance serve --list-faults` or `reference-server --list-faults` prints the catalog)"
+    )]
     UnknownFault(String),
     #[error("the spec cannot be used: {0}")]
     Spec(#[from] abp_spec::SpecError),

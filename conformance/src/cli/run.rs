@@ -181,10 +181,12 @@ fn build_config(
     let mut config = RunConfig::new(base_url, &target_name, spec, credentials);
     config.update_snapshots = args.update_snapshots;
     config.force_record = args.force;
-    config.record_command = Some(this_command(
+    // The command to record a baseline: this one, without its report files (a recording
+    // writes snapshots, not the gate's reports).
+    config.record_command = Some(without_reports(&this_command(
         &["--update-snapshots"],
         &["--update-snapshots"],
-    ));
+    )));
     if args.target.base_url.is_some() || args.target.server.is_some() {
         let mut target = vec!["conformance".to_owned(), "cleanup".to_owned()];
         if let Some(url) = &args.target.base_url {
@@ -408,5 +410,32 @@ impl Signals {
         {
             tokio::signal::ctrl_c().await.is_ok()
         }
+    }
+}
+
+/// A shell line without its `--report FORMAT=PATH` arguments (both spellings).
+fn without_reports(command: &str) -> String {
+    let mut out: Vec<&str> = Vec::new();
+    let mut words = command.split(' ').peekable();
+    while let Some(w) = words.next() {
+        if w == "--report" {
+            words.next();
+        } else if !w.starts_with("--report=") {
+            out.push(w);
+        }
+    }
+    out.join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_record_command_leaves_the_report_files_out() {
+        assert_eq!(
+            super::without_reports(
+                "conformance run --report junit=a.xml --base-url u --report=html=b.html --update-snapshots"
+            ),
+            "conformance run --base-url u --update-snapshots"
+        );
     }
 }

@@ -82,6 +82,7 @@ impl<W: Write> Reporter for Html<W> {
                 exchanges: result.exchanges.clone(),
             }),
             Event::Warning { message } => self.warnings.push(message.clone()),
+            Event::Notice { message } => self.warnings.push(format!("note: {message}")),
             Event::Retry { .. } => {}
             Event::RunAborted {
                 target,

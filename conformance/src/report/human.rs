@@ -126,6 +126,10 @@ impl<W: Write> Reporter for Human<W> {
                     bar.finish_and_clear();
                 }
             }
+            Event::Notice { message } => {
+                let tag = self.paint("NOTE", Verdict::Passed);
+                self.line(&format!("{tag}: {message}"));
+            }
             Event::Warning { message } => {
                 let tag = self.paint("WARNING", Verdict::Skipped);
                 self.line(&format!("{tag}: {message}"));
@@ -214,7 +218,7 @@ impl<W: Write> Reporter for Human<W> {
                     not_run.push_str(&format!(
                         ", {} {} left on the account",
                         stats.tokens_left,
-                        plural(stats.tokens_left, "token", "tokens")
+                        plural(stats.tokens_left, "access token", "access tokens")
                     ));
                 }
                 let mut requests = format!("{} requests", stats.requests);

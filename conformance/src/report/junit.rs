@@ -57,6 +57,7 @@ impl<W: Write> Reporter for Junit<W> {
             | Event::Exchange(_)
             | Event::Check(_)
             | Event::Warning { .. }
+            | Event::Notice { .. }
             | Event::Retry { .. } => {}
             // No scenario ran: one errored testcase says why, so a publisher shows red.
             Event::RunAborted {

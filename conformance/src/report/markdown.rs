@@ -169,6 +169,12 @@ impl<W: Write> Reporter for Markdown<W> {
                     e.1 += wait_ms;
                 }
             }
+            Event::Notice { message } => {
+                self.warnings_total += 1;
+                if self.warnings.len() < MAX_ROWS {
+                    self.warnings.push(text(&format!("note: {message}"), 400));
+                }
+            }
             Event::Warning { message } => {
                 self.warnings_total += 1;
                 if self.warnings.len() < MAX_ROWS {

@@ -109,6 +109,9 @@ pub fn all(spec: &Spec) -> Result<Vec<Scenario>, RunError> {
     out.extend(schemes::scenarios(spec, &api)?);
     out.extend(near_miss::scenarios(spec, &api)?);
     out.extend(model::scenarios());
+    // In suite order, each suite's scenarios as generated: a lifecycle scenario derived next
+    // to the validation cases it shares facts with is still listed and run with its suite.
+    out.sort_by_key(|s| s.suite);
     Ok(out)
 }
 

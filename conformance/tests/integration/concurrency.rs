@@ -27,6 +27,7 @@ fn shape(events: &[Event]) -> Vec<String> {
                 scenario, verdict, ..
             } => Some(format!("end {scenario} {verdict:?}")),
             Event::Warning { message } => Some(format!("warning {message}")),
+            Event::Notice { message } => Some(format!("notice {message}")),
             Event::RunAborted { reason, .. } => Some(format!("aborted {reason}")),
             Event::Retry { .. } | Event::RunFinished { .. } => None,
         })
