@@ -31,7 +31,7 @@ use tokio::time::Instant;
 /// The limit a run starts with (or `--jobs`, if lower).
 pub const INITIAL: usize = 8;
 /// Queueing that costs less than this is not load (scheduling noise on a busy machine).
-const QUEUE_SLACK: Duration = Duration::from_millis(25);
+pub const QUEUE_SLACK: Duration = Duration::from_millis(25);
 /// A target that answers nothing this long, while requests time out, has stopped.
 pub const SILENCE: Duration = Duration::from_secs(30);
 
