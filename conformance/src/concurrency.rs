@@ -1,6 +1,7 @@
 //! How many requests are in flight at once: an adaptive limit shared by every scenario, so
 //! that the run takes the concurrency the target serves without its latency growing (the
-//! idea of Netflix's concurrency-limits and TCP Vegas). `--jobs` is the ceiling, not the load.
+//! idea of Netflix's concurrency-limits and TCP Vegas). `--jobs` sets the ceiling (twice as
+//! many requests as scenarios at once, for their bursts), not the load.
 //!
 //! - It starts moderately ([`INITIAL`]) and, until the first sign of load, grows by one per
 //!   answer (doubling each round trip, as TCP's slow start does); after that by one per

@@ -226,7 +226,9 @@ impl Transport {
             timeout,
             retry,
             pacer: Pacer::new(max_rps),
-            limiter: Limiter::new(jobs),
+            // `--jobs` scenarios at once, each with at most one request in flight but for its
+            // bursts: twice that is room for the bursts, and the adaptive limit stays below.
+            limiter: Limiter::new(jobs.saturating_mul(2)),
             slowed: Mutex::new(None),
             redactor,
             secret_fields,
