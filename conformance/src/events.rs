@@ -365,6 +365,37 @@ pub struct RunStats {
 }
 
 impl RunStats {
+    /// The counts every reporter shows beside passed and failed, in one wording: known
+    /// failures, stale known-failure entries (which fail the gate) and tokens left behind.
+    /// Empty when all are zero.
+    pub fn beside_failed(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.known_scenarios > 0 {
+            out.push(count(
+                self.known_scenarios,
+                "known failure",
+                "known failures",
+            ));
+        }
+        if self.stale_known_failures > 0 {
+            out.push(format!(
+                "{} (fails the gate)",
+                count(
+                    self.stale_known_failures,
+                    "stale known-failure entry",
+                    "stale known-failure entries"
+                )
+            ));
+        }
+        if self.tokens_left > 0 {
+            out.push(format!(
+                "{} left on the account",
+                count(self.tokens_left, "access token", "access tokens")
+            ));
+        }
+        out
+    }
+
     pub fn success(&self) -> bool {
         self.verdict() == RunVerdict::Passed
     }

@@ -284,14 +284,12 @@ pub async fn run(config: RunConfig, reporter: &mut dyn Reporter) -> Result<RunSt
     let whole_run = !stats.interrupted
         && shared.config.suites.is_empty()
         && shared.config.scenario_glob.is_none();
-    if stats.coverage_exercised < stats.coverage_documented
-        && (whole_run || shared.config.require_coverage)
-    {
-        let missing: Vec<String> = coverage
-            .iter()
-            .filter(|c| c.exercised == 0)
-            .map(|c| format!("{} {}", c.operation, c.status))
-            .collect();
+    let missing: Vec<String> = coverage
+        .iter()
+        .filter(|c| c.exercised == 0)
+        .map(|c| format!("{} {}", c.operation, c.status))
+        .collect();
+    if !missing.is_empty() && (whole_run || shared.config.require_coverage) {
         reporter.event(&Event::Warning {
             message: format!(
                 "documented statuses never exercised: {}{}",
@@ -304,14 +302,8 @@ pub async fn run(config: RunConfig, reporter: &mut dyn Reporter) -> Result<RunSt
             ),
         });
     }
-    if shared.config.require_coverage && stats.coverage_exercised < stats.coverage_documented {
-        gates.push(crate::events::Gate::CoverageRequired {
-            missing: coverage
-                .iter()
-                .filter(|c| c.exercised == 0)
-                .map(|c| format!("{} {}", c.operation, c.status))
-                .collect(),
-        });
+    if shared.config.require_coverage && !missing.is_empty() {
+        gates.push(crate::events::Gate::CoverageRequired { missing });
     }
     if stats.interrupted {
         gates.push(crate::events::Gate::Interrupted {
@@ -550,32 +542,52 @@ fn finished_event(
     }
 }
 
+/// Each role's list, all at once and quietly (the sweep reports only its deletions): `None`
+/// for a role without a credential, `Some(None)` for a list that could not be read.
+async fn quiet_lists(
+    shared: &Shared,
+    roles: &[Role],
+) -> Vec<(
+    Role,
+    Option<Option<Vec<abp_tokens_client::types::UserAccessToken>>>,
+)> {
+    let lists = futures_util::future::join_all(roles.iter().map(|role| {
+        shared
+            .transport
+            .typed(*role, |c| async move { c.list_my_tokens().await })
+    }))
+    .await;
+    roles
+        .iter()
+        .zip(lists)
+        .map(|(role, list)| {
+            (
+                *role,
+                list.map(|(result, _)| result.ok().map(|l| l.into_inner())),
+            )
+        })
+        .collect()
+}
+
 /// Deletes any token still carrying this run's prefix (say a create that answered an error
 /// yet stored the token). Only this run's names are touched.
 async fn sweep(shared: &Shared) -> Outcome {
     let mut ctx = Ctx::new(shared, "cleanup/sweep", 0);
-    // The listings are quiet (only deletions are reported) and go out at once.
     let roles = [Role::User, Role::OtherUser];
-    let lists = futures_util::future::join_all(roles.map(|role| {
-        shared
-            .transport
-            .typed(role, |c| async move { c.list_my_tokens().await })
-    }))
-    .await;
     let mut earlier = 0;
     // Roles whose list could not be read: what they still hold of this run is not known.
     let mut unread = Vec::new();
-    for (role, list) in roles.into_iter().zip(lists) {
+    for (role, list) in quiet_lists(shared, &roles).await {
         let list = match list {
-            Some((Ok(list), _)) => list,
-            Some((Err(_), _)) => {
+            Some(Some(list)) => list,
+            Some(None) => {
                 unread.push(role.env_var());
                 continue;
             }
             // No credential for the role: it created nothing.
             None => continue,
         };
-        for token in list.into_inner() {
+        for token in list {
             if token.name.starts_with(&shared.prefix) {
                 ctx.to_clean.push((role, token.id.to_string()));
             } else if crate::context::is_run_token_name(&token.name) {
@@ -605,24 +617,15 @@ async fn sweep(shared: &Shared) -> Outcome {
     // deleted in the sweep is listed once more, so a target that answers 204 and keeps the
     // token (or a rate limit that refused the deletes) is counted, not believed.
     let mut still = 0;
-    if !swept.is_empty() {
-        let lists = futures_util::future::join_all(swept.iter().map(|role| {
-            shared
-                .transport
-                .typed(*role, |c| async move { c.list_my_tokens().await })
-        }))
-        .await;
-        for (role, list) in swept.iter().zip(lists) {
-            match list {
-                Some((Ok(list), _)) => {
-                    still += list
-                        .into_inner()
-                        .iter()
-                        .filter(|t| t.name.starts_with(&shared.prefix))
-                        .count();
-                }
-                _ => unread.push(role.env_var()),
+    for (role, list) in quiet_lists(shared, &swept).await {
+        match list {
+            Some(Some(list)) => {
+                still += list
+                    .iter()
+                    .filter(|t| t.name.starts_with(&shared.prefix))
+                    .count();
             }
+            _ => unread.push(role.env_var()),
         }
     }
     // Tokens are live credentials: a run that cannot confirm it removed its own says how

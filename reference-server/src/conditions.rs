@@ -259,12 +259,10 @@ pub(crate) async fn finite(
     }
     let mut labels = None;
     if let Some(window) = &c.window {
-        let (admitted, remaining, reset) = {
-            let mut w = window.lock().unwrap_or_else(|p| p.into_inner());
-            let counted = w.count(Instant::now());
-            labels = Some((w.limit, w.length, counted.1, counted.2));
-            counted
-        };
+        let mut w = window.lock().unwrap_or_else(|p| p.into_inner());
+        let (admitted, remaining, reset) = w.count(Instant::now());
+        labels = Some((w.limit, w.length, remaining, reset));
+        drop(w);
         if !admitted {
             let mut r = ApiError::too_many_requests().into_response();
             r.headers_mut().insert(
@@ -272,7 +270,6 @@ pub(crate) async fn finite(
                 HeaderValue::from(reset.as_secs_f64().ceil() as u64),
             );
             label(&mut r, labels);
-            let _ = remaining;
             return r;
         }
     }

@@ -199,31 +199,10 @@ impl<W: Write> Html<W> {
             s.passed,
             s.failed,
             s.skipped,
-            {
-                let mut more = String::new();
-                if s.known_scenarios > 0 {
-                    more.push_str(&format!(" · {} known failure", s.known_scenarios));
-                }
-                if s.tokens_left > 0 {
-                    more.push_str(&format!(
-                        " · {} token{} left on the account",
-                        s.tokens_left,
-                        if s.tokens_left == 1 { "" } else { "s" }
-                    ));
-                }
-                if s.stale_known_failures > 0 {
-                    more.push_str(&format!(
-                        " · {} stale known-failure {} (fails the gate)",
-                        s.stale_known_failures,
-                        if s.stale_known_failures == 1 {
-                            "entry"
-                        } else {
-                            "entries"
-                        }
-                    ));
-                }
-                more
-            },
+            s.beside_failed()
+                .iter()
+                .map(|c| format!(" · {}", esc(c)))
+                .collect::<String>(),
             s.checks_run,
             s.checks_failed,
             s.coverage_exercised,

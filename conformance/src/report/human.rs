@@ -182,17 +182,11 @@ impl<W: Write> Reporter for Human<W> {
                 };
                 // Beside the scenario counts, so the line never reads green when a stale
                 // entry fails the gate.
-                let mut gated = String::new();
-                if stats.known_scenarios > 0 {
-                    gated.push_str(&format!(", {} known failure", stats.known_scenarios));
-                }
-                if stats.stale_known_failures > 0 {
-                    gated.push_str(&format!(
-                        ", {} stale known-failure {} (fails the gate)",
-                        stats.stale_known_failures,
-                        plural(stats.stale_known_failures, "entry", "entries")
-                    ));
-                }
+                let gated: String = stats
+                    .beside_failed()
+                    .iter()
+                    .map(|c| format!(", {c}"))
+                    .collect();
                 let mut not_run = if stats.not_run > 0 {
                     format!(", {} not run", stats.not_run)
                 } else {
@@ -212,13 +206,6 @@ impl<W: Write> Reporter for Human<W> {
                     not_run.push_str(&format!(
                         ", {} without a verdict (target unavailable)",
                         stats.unavailable
-                    ));
-                }
-                if stats.tokens_left > 0 {
-                    not_run.push_str(&format!(
-                        ", {} {} left on the account",
-                        stats.tokens_left,
-                        plural(stats.tokens_left, "access token", "access tokens")
                     ));
                 }
                 let mut requests = format!("{} requests", stats.requests);
@@ -245,9 +232,4 @@ impl<W: Write> Reporter for Human<W> {
             }
         }
     }
-}
-
-/// `one` or `many`, by count.
-fn plural(n: usize, one: &'static str, many: &'static str) -> &'static str {
-    if n == 1 { one } else { many }
 }

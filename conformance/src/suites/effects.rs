@@ -5,7 +5,7 @@
 //! each exactly once, with every field as it was created. A server that deletes by name
 //! (`deleteMany({ name })`), by owner and second, or by anything but the id fails here.
 
-use super::stored::{body_facts, case_body};
+use super::stored::{body_facts, case_body, same_value, scenario_facts};
 use super::{Kind, Scenario, Suite};
 use crate::api::{Api, OperationId};
 use crate::checks::{self, Failure};
@@ -47,11 +47,7 @@ pub async fn run(case: &Case, ctx: &mut Ctx<'_>) -> Result<(), Stopped> {
 }
 
 async fn delete_among_look_alikes(ctx: &mut Ctx<'_>) -> Result<(), Stopped> {
-    let facts = match body_facts(&ctx.shared.config.spec, ctx.api()) {
-        Ok(Some(f)) => f,
-        Ok(None) => return Err(ctx.step_failed("the create body has no name to vary")),
-        Err(e) => return Err(ctx.step_failed(&e.to_string())),
-    };
+    let facts = scenario_facts(ctx)?;
     let name = ctx.token_name("alike");
     let privileges = facts.privileges_field.as_ref().map(|_| {
         vec![
@@ -165,19 +161,12 @@ async fn delete_among_look_alikes(ctx: &mut Ctx<'_>) -> Result<(), Stopped> {
 /// is masked in the list by design, and a date-time may be spelled another way for the same
 /// instant.
 fn changed_fields(created: &Value, listed: &Value, fields: &abp_spec::TokenFields) -> Vec<String> {
-    let instant = |v: &Value| {
-        v.as_str()
-            .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
-    };
     fields
         .properties
         .iter()
         .filter(|k| **k != fields.secret)
         .filter(|k| match (created.get(*k), listed.get(*k)) {
-            (Some(a), Some(b)) => match (instant(a), instant(b)) {
-                (Some(a), Some(b)) => a != b,
-                _ => a != b,
-            },
+            (Some(a), Some(b)) => !same_value(a, b),
             _ => false,
         })
         .cloned()

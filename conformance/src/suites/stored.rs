@@ -101,6 +101,16 @@ pub fn body_facts(spec: &Spec, api: &Api) -> Result<Option<BodyFacts>, RunError>
     }))
 }
 
+/// The create body's facts for a running scenario; a spec without a name slot stops it,
+/// saying why.
+pub fn scenario_facts(ctx: &mut Ctx<'_>) -> Result<BodyFacts, Stopped> {
+    match body_facts(&ctx.shared.config.spec, ctx.api()) {
+        Ok(Some(f)) => Ok(f),
+        Ok(None) => Err(ctx.step_failed("the create body has no name to vary")),
+        Err(e) => Err(ctx.step_failed(&e.to_string())),
+    }
+}
+
 pub fn scenarios(spec: &Spec, api: &Api) -> Result<Vec<Scenario>, RunError> {
     let Some(f) = body_facts(spec, api)? else {
         return Ok(Vec::new());
@@ -281,6 +291,19 @@ pub async fn create_raw(ctx: &mut Ctx<'_>, body: &Value, content_type: &str) -> 
     response.json()
 }
 
+/// Whether two JSON values say the same: equal, or two RFC 3339 date-times naming the same
+/// instant (`…Z` and `…+01:00` spell one moment two ways).
+pub fn same_value(a: &Value, b: &Value) -> bool {
+    let instant = |v: &Value| {
+        v.as_str()
+            .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+    };
+    match (instant(a), instant(b)) {
+        (Some(a), Some(b)) => a == b,
+        _ => a == b,
+    }
+}
+
 /// The fields of `sent` that `token` shows otherwise, as `field: sent …, got …` lines.
 pub fn differences(sent: &Value, token: &Value) -> Vec<String> {
     sent.as_object()
@@ -326,11 +349,7 @@ pub async fn check_stored(
 }
 
 pub async fn run(case: &Case, ctx: &mut Ctx<'_>) -> Result<(), Stopped> {
-    let facts = match body_facts(&ctx.shared.config.spec, ctx.api()) {
-        Ok(Some(f)) => f,
-        Ok(None) => return Err(ctx.step_failed("the create body has no name to vary")),
-        Err(e) => return Err(ctx.step_failed(&e.to_string())),
-    };
+    let facts = scenario_facts(ctx)?;
     let name = case_name(ctx, "stored", &case.name);
     let sent = case_body(&facts, &name, case.privileges.as_ref());
     let content_type = case

@@ -6,7 +6,7 @@
 //! both; an unknown one is a 404, not a 400, and one's own names the same token:
 //! TRANSCRIPTION.md, "Either letter case of an id").
 
-use super::stored::{BodyFacts, body_facts, case_body, check_stored, create_raw};
+use super::stored::{BodyFacts, body_facts, case_body, check_stored, create_raw, scenario_facts};
 use super::{Kind, Scenario, Suite};
 use crate::api::{Api, OperationId};
 use crate::checks::{self, Failure};
@@ -114,11 +114,7 @@ fn param_schema_pointer(spec: &Spec, schema: &Value, pointer: &str) -> String {
 }
 
 pub async fn run(case: &Case, ctx: &mut Ctx<'_>) -> Result<(), Stopped> {
-    let facts = match body_facts(&ctx.shared.config.spec, ctx.api()) {
-        Ok(Some(f)) => f,
-        Ok(None) => return Err(ctx.step_failed("the create body has no name to vary")),
-        Err(e) => return Err(ctx.step_failed(&e.to_string())),
-    };
+    let facts = scenario_facts(ctx)?;
     match case {
         Case::SameName => same_name(ctx, &facts).await?,
         Case::MediaType {

@@ -35,21 +35,8 @@ impl<W: Write> Markdown<W> {
             format!("**{}** passed", stats.passed),
             format!("**{}** failed", stats.failed),
         ];
-        if stats.known_scenarios > 0 {
-            counts.push(format!("{} known failure", stats.known_scenarios));
-        }
-        if stats.stale_known_failures > 0 {
-            counts.push(format!(
-                "**{}** stale known-failure {} (fails the gate)",
-                stats.stale_known_failures,
-                if stats.stale_known_failures == 1 {
-                    "entry"
-                } else {
-                    "entries"
-                }
-            ));
-        }
-        counts.extend([format!("{} skipped", stats.skipped)]);
+        counts.extend(stats.beside_failed());
+        counts.push(format!("{} skipped", stats.skipped));
         if stats.not_run > 0 {
             counts.push(format!("{} not run", stats.not_run));
         }
@@ -67,13 +54,6 @@ impl<W: Write> Markdown<W> {
             counts.push(format!(
                 "{} without a verdict (target unavailable)",
                 stats.unavailable
-            ));
-        }
-        if stats.tokens_left > 0 {
-            counts.push(format!(
-                "**{}** token{} left on the account",
-                stats.tokens_left,
-                if stats.tokens_left == 1 { "" } else { "s" }
             ));
         }
         let mut checks = format!(
