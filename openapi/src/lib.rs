@@ -5,6 +5,7 @@
 //! ask of it (operations, documented responses, lifetimes and their durations, servers, JSON
 //! Schema validators). Nothing outside this crate hard-codes an API fact that the spec states.
 
+mod contract;
 pub mod decisions;
 mod fields;
 mod inputs;
@@ -13,6 +14,9 @@ mod model;
 mod operations;
 mod schema;
 
+pub use contract::{
+    BodyField, BodyModel, Constraints, Contract, JsonType, MaskLimit, SchemaFacts, SecurityScheme,
+};
 pub use fields::TokenFields;
 pub use inputs::{ServerSet, Shape};
 pub use lint::{LintError, lint};
