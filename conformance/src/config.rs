@@ -1,9 +1,10 @@
 //! What a run needs to know: the target, the credentials, and the selection.
 
+use crate::api::Contract;
 use crate::checks::Selection;
 pub use crate::roles::{Credentials, Role};
-use abp_spec::Spec;
 use chrono::TimeDelta;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Scenarios in flight at once by default. A remote target's round trips overlap: the model
@@ -20,7 +21,8 @@ pub struct RunConfig {
     pub base_url: String,
     /// A short name for the target (`embedded`, `test`, a host name); reports show it.
     pub target_name: String,
-    pub spec: Spec,
+    /// The spec the run tests against, compiled once.
+    pub contract: Arc<Contract>,
     pub credentials: Credentials,
     /// Suites to run; empty means all.
     pub suites: Vec<String>,
@@ -86,11 +88,16 @@ pub struct RunConfig {
 }
 
 impl RunConfig {
-    pub fn new(base_url: &str, target_name: &str, spec: Spec, credentials: Credentials) -> Self {
+    pub fn new(
+        base_url: &str,
+        target_name: &str,
+        contract: Arc<Contract>,
+        credentials: Credentials,
+    ) -> Self {
         RunConfig {
             base_url: base_url.trim_end_matches('/').to_owned(),
             target_name: target_name.to_owned(),
-            spec,
+            contract,
             credentials,
             suites: Vec::new(),
             scenario_glob: None,

@@ -139,9 +139,8 @@ fn hint(shared: &Shared) -> String {
     let base = &shared.config.base_url;
     // The path stem every server of the spec has (`/api/v1`), if they agree on one.
     let stems: Vec<String> = shared
-        .config
-        .spec
-        .servers()
+        .api
+        .servers
         .iter()
         .filter_map(|s| reqwest::Url::parse(&s.url).ok())
         .map(|u| u.path().trim_end_matches('/').to_owned())
@@ -158,9 +157,8 @@ fn hint(shared: &Shared) -> String {
         }
         _ => {
             let example = shared
-                .config
-                .spec
-                .servers()
+                .api
+                .servers
                 .first()
                 .map(|s| format!(" (the spec's servers look like `{}`)", s.url))
                 .unwrap_or_default();

@@ -42,7 +42,7 @@ pub async fn run(config: RunConfig, reporter: &mut dyn Reporter) -> Result<RunSt
         Err(error)
     };
     let scenarios = match suites::select(&config).and_then(|s| {
-        let existing = suites::all(&config.spec)?
+        let existing = suites::all(&config.contract)?
             .into_iter()
             .map(|s| s.name)
             .collect();
@@ -96,15 +96,8 @@ pub async fn run(config: RunConfig, reporter: &mut dyn Reporter) -> Result<RunSt
         run_id: shared.run_id.clone(),
         target: shared.config.target_name.clone(),
         base_url: shared.config.base_url.clone(),
-        spec_title: shared
-            .config
-            .spec
-            .document()
-            .pointer("/info/title")
-            .and_then(|v| v.as_str())
-            .unwrap_or("")
-            .to_owned(),
-        spec_version: shared.config.spec.version().to_owned(),
+        spec_title: shared.api.title().to_owned(),
+        spec_version: shared.api.version().to_owned(),
         scenarios: scenarios.len(),
         started_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
     });
@@ -326,7 +319,7 @@ fn weight(scenario: &Scenario, shared: &Shared) -> usize {
     use crate::suites::{Kind, auth, lifecycle};
     match &scenario.kind {
         // A create and a delete per lifetime.
-        Kind::Lifecycle(lifecycle::Case::EveryLifetime) => 2 * shared.lifetimes.len(),
+        Kind::Lifecycle(lifecycle::Case::EveryLifetime) => 2 * shared.api.lifetimes.len(),
         Kind::Lifecycle(lifecycle::Case::OtherUserIsolation) => 5,
         Kind::Lifecycle(_) => 4,
         Kind::Auth(auth::Case { op, .. }) => match op {

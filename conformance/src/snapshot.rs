@@ -21,7 +21,7 @@ pub mod baseline;
 use crate::checks::Failure;
 use crate::exchange::RawExchange;
 use crate::redact::Redactor;
-use abp_spec::{Operation, Spec};
+use abp_spec::Operation;
 use serde_json::{Map, Value, json};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -30,8 +30,7 @@ use std::sync::{Arc, Mutex};
 const LONG_STRING: usize = 256;
 
 pub struct Normalizer<'a> {
-    pub spec: &'a Spec,
-    pub validators: &'a crate::checks::schema::Validators,
+    pub contract: &'a crate::api::Contract,
     pub prefix: &'a str,
     pub redactor: &'a Redactor,
 }
@@ -99,8 +98,8 @@ impl Normalizer<'_> {
             match param {
                 Some(p)
                     if self
-                        .validators
-                        .get(&p.pointer)
+                        .contract
+                        .validator(&p.pointer)
                         .is_some_and(|v| v.is_valid(&json!(a))) =>
                 {
                     out.push("[id]".to_owned())
@@ -126,39 +125,19 @@ impl Normalizer<'_> {
         self.redactor.apply(&s.replace(self.prefix, "[name]"))
     }
 
-    /// The schema's own keywords plus those of its `allOf` members, `$ref`s followed.
-    fn flatten(&self, schema: &Value) -> Map<String, Value> {
-        let (schema, _) = self.spec.resolve(schema, String::new());
-        let mut out = Map::new();
-        if let Some(members) = schema.get("allOf").and_then(Value::as_array) {
-            for m in members {
-                out.extend(self.flatten(m));
-            }
-        }
-        if let Some(own) = schema.as_object() {
-            for (k, v) in own {
-                if k != "allOf" {
-                    out.insert(k.clone(), v.clone());
-                }
-            }
-        }
-        out
-    }
-
     fn value(&self, value: &Value, schema: &Value, answer: bool) -> Value {
-        let s = self.flatten(schema);
-        let flag = |k: &str| s.get(k).and_then(Value::as_bool) == Some(true);
+        let s = self.contract.schema_facts(schema);
         match value {
             Value::String(text) => {
-                if flag("readOnly") {
+                if s.read_only {
                     json!("[id]")
-                } else if s.get("format").and_then(Value::as_str) == Some("date-time") {
+                } else if s.date_time {
                     if chrono::DateTime::parse_from_rfc3339(text).is_ok() {
                         json!("[datetime]")
                     } else {
                         json!(format!("[not-a-datetime: {text}]"))
                     }
-                } else if flag("x-secret") {
+                } else if s.secret {
                     if self.redactor.find_in(text).is_some() {
                         json!("[token]")
                     } else {
@@ -171,7 +150,7 @@ impl Normalizer<'_> {
                 }
             }
             Value::Object(map) => {
-                let props = s.get("properties").and_then(Value::as_object);
+                let props = s.properties.as_ref();
                 let out: Map<String, Value> = map
                     .iter()
                     .map(|(k, v)| match props.and_then(|p| p.get(k)) {
@@ -185,7 +164,7 @@ impl Normalizer<'_> {
                 Value::Object(out)
             }
             Value::Array(items) => {
-                let item_schema = s.get("items").cloned().unwrap_or(Value::Null);
+                let item_schema = s.items.clone().unwrap_or(Value::Null);
                 let mut out: Vec<Value> = items
                     .iter()
                     .filter(|item| self.ours(item))
@@ -204,7 +183,7 @@ impl Normalizer<'_> {
     /// Objects with a name (the token's name field) are tokens: keep this run's only.
     /// Anything else is kept.
     fn ours(&self, item: &Value) -> bool {
-        match self.validators.fields.name_of(item) {
+        match self.contract.fields.name_of(item) {
             Some(name) => name.starts_with(self.prefix),
             None => true,
         }

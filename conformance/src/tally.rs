@@ -1,7 +1,7 @@
 //! Verdicts: a scenario's checks become records and counts (known failures decided here,
 //! since they change the verdict), and the run's coverage of documented statuses.
 
-use crate::api::{Api, OperationId};
+use crate::api::{Contract, OperationId};
 use crate::checks::Failure;
 use crate::events::{CheckRecord, CoverageEntry, RunStats, Verdict};
 use crate::known::KnownFailures;
@@ -133,11 +133,11 @@ pub struct Coverage {
 }
 
 impl Coverage {
-    pub fn new(api: &Api) -> Self {
+    pub fn new(api: &Contract) -> Self {
         let seen = OperationId::ALL
             .into_iter()
             .flat_map(|k| {
-                api.get(k)
+                api.operation(k)
                     .documented_statuses()
                     .into_iter()
                     .map(move |s| ((k, s), (0, true)))
@@ -157,11 +157,11 @@ impl Coverage {
         }
     }
 
-    pub fn entries(&self, api: &Api) -> Vec<CoverageEntry> {
+    pub fn entries(&self, api: &Contract) -> Vec<CoverageEntry> {
         let seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
         let mut out = Vec::new();
         for kind in OperationId::ALL {
-            let op = api.get(kind);
+            let op = api.operation(kind);
             for status in op.documented_statuses() {
                 let (exercised, passed) = seen.get(&(kind, status)).copied().unwrap_or((0, true));
                 out.push(CoverageEntry {

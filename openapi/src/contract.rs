@@ -155,6 +155,8 @@ pub struct BodyModel {
     pub closed: bool,
     /// In the schema's order (sorted by name).
     pub fields: Vec<BodyField>,
+    /// The required properties, in the order the schema lists them.
+    pub required: Vec<String>,
     /// The body's schema, for validators.
     pub schema: Value,
 }
@@ -254,6 +256,11 @@ pub struct Contract {
     pub create_validator: SchemaValidator,
     /// The delete operation's path parameter's validator.
     pub token_id_validator: SchemaValidator,
+    /// Where that parameter's schema is defined, `$ref`s followed.
+    pub token_id_schema_pointer: String,
+    /// That parameter's name and example (its schema's, else its own).
+    pub token_id_param: String,
+    pub token_id_example: Option<String>,
 }
 
 impl std::fmt::Debug for Contract {
@@ -361,6 +368,12 @@ impl Contract {
         let create_validator = spec.validator(&create_body.schema, &create_body.pointer)?;
         let param = delete.path_params().next().expect("checked above");
         let token_id_validator = spec.validator(&param.schema, &param.pointer)?;
+        let (id_schema, token_id_schema_pointer) =
+            spec.resolve(&param.schema, format!("{}/schema", param.pointer));
+        let token_id_example = text(id_schema, "example")
+            .or_else(|| spec.lookup(&param.pointer).and_then(|p| text(p, "example")))
+            .map(str::to_owned);
+        let token_id_param = param.name.clone();
         Ok(Contract {
             mask_limit: mask_limit(&spec, &operations),
             servers: spec.servers(),
@@ -383,6 +396,9 @@ impl Contract {
             validators,
             create_validator,
             token_id_validator,
+            token_id_schema_pointer,
+            token_id_param,
+            token_id_example,
             spec,
         })
     }
@@ -395,6 +411,15 @@ impl Contract {
     /// `info.version`.
     pub fn version(&self) -> &str {
         self.spec.version()
+    }
+
+    /// `info.title`.
+    pub fn title(&self) -> &str {
+        self.spec
+            .document()
+            .pointer("/info/title")
+            .and_then(Value::as_str)
+            .unwrap_or("")
     }
 
     pub fn operation(&self, id: OperationId) -> &Operation {
@@ -413,12 +438,18 @@ impl Contract {
 
     /// The pointer of a response's schema for a media type.
     pub fn response_schema_pointer(response_pointer: &str, media: &str) -> String {
-        format!("{response_pointer}/content/{}/schema", escape_pointer(media))
+        format!(
+            "{response_pointer}/content/{}/schema",
+            escape_pointer(media)
+        )
     }
 
     /// The pointer of a response's example for a media type.
     pub fn response_example_pointer(response_pointer: &str, media: &str) -> String {
-        format!("{response_pointer}/content/{}/example", escape_pointer(media))
+        format!(
+            "{response_pointer}/content/{}/example",
+            escape_pointer(media)
+        )
     }
 
     /// The auth-scheme words of the bearer schemes: what a 401's challenge must name.
@@ -600,6 +631,7 @@ fn body_model(spec: &Spec, op: &Operation) -> Result<BodyModel, SpecError> {
         max_bytes: body.max_bytes,
         closed: schema.get("additionalProperties") == Some(&Value::Bool(false)),
         schema: body.schema.clone(),
+        required: required.iter().map(|r| r.to_string()).collect(),
         fields,
         schema_pointer,
     })
@@ -655,18 +687,20 @@ fn compile_validators(
     let mut by_location = HashMap::new();
     for (_, op) in operations.iter() {
         for param in &op.params {
-            if !by_location.contains_key(&param.pointer) {
-                let v = spec.validator(&param.schema, &param.pointer)?;
-                by_location.insert(param.pointer.clone(), v);
+            if let std::collections::hash_map::Entry::Vacant(slot) =
+                by_location.entry(param.pointer.clone())
+            {
+                slot.insert(spec.validator(&param.schema, &param.pointer)?);
             }
         }
         for response in &op.responses {
             for (media, schema) in &response.content {
                 let Some(schema) = schema else { continue };
                 let pointer = Contract::response_schema_pointer(&response.pointer, media);
-                if !by_location.contains_key(&pointer) {
-                    let v = spec.validator(schema, &pointer)?;
-                    by_location.insert(pointer, v);
+                if let std::collections::hash_map::Entry::Vacant(slot) = by_location.entry(pointer)
+                {
+                    let v = spec.validator(schema, slot.key())?;
+                    slot.insert(v);
                 }
             }
         }

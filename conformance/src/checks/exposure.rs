@@ -11,67 +11,7 @@
 
 use super::{Failure, Outcome, ResponseCx};
 use crate::redact::CREATED_SECRET;
-use abp_spec::Spec;
 use serde_json::Value;
-
-/// A run of at least this many asterisks marks a masked example.
-const MASK_RUN: &str = "***";
-
-/// The most characters of a secret a response value may share in one run, and the masked
-/// example it is read from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MaskLimit {
-    /// How many characters the example mask shows (all but its asterisks).
-    pub shown: usize,
-    /// The JSON pointer of the masked example value.
-    pub pointer: String,
-}
-
-/// The number of characters the spec's masked examples show (the most of them). `None` when
-/// the spec shows no masked example (the check then does not apply).
-pub fn limit_from_spec(spec: &Spec) -> Option<MaskLimit> {
-    let mut limit: Option<MaskLimit> = None;
-    for op in spec.operations() {
-        for response in &op.responses {
-            for (media, _) in &response.content {
-                let pointer = format!(
-                    "{}/content/{}/example",
-                    response.pointer,
-                    abp_spec::escape_pointer(media)
-                );
-                let mut strings = Vec::new();
-                if let Some(example) = spec.lookup(&pointer) {
-                    collect_pointed(example, pointer, &mut strings);
-                }
-                for (at, s) in strings.into_iter().filter(|(_, s)| s.contains(MASK_RUN)) {
-                    let shown = s.chars().filter(|c| *c != '*').count();
-                    if limit.as_ref().is_none_or(|l| shown > l.shown) {
-                        limit = Some(MaskLimit { shown, pointer: at });
-                    }
-                }
-            }
-        }
-    }
-    limit
-}
-
-/// Every string in `value` with its JSON pointer.
-fn collect_pointed<'v>(value: &'v Value, at: String, out: &mut Vec<(String, &'v str)>) {
-    match value {
-        Value::String(s) => out.push((at, s)),
-        Value::Array(items) => {
-            for (i, item) in items.iter().enumerate() {
-                collect_pointed(item, format!("{at}/{i}"), out);
-            }
-        }
-        Value::Object(map) => {
-            for (k, v) in map {
-                collect_pointed(v, format!("{at}/{}", abp_spec::escape_pointer(k)), out);
-            }
-        }
-        _ => {}
-    }
-}
 
 fn collect_strings<'v>(value: &'v Value, out: &mut Vec<&'v str>) {
     match value {
@@ -99,7 +39,7 @@ pub fn longest_common_run(a: &[char], b: &[char]) -> usize {
 }
 
 pub fn secret_exposure(cx: &ResponseCx) -> Outcome {
-    let mask = cx.validators.mask_limit.as_ref()?;
+    let mask = cx.contract.mask_limit.as_ref()?;
     let limit = mask.shown;
     // Applies to every JSON body, whether or not a secret is known yet: what concurrent
     // scenarios created so far must not change which checks a report shows.
@@ -140,7 +80,8 @@ mod tests {
 
     #[test]
     fn the_limit_is_what_the_example_mask_shows() {
-        let limit = limit_from_spec(&Spec::embedded()).expect("the spec shows a mask");
+        let contract = crate::api::Contract::embedded();
+        let limit = contract.mask_limit.as_ref().expect("the spec shows a mask");
         assert_eq!(limit.shown, 8);
         assert!(
             limit.pointer.ends_with("/example/0/token"),

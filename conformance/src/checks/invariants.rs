@@ -27,7 +27,7 @@ fn iso(t: DateTime<Utc>) -> String {
 /// The first relation `token` breaks, if any. `created` says whether it is a create answer.
 fn broken(token: &Value, created: bool, cx: &ResponseCx) -> Option<Failure> {
     // Without a readable creation time there is nothing to relate (the schema check says why).
-    let fields = &cx.validators.fields;
+    let fields = &cx.contract.fields;
     let (created_field, expires_field) = (fields.created.as_str(), fields.expires.as_str());
     let created_at = instant(token, created_field)?;
     let id = fields.id_of(token).unwrap_or("?");
@@ -76,7 +76,7 @@ fn broken(token: &Value, created: bool, cx: &ResponseCx) -> Option<Failure> {
                 .at(fields.pointer(expires_field)),
         );
     }
-    let lifetimes = &cx.validators.lifetimes;
+    let lifetimes = &cx.contract.lifetimes;
     if created && !lifetimes.is_empty() {
         let lasts = expires_on - created_at;
         if !lifetimes

@@ -264,7 +264,7 @@ pub struct ResponseCx<'a> {
     pub response: &'a RawResponse,
     /// Statuses the scenario step accepts.
     pub expected: &'a [u16],
-    pub validators: &'a schema::Validators,
+    pub contract: &'a crate::api::Contract,
     /// The secrets known to the run, this response's own new ones included.
     pub secrets: &'a crate::redact::KnownSecrets,
     /// The secrets this response itself creates (a create answer shows its own): not leaks.

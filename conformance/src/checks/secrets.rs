@@ -24,7 +24,7 @@ pub fn no_secret_leak(cx: &ResponseCx) -> Outcome {
     let placeholder = cx.secrets.entries[i].1.as_str();
     // A created token's secret is the token's secret field; anything else is a caller's
     // credential, which the security schemes describe.
-    let fields = &cx.validators.fields;
+    let fields = &cx.contract.fields;
     let at = if placeholder == crate::redact::CREATED_SECRET {
         fields.pointer(&fields.secret)
     } else {

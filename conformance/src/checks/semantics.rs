@@ -37,7 +37,7 @@ pub fn www_authenticate(cx: &ResponseCx) -> Outcome {
         .actual("no WWW-Authenticate header")
         .at(UNAUTHORIZED_POINTER)));
     }
-    let wanted = &cx.validators.challenge_schemes;
+    let wanted = &cx.contract.challenge_schemes();
     if wanted.is_empty() {
         return Some(Ok(()));
     }

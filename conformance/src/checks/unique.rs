@@ -124,7 +124,7 @@ pub fn list_items_unique(cx: &super::ResponseCx) -> super::Outcome {
     let serde_json::Value::Array(items) = cx.response.json()? else {
         return None;
     };
-    let fields = &cx.validators.fields;
+    let fields = &cx.contract.fields;
     let mut seen = HashSet::new();
     let mut twice: Vec<String> = Vec::new();
     for id in items.iter().filter_map(|i| fields.id_of(i)) {

@@ -7,7 +7,6 @@
 use super::target::{ConnectArgs, TargetArgs, load_spec, remote};
 use super::{CliError, print, this_command};
 use clap::Args;
-use conformance::api::Api;
 use conformance::config::Role;
 use conformance::context::is_run_token_name;
 use conformance::redact::Redactor;
@@ -59,7 +58,7 @@ pub async fn cleanup(args: CleanupArgs) -> Result<(), CliError> {
             "cleanup needs a target: --base-url URL or --server NAME (an embedded server starts empty)".into(),
         ));
     };
-    let api = Api::from_spec(&spec)?;
+    let api = spec.clone();
     let redactor = Redactor::default();
     for role in Role::ALL {
         if let Some(c) = remote.credentials.get(role) {

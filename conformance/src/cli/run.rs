@@ -143,7 +143,7 @@ fn step_summary_hint(reports: &[String]) -> Option<String> {
 /// The run's configuration from the flags, for a target at `base_url` named `name`.
 fn build_config(
     args: RunArgs,
-    spec: abp_spec::Spec,
+    spec: std::sync::Arc<conformance::api::Contract>,
     base_url: &str,
     name: String,
     credentials: Credentials,

@@ -3,11 +3,12 @@
 //! `--allow-production` says otherwise, before anything is sent.
 
 use super::CliError;
-use abp_spec::Spec;
+use abp_spec::{Contract, Spec};
 use clap::Args;
 use conformance::config::{Credentials, Role};
 use conformance::transport::RetryPolicy;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Args)]
@@ -106,10 +107,14 @@ fn parse_rps(text: &str) -> Result<f64, String> {
     }
 }
 
-pub fn load_spec(path: Option<&PathBuf>) -> Result<Spec, CliError> {
+/// The contract of `--spec PATH` (read, linted and compiled), or the embedded one.
+pub fn load_spec(path: Option<&PathBuf>) -> Result<Arc<Contract>, CliError> {
     match path {
-        Some(p) => Spec::load(p).map_err(|e| CliError::Usage(e.to_string())),
-        None => Ok(Spec::embedded()),
+        Some(p) => Spec::load(p)
+            .and_then(Contract::compile)
+            .map(Arc::new)
+            .map_err(|e| CliError::Usage(e.to_string())),
+        None => Ok(Contract::embedded()),
     }
 }
 
@@ -135,8 +140,12 @@ pub struct Remote {
 
 /// The remote target the flags name, or `None` for the embedded server. `doing` says what
 /// the command would do there, for the production guard's message.
-pub fn remote(args: &TargetArgs, spec: &Spec, doing: &str) -> Result<Option<Remote>, CliError> {
-    let servers = spec.servers();
+pub fn remote(
+    args: &TargetArgs,
+    contract: &Contract,
+    doing: &str,
+) -> Result<Option<Remote>, CliError> {
+    let servers = &contract.servers;
     let (base_url, name) = match (&args.base_url, &args.server) {
         (Some(url), _) => {
             let url = parse_base_url(url)?;

@@ -178,7 +178,7 @@ impl<'a> Ctx<'a> {
         {
             return None;
         }
-        let op = self.shared.api.get(kind);
+        let op = self.shared.api.operation(kind);
         let transport = self.shared.transport.clone();
         let sent = match transport
             .raw(&op.method, path, &auth, headers, body, &op.id)
@@ -244,7 +244,7 @@ impl<'a> Ctx<'a> {
         }
         let shared = self.shared;
         let sends = requests.iter().map(|r| {
-            let op = shared.api.get(r.kind);
+            let op = shared.api.operation(r.kind);
             let headers: Vec<(&str, String)> =
                 r.headers.iter().map(|(k, v)| (*k, v.clone())).collect();
             let transport = shared.transport.clone();
@@ -292,7 +292,7 @@ impl<'a> Ctx<'a> {
         path: &str,
         auth: Auth,
     ) -> Option<RawResponse> {
-        let op = self.shared.api.get(kind);
+        let op = self.shared.api.operation(kind);
         let transport = self.shared.transport.clone();
         let sent = match transport.raw(method, path, &auth, &[], None, &op.id).await {
             Ok(s) => s,

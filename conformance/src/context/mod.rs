@@ -11,8 +11,8 @@
 //! - every secret (credentials, derived credentials, created secrets) is registered with the
 //!   redactor before anything that could contain it is emitted.
 
-use crate::api::{Api, OperationId};
-use crate::checks::{self, Failure, schema::Validators, unique::SeenTokens};
+use crate::api::{Contract, OperationId};
+use crate::checks::{self, Failure, unique::SeenTokens};
 use crate::config::RunConfig;
 use crate::error::RunError;
 use crate::events::Event;
@@ -21,7 +21,6 @@ use crate::redact::Redactor;
 use crate::roles::{Role, random_hex, tamper};
 use crate::tally::{At, Coverage, References, Tally};
 use crate::transport::{Auth, Transport};
-use abp_spec::Lifetime;
 use abp_tokens_client::types;
 use std::sync::Arc;
 
@@ -52,9 +51,8 @@ pub const MIN_CREDENTIAL_CHARS: usize = 8;
 
 pub struct Shared {
     pub config: RunConfig,
-    pub api: Api,
-    pub lifetimes: Vec<Lifetime>,
-    pub validators: Validators,
+    /// The spec compiled once, shared with the configuration.
+    pub api: Arc<Contract>,
     pub redactor: Redactor,
     /// Names of tokens this run creates start with this.
     pub prefix: String,
@@ -71,16 +69,10 @@ pub struct Shared {
 
 impl Shared {
     pub fn new(config: RunConfig) -> Result<Shared, RunError> {
-        let api = Api::from_spec(&config.spec)?;
-        let lifetimes = config
-            .spec
-            .lifetimes()
-            .map_err(|e| RunError::Config(e.to_string()))?;
-        let validators =
-            Validators::compile(&config.spec).map_err(|e| RunError::Config(e.to_string()))?;
+        let api = config.contract.clone();
         let redactor = Redactor::default();
         redactor.set_secret_fields(&api.secret_fields);
-        if let Some(mask) = &validators.mask_limit {
+        if let Some(mask) = &api.mask_limit {
             redactor.set_run_length(mask.shown + 1);
         }
         for role in Role::ALL {
@@ -105,7 +97,7 @@ impl Shared {
             crate::transport::TransportSettings {
                 base_url: &config.base_url,
                 credentials: config.credentials.clone(),
-                api_version: config.spec.version(),
+                api_version: api.version(),
                 timeout: config.timeout,
                 max_rps: config.max_rps,
                 retry: config.retry,
@@ -119,9 +111,6 @@ impl Shared {
             prefix: format!("{}{run_id}-", RUN_NAME_PREFIX),
             run_id,
             coverage: Coverage::new(&api),
-            api,
-            lifetimes,
-            validators,
             redactor,
             transport,
             seen: SeenTokens::default(),
@@ -131,9 +120,10 @@ impl Shared {
                 .filter(|d| {
                     d.pointers
                         .iter()
-                        .any(|p| config.spec.lookup(p.trim_end_matches('/')).is_some())
+                        .any(|p| api.spec().lookup(p.trim_end_matches('/')).is_some())
                 })
                 .collect(),
+            api,
             config,
         })
     }
@@ -247,7 +237,7 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    pub fn api(&self) -> &'a Api {
+    pub fn api(&self) -> &'a Contract {
         &self.shared.api
     }
 
@@ -318,8 +308,7 @@ impl<'a> Ctx<'a> {
             return;
         }
         let normalizer = crate::snapshot::Normalizer {
-            spec: &self.shared.config.spec,
-            validators: &self.shared.validators,
+            contract: &self.shared.api,
             prefix: &self.prefix,
             redactor: &self.shared.redactor,
         };
@@ -328,7 +317,7 @@ impl<'a> Ctx<'a> {
             .iter()
             .map(|(kind, raw)| {
                 normalizer.exchange(
-                    self.shared.api.get(*kind),
+                    self.shared.api.operation(*kind),
                     raw,
                     self.shared.transport.base_url(),
                 )

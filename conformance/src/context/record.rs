@@ -62,7 +62,7 @@ impl<'a> Ctx<'a> {
         expected: &[u16],
         owner: Option<Role>,
     ) -> Option<RawResponse> {
-        let op = self.shared.api.get(kind);
+        let op = self.shared.api.operation(kind);
         self.emit_retries(&sent, &op.id);
         // A DELETE retried after a lost answer, in a step that expects a success, may meet
         // what a deleted token meets: the lost attempt did the deletion, which is the right
@@ -186,7 +186,7 @@ impl<'a> Ctx<'a> {
             op,
             response,
             expected,
-            validators: &self.shared.validators,
+            contract: &self.shared.api,
             secrets: &known,
             own: &own,
         };
@@ -338,7 +338,7 @@ impl<'a> Ctx<'a> {
 
     /// The answer a lost attempt gave: the operation's success, with no headers or body.
     pub(super) fn as_success(&self, kind: OperationId, r: &mut RawResponse) {
-        if let Some(success) = self.shared.api.get(kind).success_status() {
+        if let Some(success) = self.shared.api.operation(kind).success_status() {
             r.status = success;
             r.headers.clear();
             r.body.clear();

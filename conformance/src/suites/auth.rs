@@ -4,7 +4,7 @@
 //! the valid credential with a lower-case scheme succeeds (schemes are case-insensitive).
 
 use super::{Kind, Scenario, Suite, valid_create_body};
-use crate::api::{Api, Label, OperationId};
+use crate::api::{Contract, Label, OperationId};
 use crate::checks::{self, Failure};
 use crate::context::{Ctx, Stopped};
 use crate::error::RunError;
@@ -86,10 +86,10 @@ pub struct Case {
     pub variant: Variant,
 }
 
-pub fn scenarios(api: &Api) -> Result<Vec<Scenario>, RunError> {
+pub fn scenarios(api: &Contract) -> Result<Vec<Scenario>, RunError> {
     let mut out = Vec::new();
     for kind in OperationId::ALL {
-        let op = api.get(kind);
+        let op = api.operation(kind);
         for variant in Variant::ALL {
             out.push(Scenario {
                 name: format!("auth/{}/{}", kind.label(), variant.label()),
@@ -183,7 +183,7 @@ fn judge_refusal(ctx: &mut Ctx<'_>, variant: Variant, status: u16) {
 }
 
 pub async fn run(case: &Case, ctx: &mut Ctx<'_>) -> Result<(), Stopped> {
-    let op = ctx.api().get(case.op).clone();
+    let op = ctx.api().operation(case.op).clone();
     let expected: Vec<u16> = match case.variant {
         Variant::LowercaseScheme => op.success_status().into_iter().collect(),
         Variant::ForbiddenCredential => vec![403],
@@ -204,16 +204,7 @@ pub async fn run(case: &Case, ctx: &mut Ctx<'_>) -> Result<(), Stopped> {
         OperationId::CreateMyToken => {
             // This scenario's list is empty before its request (it judges only its own
             // tokens), so only the list after it can show a change.
-            let body = match valid_create_body(
-                &ctx.shared.config.spec,
-                ctx.api(),
-                &ctx.token_name("auth"),
-            ) {
-                Ok(b) => b,
-                Err(e) => {
-                    return Err(ctx.step_failed(&e.to_string()));
-                }
-            };
+            let body = valid_create_body(ctx.api(), &ctx.token_name("auth"));
             let content_type = op
                 .body
                 .as_ref()
@@ -243,16 +234,7 @@ pub async fn run(case: &Case, ctx: &mut Ctx<'_>) -> Result<(), Stopped> {
         OperationId::DeleteMyToken => {
             // Aim the request at a token of our own, so a server that wrongly accepts the
             // credential deletes only what this run created.
-            let body = match valid_create_body(
-                &ctx.shared.config.spec,
-                ctx.api(),
-                &ctx.token_name("auth-delete"),
-            ) {
-                Ok(b) => b,
-                Err(e) => {
-                    return Err(ctx.step_failed(&e.to_string()));
-                }
-            };
+            let body = valid_create_body(ctx.api(), &ctx.token_name("auth-delete"));
             let created = ctx.create(Role::User, &body).await.ok_or(Stopped)?;
             let id = created.id.to_string();
             let path = op.path_with(&id);

@@ -6,14 +6,14 @@
 //! each boundary is the validation suite's. Every case names the constraint's JSON pointer,
 //! and every name it sends carries the scenario's prefix, so nothing escapes the sweep.
 
-use super::{Kind, NAME_SLOT, Scenario, Suite, create_request_body, name_field, valid_create_body};
-use crate::api::{Api, OperationId};
+use super::{Kind, NAME_SLOT, Scenario, Suite, name_field, valid_create_body};
+use crate::api::{Contract, OperationId};
 use crate::checks::{self, Failure};
 use crate::context::{Ctx, Stopped};
 use crate::error::RunError;
 use crate::roles::Role;
 use crate::transport::Auth;
-use abp_spec::Spec;
+use abp_spec::JsonType;
 use serde_json::{Map, Value, json};
 
 #[derive(Debug, Clone)]
@@ -34,27 +34,17 @@ pub enum NameSuffix {
     PadTo(usize),
 }
 
-pub fn scenarios(spec: &Spec, api: &Api) -> Result<Vec<Scenario>, RunError> {
-    let create = &api.create;
-    let request = create_request_body(create)?.clone();
-    let (schema, schema_pointer) = spec.resolve(&request.schema, request.pointer.clone());
-    let base = valid_create_body(spec, api, NAME_SLOT)?;
+pub fn scenarios(api: &Contract) -> Result<Vec<Scenario>, RunError> {
+    let request = &api.create_body;
+    let base = valid_create_body(api, NAME_SLOT);
     let Some(base) = base.as_object().cloned() else {
         return Ok(Vec::new());
     };
     let Some(name_field) = name_field(&base).map(str::to_owned) else {
         return Ok(Vec::new());
     };
-    let props = schema
-        .get("properties")
-        .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_default();
-    let prop_pointer = |p: &str| {
-        format!(
-            "{schema_pointer}/properties/{}",
-            abp_spec::escape_pointer(p)
-        )
+    let Some(name) = request.field(&name_field) else {
+        return Ok(Vec::new());
     };
     let ct = request.content_type.clone();
     let text = |m: &Map<String, Value>| Value::Object(m.clone()).to_string();
@@ -69,12 +59,7 @@ pub fn scenarios(spec: &Spec, api: &Api) -> Result<Vec<Scenario>, RunError> {
         });
     };
 
-    if let Some(max) = props
-        .get(&name_field)
-        .map(|p| spec.resolve(p, String::new()).0)
-        .and_then(|p| p.get("maxLength"))
-        .and_then(Value::as_u64)
-    {
+    if let Some(max) = name.constraints.max_length {
         push(
             &format!("{name_field}-of-exactly-{max}"),
             format!("create with `{name_field}` exactly at maxLength {max}: accepted and echoed"),
@@ -82,7 +67,7 @@ pub fn scenarios(spec: &Spec, api: &Api) -> Result<Vec<Scenario>, RunError> {
                 body: text(&base),
                 name_suffix: NameSuffix::PadTo(max as usize),
                 content_type: ct.clone(),
-                pointer: format!("{}/maxLength", prop_pointer(&name_field)),
+                pointer: format!("{}/maxLength", name.pointer),
             },
         );
     }
@@ -95,7 +80,7 @@ pub fn scenarios(spec: &Spec, api: &Api) -> Result<Vec<Scenario>, RunError> {
             body: text(&base),
             name_suffix: NameSuffix::Text("-ünïcødé-名前-🔑".into()),
             content_type: ct.clone(),
-            pointer: prop_pointer(&name_field),
+            pointer: name.pointer.clone(),
         },
     );
     push(
@@ -108,7 +93,7 @@ pub fn scenarios(spec: &Spec, api: &Api) -> Result<Vec<Scenario>, RunError> {
             body: text(&base).replace(NAME_SLOT, &format!("{NAME_SLOT}-caf\\u00e9-a\\/b")),
             name_suffix: NameSuffix::Text(String::new()),
             content_type: ct.clone(),
-            pointer: prop_pointer(&name_field),
+            pointer: name.pointer.clone(),
         },
     );
     push(
@@ -131,7 +116,7 @@ pub fn scenarios(spec: &Spec, api: &Api) -> Result<Vec<Scenario>, RunError> {
             pointer: request.pointer.clone(),
         },
     );
-    if schema.get("additionalProperties") != Some(&Value::Bool(false)) {
+    if !request.closed {
         let mut extra = base.clone();
         extra.insert("x-extra-property".into(), json!("ignored"));
         push(
@@ -142,17 +127,16 @@ pub fn scenarios(spec: &Spec, api: &Api) -> Result<Vec<Scenario>, RunError> {
                 body: text(&extra),
                 name_suffix: NameSuffix::Text(String::new()),
                 content_type: ct.clone(),
-                pointer: schema_pointer.clone(),
+                pointer: request.schema_pointer.clone(),
             },
         );
     }
-    for (field, prop) in &props {
-        let (prop, _) = spec.resolve(prop, String::new());
-        if prop.get("type").and_then(Value::as_str) != Some("array") {
+    for f in &request.fields {
+        if f.json_type() != Some(JsonType::Array) {
             continue;
         }
-        let min = prop.get("minItems").and_then(Value::as_u64).unwrap_or(0);
-        if min == 0 {
+        let field = &f.name;
+        if f.constraints.min_items.unwrap_or(0) == 0 {
             let mut empty = base.clone();
             empty.insert(field.clone(), json!([]));
             push(
@@ -164,22 +148,15 @@ pub fn scenarios(spec: &Spec, api: &Api) -> Result<Vec<Scenario>, RunError> {
                     body: text(&empty),
                     name_suffix: NameSuffix::Text(String::new()),
                     content_type: ct.clone(),
-                    pointer: prop_pointer(field),
+                    pointer: f.pointer.clone(),
                 },
             );
         }
     }
     // The largest body a server must accept: a string item of an array grown to the limit.
-    if let (Some(max), Some((field, _))) = (
-        request.max_bytes,
-        props.iter().find(|(_, p)| {
-            let (p, _) = spec.resolve(p, String::new());
-            p.get("type").and_then(Value::as_str) == Some("array")
-                && p.pointer("/items/type").and_then(Value::as_str) == Some("string")
-        }),
-    ) {
+    if let (Some(max), Some(field)) = (request.max_bytes, request.string_array()) {
         let mut body = base.clone();
-        body.insert(field.clone(), json!([""]));
+        body.insert(field.name.clone(), json!([""]));
         // The name is filled in at run time; its length is fixed (prefix + label), so the
         // padding is computed for the final size.
         push(

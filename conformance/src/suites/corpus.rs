@@ -16,9 +16,8 @@
 
 use super::stored::{BodyFacts, Case, Name, body_facts};
 use super::{Kind, Scenario, Suite};
-use crate::api::Api;
+use crate::api::Contract;
 use crate::error::RunError;
-use abp_spec::Spec;
 
 /// Name suffixes (after the scenario's prefix and a dash), by class.
 const NAME_CLASSES: &[(&str, &str, &str)] = &[
@@ -145,8 +144,8 @@ fn blns_chunks() -> Vec<Vec<String>> {
     chunks
 }
 
-pub fn scenarios(spec: &Spec, api: &Api) -> Result<Vec<Scenario>, RunError> {
-    let Some(f) = body_facts(spec, api)? else {
+pub fn scenarios(api: &Contract) -> Result<Vec<Scenario>, RunError> {
+    let Some(f) = body_facts(api) else {
         return Ok(Vec::new());
     };
     Ok(cases(&f)
@@ -242,9 +241,8 @@ mod tests {
 
     #[test]
     fn names_stay_under_max_length_with_the_longest_prefix() {
-        let spec = Spec::embedded();
-        let api = Api::from_spec(&spec).unwrap();
-        let f = body_facts(&spec, &api).unwrap().unwrap();
+        let api = Contract::embedded();
+        let f = body_facts(&api).unwrap();
         // `conformance-<16 hex>-<seq>-stored` is 39 characters.
         for (label, _, case) in cases(&f) {
             if let Name::Suffix(s) = &case.name {

@@ -7,13 +7,12 @@
 
 use super::stored::{body_facts, case_body, same_value, scenario_facts};
 use super::{Kind, Scenario, Suite};
-use crate::api::{Api, OperationId};
+use crate::api::{Contract, OperationId};
 use crate::checks::{self, Failure};
 use crate::context::{Ctx, RawRequest, Stopped};
 use crate::error::RunError;
 use crate::roles::Role;
 use crate::transport::Auth;
-use abp_spec::Spec;
 use serde_json::Value;
 
 /// How many look-alikes are created.
@@ -25,8 +24,8 @@ pub enum Case {
     DeleteAmongLookAlikes,
 }
 
-pub fn scenarios(spec: &Spec, api: &Api) -> Result<Vec<Scenario>, RunError> {
-    if body_facts(spec, api)?.is_none() {
+pub fn scenarios(api: &Contract) -> Result<Vec<Scenario>, RunError> {
+    if body_facts(api).is_none() {
         return Ok(Vec::new());
     }
     Ok(vec![Scenario {

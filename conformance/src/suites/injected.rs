@@ -16,13 +16,13 @@
 
 use super::stored::{BodyFacts, case_body, differences, same_value, scenario_facts};
 use super::{Kind, Scenario, Suite};
-use crate::api::{Api, OperationId};
+use crate::api::{Contract, OperationId};
 use crate::checks::{self, Failure};
 use crate::context::{Ctx, Stopped};
 use crate::error::RunError;
 use crate::roles::Role;
 use crate::transport::Auth;
-use abp_spec::{ServerSet, Shape, Spec};
+use abp_spec::{ServerSet, Shape};
 use serde_json::{Map, Value, json};
 
 /// Where the injected values travel in the body.
@@ -55,14 +55,13 @@ const SPECIAL_KEYS: [(&str, Carrier); 3] = [
     ("dollar-set", Carrier::Key("$set")),
 ];
 
-pub fn scenarios(spec: &Spec, api: &Api) -> Result<Vec<Scenario>, RunError> {
-    let set = spec
-        .server_set_fields(&api.fields)
-        .map_err(|e| RunError::Config(e.to_string()))?;
+pub fn scenarios(api: &Contract) -> Result<Vec<Scenario>, RunError> {
     // A boolean's look-alike cannot be told from the server's own choice.
-    let set: Vec<ServerSet> = set
-        .into_iter()
+    let set: Vec<ServerSet> = api
+        .server_set
+        .iter()
         .filter(|f| f.shape != Shape::Boolean)
+        .cloned()
         .collect();
     let decision = api.fields.schema.clone();
     let mut out = Vec::new();

@@ -2,13 +2,12 @@
 //! created secret, delete, and isolation between two users.
 
 use super::{Kind, Scenario, Suite, valid_create_body};
-use crate::api::{Api, OperationId};
+use crate::api::{Contract, OperationId};
 use crate::checks::{self, Failure};
 use crate::context::{Created, Ctx, Stopped};
 use crate::error::RunError;
 use crate::roles::{Role, random_hex};
 use crate::transport::Auth;
-use abp_spec::Spec;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
@@ -24,10 +23,9 @@ pub enum Case {
     OtherUserIsolation,
 }
 
-pub fn scenarios(spec: &Spec, api: &Api) -> Result<Vec<Scenario>, RunError> {
-    let lifetimes = spec
-        .lifetimes()
-        .map_err(|e| RunError::Config(e.to_string()))?
+pub fn scenarios(api: &Contract) -> Result<Vec<Scenario>, RunError> {
+    let lifetimes = api
+        .lifetimes
         .iter()
         .map(|l| l.name.clone())
         .collect::<Vec<_>>()
@@ -102,13 +100,7 @@ pub async fn run(case: &Case, ctx: &mut Ctx<'_>) -> Result<(), Stopped> {
 }
 
 fn body(ctx: &mut Ctx<'_>, label: &str) -> Option<Value> {
-    match valid_create_body(&ctx.shared.config.spec, ctx.api(), &ctx.token_name(label)) {
-        Ok(b) => Some(b),
-        Err(e) => {
-            ctx.step_failed(&e.to_string());
-            None
-        }
-    }
+    Some(valid_create_body(ctx.api(), &ctx.token_name(label)))
 }
 
 /// Checks that a created token echoes what was asked for (`checks::echo`).
@@ -147,7 +139,7 @@ fn iso(t: DateTime<Utc>) -> String {
 }
 
 async fn every_lifetime(ctx: &mut Ctx<'_>) -> Result<(), Stopped> {
-    let lifetimes = ctx.shared.lifetimes.clone();
+    let lifetimes = ctx.shared.api.lifetimes.clone();
     for lifetime in &lifetimes {
         let mut sent = body(ctx, &format!("lifetime-{}", lifetime.name)).ok_or(Stopped)?;
         sent[ctx.api().fields.lifetime.as_str()] = json!(lifetime.name);

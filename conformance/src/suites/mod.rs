@@ -14,12 +14,11 @@ pub mod stored;
 pub mod unstated;
 pub mod validation;
 
-use crate::api::Api;
+use crate::api::Contract;
 use crate::config::RunConfig;
 use crate::context::Ctx;
 use crate::error::RunError;
 use crate::roles::Role;
-use abp_spec::{Operation, Spec};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Suite {
@@ -95,19 +94,18 @@ pub struct Scenario {
 }
 
 /// Every scenario the spec yields, in run order.
-pub fn all(spec: &Spec) -> Result<Vec<Scenario>, RunError> {
-    let api = Api::from_spec(spec)?;
-    let mut out = lifecycle::scenarios(spec, &api)?;
-    out.extend(validation::scenarios(spec, &api)?);
-    out.extend(boundary::scenarios(spec, &api)?);
-    out.extend(stored::scenarios(spec, &api)?);
-    out.extend(corpus::scenarios(spec, &api)?);
-    out.extend(injected::scenarios(spec, &api)?);
-    out.extend(unstated::scenarios(spec, &api)?);
-    out.extend(effects::scenarios(spec, &api)?);
-    out.extend(auth::scenarios(&api)?);
-    out.extend(schemes::scenarios(spec, &api)?);
-    out.extend(near_miss::scenarios(spec, &api)?);
+pub fn all(api: &Contract) -> Result<Vec<Scenario>, RunError> {
+    let mut out = lifecycle::scenarios(api)?;
+    out.extend(validation::scenarios(api)?);
+    out.extend(boundary::scenarios(api)?);
+    out.extend(stored::scenarios(api)?);
+    out.extend(corpus::scenarios(api)?);
+    out.extend(injected::scenarios(api)?);
+    out.extend(unstated::scenarios(api)?);
+    out.extend(effects::scenarios(api)?);
+    out.extend(auth::scenarios(api)?);
+    out.extend(schemes::scenarios(api));
+    out.extend(near_miss::scenarios(api)?);
     out.extend(model::scenarios());
     // In suite order, each suite's scenarios as generated: a lifecycle scenario derived next
     // to the validation cases it shares facts with is still listed and run with its suite.
@@ -134,7 +132,7 @@ pub fn select(config: &RunConfig) -> Result<Vec<Scenario>, RunError> {
         None => None,
     };
     let lanes = model::configure(
-        all(&config.spec)?,
+        all(&config.contract)?,
         config.model_seed,
         config.model_steps,
         config.model_lane,
@@ -174,16 +172,6 @@ pub async fn execute(scenario: &Scenario, ctx: &mut Ctx<'_>) {
 /// replaced in the bytes.
 pub const NAME_SLOT: &str = "{{run-name}}";
 
-/// The create operation's request body; a spec without one cannot be tested.
-pub fn create_request_body(create: &Operation) -> Result<&abp_spec::RequestBody, RunError> {
-    create.body.as_ref().ok_or_else(|| {
-        RunError::Config(format!(
-            "the create operation {} has no request body",
-            create.id
-        ))
-    })
-}
-
 /// The body field that holds the token name: the one a valid body filled with [`NAME_SLOT`].
 pub fn name_field(body: &serde_json::Map<String, serde_json::Value>) -> Option<&str> {
     body.iter()
@@ -191,38 +179,8 @@ pub fn name_field(body: &serde_json::Map<String, serde_json::Value>) -> Option<&
         .map(|(k, _)| k.as_str())
 }
 
-/// A request body that the spec says is valid: every property from its example (or a
-/// plain value of its type), the name (the field `api.fields` names) replaced by `name`.
-pub fn valid_create_body(
-    spec: &Spec,
-    api: &Api,
-    name: &str,
-) -> Result<serde_json::Value, RunError> {
-    let op = create_request_body(&api.create)?;
-    let name_field = &api.fields.name;
-    let (schema, _) = spec.resolve(&op.schema, op.pointer.clone());
-    let mut body = serde_json::Map::new();
-    for (prop, sub) in schema
-        .get("properties")
-        .and_then(|p| p.as_object())
-        .into_iter()
-        .flatten()
-    {
-        let (sub, _) = spec.resolve(sub, String::new());
-        let value = if prop == name_field {
-            serde_json::Value::String(name.to_owned())
-        } else if let Some(first) = sub
-            .get("enum")
-            .and_then(|e| e.as_array())
-            .and_then(|e| e.first())
-        {
-            first.clone()
-        } else if let Some(example) = sub.get("example") {
-            example.clone()
-        } else {
-            continue;
-        };
-        body.insert(prop.clone(), value);
-    }
-    Ok(serde_json::Value::Object(body))
+/// A request body that the spec says is valid: each property's first enum value or its
+/// example, the name (the field `api.fields` names) set to `name`.
+pub fn valid_create_body(api: &Contract, name: &str) -> serde_json::Value {
+    api.create_body.valid_example(&api.fields.name, name)
 }

@@ -8,13 +8,12 @@
 //! unknown-id status.
 
 use super::{Kind, Scenario, Suite, valid_create_body};
-use crate::api::{Api, OperationId};
+use crate::api::{Contract, OperationId};
 use crate::checks::{self, Failure};
 use crate::context::{Ctx, Stopped};
-use crate::error::RunError;
 use crate::roles::Role;
 use crate::transport::Auth;
-use abp_spec::Spec;
+use abp_spec::SecurityScheme;
 use serde_json::Value;
 
 /// How a scheme carries a caller's credential.
@@ -34,63 +33,32 @@ pub struct Case {
     pub pointer: String,
 }
 
-/// Every security scheme of `#/components/securitySchemes` with how it carries a credential,
-/// and its pointer. A scheme this build cannot exercise is refused by name: a run that
-/// skipped it would report green on an authentication path it never tried.
-pub fn carriers(spec: &Spec) -> Result<Vec<(String, Carrier, String)>, RunError> {
-    let schemes = spec
-        .lookup("#/components/securitySchemes")
-        .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_default();
-    let mut out = Vec::new();
-    for (key, scheme) in &schemes {
-        let pointer = format!(
-            "#/components/securitySchemes/{}",
-            abp_spec::escape_pointer(key)
-        );
-        let kind = scheme.get("type").and_then(Value::as_str);
-        let carrier = match kind {
-            Some("http")
-                if scheme
-                    .get("scheme")
-                    .and_then(Value::as_str)
-                    .is_some_and(|s| s.eq_ignore_ascii_case("bearer")) =>
-            {
-                Carrier::Bearer
-            }
-            Some("apiKey") if scheme.get("in").and_then(Value::as_str) == Some("header") => {
-                match scheme.get("name").and_then(Value::as_str) {
-                    Some(header) => Carrier::ApiKey {
-                        header: header.to_owned(),
-                    },
-                    None => {
-                        return Err(RunError::Config(format!(
-                            "spec is invalid at {pointer}: the apiKey scheme `{key}` has no header name"
-                        )));
-                    }
-                }
-            }
-            _ => {
-                let how = [scheme.get("type"), scheme.get("scheme"), scheme.get("in")]
-                    .into_iter()
-                    .flatten()
-                    .filter_map(Value::as_str)
-                    .collect::<Vec<_>>()
-                    .join(" ");
-                return Err(RunError::Config(format!(
-                    "spec is invalid at {pointer}: the security scheme `{key}` ({how}) is not one this build can exercise (an HTTP bearer scheme or an API key in a header): add its carrier to conformance/src/suites/schemes.rs"
-                )));
-            }
-        };
-        out.push((key.clone(), carrier, pointer));
-    }
-    Ok(out)
+/// Every security scheme of the contract with how it carries a credential, and its pointer.
+/// The match is exhaustive: a scheme added to `abp_spec::SecurityScheme` fails the build here
+/// until the runner can exercise it (and the contract refuses, by name, a spec scheme it
+/// has no variant for).
+pub fn carriers(api: &Contract) -> Vec<(String, Carrier, String)> {
+    api.schemes
+        .iter()
+        .map(|scheme| {
+            let carrier = match scheme {
+                SecurityScheme::Bearer { .. } => Carrier::Bearer,
+                SecurityScheme::ApiKeyHeader { header, .. } => Carrier::ApiKey {
+                    header: header.clone(),
+                },
+            };
+            (
+                scheme.key().to_owned(),
+                carrier,
+                scheme.pointer().to_owned(),
+            )
+        })
+        .collect()
 }
 
-pub fn scenarios(spec: &Spec, _api: &Api) -> Result<Vec<Scenario>, RunError> {
+pub fn scenarios(api: &Contract) -> Vec<Scenario> {
     let mut out = Vec::new();
-    for (key, carrier, pointer) in carriers(spec)? {
+    for (key, carrier, pointer) in carriers(api) {
         let how = match &carrier {
             Carrier::Bearer => "a bearer credential".to_owned(),
             Carrier::ApiKey { header } => format!("a created token's secret in {header}"),
@@ -109,7 +77,7 @@ pub fn scenarios(spec: &Spec, _api: &Api) -> Result<Vec<Scenario>, RunError> {
             }),
         });
     }
-    Ok(out)
+    out
 }
 
 /// The credential `role` presents through the case's scheme: for the api-key scheme, the
@@ -137,13 +105,7 @@ fn role_label(role: Role) -> &'static str {
 }
 
 fn token_body(ctx: &mut Ctx<'_>, label: &str) -> Option<Value> {
-    match valid_create_body(&ctx.shared.config.spec, ctx.api(), &ctx.token_name(label)) {
-        Ok(b) => Some(b),
-        Err(e) => {
-            ctx.step_failed(&e.to_string());
-            None
-        }
-    }
+    Some(valid_create_body(ctx.api(), &ctx.token_name(label)))
 }
 
 /// The ids of the list `auth` sees, or `None` (reported) when it cannot be read.

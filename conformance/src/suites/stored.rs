@@ -9,14 +9,13 @@
 //! inside and after the name, never before it. The cases are data read from the create body's
 //! schema; each names the JSON pointer of the constraint or decision it rests on.
 
-use super::{Kind, NAME_SLOT, Scenario, Suite, create_request_body, name_field, valid_create_body};
-use crate::api::{Api, OperationId};
+use super::{Kind, NAME_SLOT, Scenario, Suite, name_field, valid_create_body};
+use crate::api::{Contract, OperationId};
 use crate::checks::{self, Failure};
 use crate::context::{Ctx, Stopped};
 use crate::error::RunError;
 use crate::roles::Role;
 use crate::transport::Auth;
-use abp_spec::Spec;
 use serde_json::{Map, Value, json};
 
 /// The name of a case's token after the scenario's prefix.
@@ -53,66 +52,38 @@ pub struct BodyFacts {
 }
 
 /// The create body's facts, or `None` when the spec has no name slot to vary.
-pub fn body_facts(spec: &Spec, api: &Api) -> Result<Option<BodyFacts>, RunError> {
-    let request = create_request_body(&api.create)?.clone();
-    let (schema, schema_pointer) = spec.resolve(&request.schema, request.pointer.clone());
-    let Some(base) = valid_create_body(spec, api, NAME_SLOT)?
-        .as_object()
-        .cloned()
-    else {
-        return Ok(None);
-    };
-    let Some(name_field) = name_field(&base).map(str::to_owned) else {
-        return Ok(None);
-    };
-    let props = schema
-        .get("properties")
-        .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_default();
-    let pointer = |p: &str| {
-        format!(
-            "{schema_pointer}/properties/{}",
-            abp_spec::escape_pointer(p)
-        )
-    };
-    let name_max = props
-        .get(&name_field)
-        .map(|p| spec.resolve(p, String::new()).0)
-        .and_then(|p| p.get("maxLength").and_then(Value::as_u64))
-        .map(|m| m as usize);
+pub fn body_facts(api: &Contract) -> Option<BodyFacts> {
+    let body = &api.create_body;
+    let base = valid_create_body(api, NAME_SLOT).as_object().cloned()?;
+    let name_field = name_field(&base)?.to_owned();
+    let name = body.field(&name_field)?;
     // The array of strings: where privileges go.
-    let privileges_field = props
-        .iter()
-        .find(|(_, p)| {
-            let (p, _) = spec.resolve(p, String::new());
-            p.get("type").and_then(Value::as_str) == Some("array")
-                && p.pointer("/items/type").and_then(Value::as_str) == Some("string")
-        })
-        .map(|(k, _)| k.clone());
-    Ok(Some(BodyFacts {
-        name_pointer: pointer(&name_field),
-        privileges_pointer: privileges_field.as_deref().map(pointer).unwrap_or_default(),
+    let privileges = body.string_array();
+    Some(BodyFacts {
+        name_pointer: name.pointer.clone(),
+        privileges_pointer: privileges.map(|p| p.pointer.clone()).unwrap_or_default(),
+        name_max: name
+            .constraints
+            .max_length
+            .and_then(|m| usize::try_from(m).ok()),
+        privileges_field: privileges.map(|p| p.name.clone()),
+        content_type: body.content_type.clone(),
         base,
         name_field,
-        name_max,
-        privileges_field,
-        content_type: request.content_type.clone(),
-    }))
+    })
 }
 
 /// The create body's facts for a running scenario; a spec without a name slot stops it,
 /// saying why.
 pub fn scenario_facts(ctx: &mut Ctx<'_>) -> Result<BodyFacts, Stopped> {
-    match body_facts(&ctx.shared.config.spec, ctx.api()) {
-        Ok(Some(f)) => Ok(f),
-        Ok(None) => Err(ctx.step_failed("the create body has no name to vary")),
-        Err(e) => Err(ctx.step_failed(&e.to_string())),
+    match body_facts(ctx.api()) {
+        Some(f) => Ok(f),
+        None => Err(ctx.step_failed("the create body has no name to vary")),
     }
 }
 
-pub fn scenarios(spec: &Spec, api: &Api) -> Result<Vec<Scenario>, RunError> {
-    let Some(f) = body_facts(spec, api)? else {
+pub fn scenarios(api: &Contract) -> Result<Vec<Scenario>, RunError> {
+    let Some(f) = body_facts(api) else {
         return Ok(Vec::new());
     };
     let name = &f.name_field;

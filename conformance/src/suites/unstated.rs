@@ -8,13 +8,12 @@
 
 use super::stored::{BodyFacts, body_facts, case_body, check_stored, create_raw, scenario_facts};
 use super::{Kind, Scenario, Suite};
-use crate::api::{Api, OperationId};
+use crate::api::{Contract, OperationId};
 use crate::checks::{self, Failure};
 use crate::context::{Ctx, Stopped};
 use crate::error::RunError;
 use crate::roles::{Role, random_hex};
 use crate::transport::Auth;
-use abp_spec::Spec;
 use serde_json::Value;
 
 #[derive(Debug, Clone)]
@@ -44,11 +43,10 @@ fn other_case(media_type: &str) -> String {
     format!("{kind}/{}; Charset=UTF-8", subtype.to_ascii_uppercase())
 }
 
-pub fn scenarios(spec: &Spec, api: &Api) -> Result<Vec<Scenario>, RunError> {
-    let Some(f) = body_facts(spec, api)? else {
+pub fn scenarios(api: &Contract) -> Result<Vec<Scenario>, RunError> {
+    let Some(f) = body_facts(api) else {
         return Ok(Vec::new());
     };
-    let request = super::create_request_body(&api.create)?;
     let s = |name: String, summary: String, case: Case| Scenario {
         name,
         suite: if matches!(case, Case::MediaType { .. }) {
@@ -86,7 +84,7 @@ pub fn scenarios(spec: &Spec, api: &Api) -> Result<Vec<Scenario>, RunError> {
             format!("create with Content-Type `{content_type}` ({why}): accepted"),
             Case::MediaType {
                 content_type,
-                pointer: request.pointer.clone(),
+                pointer: api.create_body.pointer.clone(),
             },
         ));
     }
@@ -96,7 +94,7 @@ pub fn scenarios(spec: &Spec, api: &Api) -> Result<Vec<Scenario>, RunError> {
             format!("lifecycle/delete-by-{}-in-other-case", param.name),
             "DELETE of one's own token by its id in the other letter case (the pattern allows both; an ObjectId is a hexadecimal number): deleted, gone from the list".into(),
             Case::OtherCaseId {
-                pointer: format!("{}/pattern", param_schema_pointer(spec, &param.schema, &param.pointer)),
+                pointer: format!("{}/pattern", api.token_id_schema_pointer),
             },
         ));
         out.push(s(
@@ -106,11 +104,6 @@ pub fn scenarios(spec: &Spec, api: &Api) -> Result<Vec<Scenario>, RunError> {
         ));
     }
     Ok(out)
-}
-
-/// Where the parameter's schema is defined, after `$ref`.
-fn param_schema_pointer(spec: &Spec, schema: &Value, pointer: &str) -> String {
-    spec.resolve(schema, format!("{pointer}/schema")).1
 }
 
 pub async fn run(case: &Case, ctx: &mut Ctx<'_>) -> Result<(), Stopped> {

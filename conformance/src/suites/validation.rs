@@ -4,14 +4,14 @@
 //! for path parameters, values that break their pattern. Each must get the documented 400
 //! (413 accepted for an oversized body) and leave the list unchanged.
 
-use super::{Kind, NAME_SLOT, Scenario, Suite, create_request_body, name_field, valid_create_body};
-use crate::api::{Api, OperationId};
+use super::{Kind, NAME_SLOT, Scenario, Suite, name_field, valid_create_body};
+use crate::api::{Contract, OperationId};
 use crate::checks::{self, Failure};
 use crate::context::{Ctx, Stopped};
 use crate::error::RunError;
 use crate::roles::Role;
 use crate::transport::Auth;
-use abp_spec::Spec;
+use abp_spec::JsonType;
 use serde_json::{Value, json};
 
 #[derive(Debug, Clone)]
@@ -50,12 +50,12 @@ fn probed(method: &str) -> bool {
 /// One scenario per method the spec does not document on each of its paths. What is documented
 /// is every operation the spec has on the path, so an operation added to the spec is never
 /// probed for a 405.
-fn undocumented_methods(spec: &Spec, api: &Api) -> Vec<Scenario> {
-    let operations = spec.operations();
+fn undocumented_methods(api: &Contract) -> Vec<Scenario> {
+    let operations: Vec<&abp_spec::Operation> = api.operations().map(|(_, op)| op).collect();
     let mut out = Vec::new();
     let mut seen: Vec<&str> = Vec::new();
     for kind in OperationId::ALL {
-        let path = api.get(kind).path.as_str();
+        let path = api.operation(kind).path.as_str();
         if seen.contains(&path) {
             continue;
         }
@@ -97,28 +97,27 @@ fn undocumented_methods(spec: &Spec, api: &Api) -> Vec<Scenario> {
 }
 
 /// A JSON value of each type, to put where another type belongs.
-fn samples() -> [(&'static str, Value); 7] {
-    [
-        ("string", json!("wrong")),
-        ("integer", json!(7)),
-        ("number", json!(1.5)),
-        ("boolean", json!(true)),
-        ("array", json!([])),
-        ("object", json!({})),
-        ("null", Value::Null),
-    ]
+/// A value of each JSON type.
+fn samples() -> [(JsonType, Value); 7] {
+    JsonType::ALL.map(|t| {
+        let v = match t {
+            JsonType::String => json!("wrong"),
+            JsonType::Integer => json!(7),
+            JsonType::Number => json!(1.5),
+            JsonType::Boolean => json!(true),
+            JsonType::Array => json!([]),
+            JsonType::Object => json!({}),
+            JsonType::Null => Value::Null,
+        };
+        (t, v)
+    })
 }
 
-fn type_allows(schema_type: &str, sample: &str) -> bool {
-    schema_type == sample || (schema_type == "number" && sample == "integer")
-}
-
-pub fn scenarios(spec: &Spec, api: &Api) -> Result<Vec<Scenario>, RunError> {
+pub fn scenarios(api: &Contract) -> Result<Vec<Scenario>, RunError> {
     let create = &api.create;
-    let request = create_request_body(create)?.clone();
+    let request = &api.create_body;
     let bad_request: Vec<u16> = create.response(400).map(|_| 400).into_iter().collect();
-    let (schema, _) = spec.resolve(&request.schema, request.pointer.clone());
-    let base = valid_create_body(spec, api, NAME_SLOT)?;
+    let base = valid_create_body(api, NAME_SLOT);
     let base_map = base.as_object().cloned().unwrap_or_default();
 
     let mut out = Vec::new();
@@ -145,14 +144,7 @@ pub fn scenarios(spec: &Spec, api: &Api) -> Result<Vec<Scenario>, RunError> {
     let json_body = |v: &Value| serde_json::to_vec(v).unwrap_or_default();
     let ct = Some(request.content_type.as_str());
 
-    let required: Vec<String> = schema
-        .get("required")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|v| v.as_str().map(str::to_owned))
-        .collect();
-    for field in &required {
+    for field in &request.required {
         let mut body = base_map.clone();
         body.remove(field);
         push(
@@ -164,20 +156,16 @@ pub fn scenarios(spec: &Spec, api: &Api) -> Result<Vec<Scenario>, RunError> {
         );
     }
 
-    let properties = schema
-        .get("properties")
-        .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_default();
-    for (field, prop) in &properties {
-        let (prop, _) = spec.resolve(prop, String::new());
-        let Some(field_type) = prop.get("type").and_then(Value::as_str) else {
+    for f in &request.fields {
+        let field = &f.name;
+        let Some(field_type) = f.json_type() else {
             continue;
         };
         for (sample_type, sample) in samples() {
-            if type_allows(field_type, sample_type) {
+            if field_type.admits(sample_type) {
                 continue;
             }
+            let (sample_type, field_type) = (sample_type.name(), field_type.name());
             let mut body = base_map.clone();
             body.insert(field.clone(), sample);
             push(
@@ -188,15 +176,16 @@ pub fn scenarios(spec: &Spec, api: &Api) -> Result<Vec<Scenario>, RunError> {
                 bad_request.clone(),
             );
         }
-        if field_type == "array"
-            && let Some(items) = prop.get("items")
+        if field_type == JsonType::Array
+            && let Some(items) = &f.items
         {
-            let (items, _) = spec.resolve(items, String::new());
-            let item_type = items.get("type").and_then(Value::as_str).unwrap_or("");
+            let item_type = items.json_type;
             for (sample_type, sample) in samples() {
-                if type_allows(item_type, sample_type) {
+                if item_type.is_some_and(|t| t.admits(sample_type)) {
                     continue;
                 }
+                let item_type = item_type.map_or("", JsonType::name);
+                let sample_type = sample_type.name();
                 // For arrays, nest the field's own example: the docs' defect, reproduced.
                 let sample = match (sample_type, base_map.get(field)) {
                     ("array", Some(Value::Array(example))) if !example.is_empty() => {
@@ -217,7 +206,8 @@ pub fn scenarios(spec: &Spec, api: &Api) -> Result<Vec<Scenario>, RunError> {
                 );
             }
         }
-        if let Some(values) = prop.get("enum").and_then(Value::as_array) {
+        let values = &f.constraints.enumeration;
+        if !values.is_empty() {
             let first = values.first().and_then(Value::as_str).unwrap_or("value");
             let candidates = [
                 ("unknown".to_owned(), format!("not-a-{field}")),
@@ -242,12 +232,8 @@ pub fn scenarios(spec: &Spec, api: &Api) -> Result<Vec<Scenario>, RunError> {
                 );
             }
         }
-        if field_type == "string" {
-            if let Some(min) = prop
-                .get("minLength")
-                .and_then(Value::as_u64)
-                .filter(|m| *m > 0)
-            {
+        if field_type == JsonType::String {
+            if let Some(min) = f.constraints.min_length.filter(|m| *m > 0) {
                 let mut body = base_map.clone();
                 body.insert(field.clone(), json!("x".repeat(min as usize - 1)));
                 push(
@@ -258,7 +244,7 @@ pub fn scenarios(spec: &Spec, api: &Api) -> Result<Vec<Scenario>, RunError> {
                     bad_request.clone(),
                 );
             }
-            if let Some(max) = prop.get("maxLength").and_then(Value::as_u64) {
+            if let Some(max) = f.constraints.max_length {
                 let mut body = base_map.clone();
                 let name_chars =
                     (Some(field.as_str()) == name_field(&base_map)).then_some(max as usize + 1);
@@ -337,22 +323,10 @@ pub fn scenarios(spec: &Spec, api: &Api) -> Result<Vec<Scenario>, RunError> {
     {
         let delete = &api.delete;
         let accept: Vec<u16> = delete.response(400).map(|_| 400).into_iter().collect();
-        for param in delete.params.iter().filter(|p| p.location == "path") {
-            let (pschema, _) = spec.resolve(&param.schema, param.pointer.clone());
-            let example = pschema
-                .get("example")
-                .or_else(|| {
-                    spec.document().pointer(&format!(
-                        "{}/example",
-                        param.pointer.trim_start_matches('#')
-                    ))
-                })
-                .and_then(Value::as_str)
-                .unwrap_or("0")
-                .to_owned();
-            let validator = spec
-                .validator(&param.schema, &param.pointer)
-                .map_err(|e| RunError::Config(e.to_string()))?;
+        {
+            let param_name = &api.token_id_param;
+            let example = api.token_id_example.clone().unwrap_or_else(|| "0".into());
+            let validator = &api.token_id_validator;
             // By characters, not bytes: the example comes from the spec, which may be anyone's.
             let non_hex: String = std::iter::once('z')
                 .chain(example.chars().skip(1))
@@ -369,15 +343,12 @@ pub fn scenarios(spec: &Spec, api: &Api) -> Result<Vec<Scenario>, RunError> {
                     continue;
                 }
                 out.push(Scenario {
-                    name: format!("validation/{}-{label}", param.name),
+                    name: format!("validation/{param_name}-{label}"),
                     suite: Suite::Validation,
-                    summary: format!(
-                        "delete with {} = {id:?}, which breaks its schema",
-                        param.name
-                    ),
+                    summary: format!("delete with {param_name} = {id:?}, which breaks its schema"),
                     needs: vec![],
                     kind: Kind::Validation(Case::TokenId {
-                        param: param.name.clone(),
+                        param: param_name.clone(),
                         id,
                         accept: accept.clone(),
                     }),
@@ -385,7 +356,7 @@ pub fn scenarios(spec: &Spec, api: &Api) -> Result<Vec<Scenario>, RunError> {
             }
         }
     }
-    out.extend(undocumented_methods(spec, api));
+    out.extend(undocumented_methods(api));
     Ok(out)
 }
 
@@ -435,7 +406,7 @@ pub async fn run(case: &Case, ctx: &mut Ctx<'_>) -> Result<(), Stopped> {
             method,
             documented,
         } => {
-            let op = ctx.api().get(*kind);
+            let op = ctx.api().operation(*kind);
             let path = if op.path_params().next().is_some() {
                 op.path_with(&crate::roles::random_hex(12))
             } else {

@@ -179,6 +179,35 @@ fn a_spec_with_an_operation_this_build_does_not_know_is_refused_naming_it() {
     }
 }
 
+/// A third security scheme (an API key in a cookie) is refused by name before anything is
+/// sent: a run that skipped it would be green on an authentication path it never tried.
+#[test]
+fn a_spec_with_a_security_scheme_this_build_cannot_exercise_is_refused_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("spec.yaml");
+    let mut doc = abp_spec::Spec::embedded().document().clone();
+    doc["components"]["securitySchemes"]["sessionCookie"] =
+        serde_json::json!({"type": "apiKey", "in": "cookie", "name": "sid"});
+    std::fs::write(&path, doc.to_string()).unwrap();
+    for command in ["run", "list"] {
+        let out = conformance()
+            .args([command, "--spec", path.to_str().unwrap()])
+            .output()
+            .unwrap();
+        let err = stderr_of(&out);
+        assert_eq!(
+            out.status.code(),
+            Some(exit::USAGE.into()),
+            "{command}: {err}"
+        );
+        assert!(
+            err.contains("the security scheme `sessionCookie` (apiKey in cookie)"),
+            "{err}"
+        );
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+    }
+}
+
 #[test]
 fn list_shows_suites_scenarios_and_checks() {
     let out = conformance().arg("list").output().unwrap();

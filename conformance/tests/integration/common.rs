@@ -101,7 +101,7 @@ pub async fn run_with_conditions(
     let mut config = RunConfig::new(
         &server.base_url,
         "embedded",
-        abp_spec::Spec::embedded(),
+        abp_spec::Contract::embedded(),
         credentials,
     );
     let snapshots = baseline_copy();

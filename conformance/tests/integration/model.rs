@@ -64,7 +64,7 @@ async fn twenty_random_seeds_pass_against_a_correct_server() {
         let mut config = conformance::config::RunConfig::new(
             &server.base_url,
             "embedded",
-            abp_spec::Spec::embedded(),
+            abp_spec::Contract::embedded(),
             crate::common::all_credentials(&server.credentials),
         );
         config.suites = vec!["model".into()];
@@ -275,7 +275,7 @@ async fn a_lane_replays_alone_with_the_same_requests() {
     let mut config = conformance::config::RunConfig::new(
         &server.base_url,
         "embedded",
-        abp_spec::Spec::embedded(),
+        abp_spec::Contract::embedded(),
         crate::common::all_credentials(&server.credentials),
     );
     config.model_lane = Some(99);

@@ -81,7 +81,7 @@ async fn no_event_carries_a_credential_or_created_secret() {
     let config = conformance::RunConfig::new(
         &server.base_url,
         "embedded",
-        abp_spec::Spec::embedded(),
+        abp_spec::Contract::embedded(),
         credentials,
     );
     let mut collect = conformance::report::Collect::default();
@@ -135,7 +135,7 @@ async fn tokens_the_run_did_not_create_are_untouched_and_ignored() {
     let mut config = conformance::RunConfig::new(
         &server.base_url,
         "embedded",
-        abp_spec::Spec::embedded(),
+        abp_spec::Contract::embedded(),
         all_credentials(&c),
     );
     let snapshots = baseline_copy();

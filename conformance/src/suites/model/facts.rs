@@ -4,8 +4,7 @@
 
 use super::ops::Op;
 use super::reference::Expect;
-use crate::api::Api;
-use abp_spec::Spec;
+use crate::api::Contract;
 use serde_json::Value;
 use std::collections::BTreeSet;
 
@@ -31,7 +30,7 @@ pub struct Facts {
 }
 
 impl Facts {
-    pub fn read(api: &Api, spec: &Spec) -> Result<Facts, String> {
+    pub fn read(api: &Contract) -> Result<Facts, String> {
         let need = |op: &abp_spec::Operation, what: &str, s: Option<u16>| {
             s.ok_or_else(|| format!("the spec gives {} no {what}", op.id))
         };
@@ -46,19 +45,14 @@ impl Facts {
             delete_ok: need(&api.delete, "success status", api.delete.success_status())?,
             unknown_id: need(
                 &api.delete,
-                "x-unknown-id-status",
+                "unknown-id status (x-unknown-id-status)",
                 api.delete.unknown_id_status,
             )?,
             unauthorized: documented(&api.list, 401)?,
             forbidden: documented(&api.list, 403)?,
             header: api.access_token_header.clone(),
-            content_type: api
-                .create
-                .body
-                .as_ref()
-                .map(|b| b.content_type.clone())
-                .ok_or_else(|| format!("{} has no request body", api.create.id))?,
-            lifetimes: spec.lifetimes().map_err(|e| e.to_string())?,
+            content_type: api.create_body.content_type.clone(),
+            lifetimes: api.lifetimes.clone(),
             secret_fields: api.secret_fields.clone(),
             documented_fields: api.fields.properties.clone(),
             fields: api.fields.clone(),
@@ -84,7 +78,7 @@ impl Facts {
 
 /// Privilege lists from the spec's examples of the create body and of the token answers,
 /// plus the empty list and the field left out.
-pub fn privilege_choices(spec: &Spec, api: &Api) -> Vec<Option<Vec<String>>> {
+pub fn privilege_choices(api: &Contract) -> Vec<Option<Vec<String>>> {
     let mut pool: BTreeSet<String> = BTreeSet::new();
     let mut collect = |v: Option<&Value>| {
         for p in v.and_then(Value::as_array).into_iter().flatten() {
@@ -93,22 +87,12 @@ pub fn privilege_choices(spec: &Spec, api: &Api) -> Vec<Option<Vec<String>>> {
             }
         }
     };
-    if let Ok(body) = super::super::valid_create_body(spec, api, "x") {
-        collect(body.get(api.fields.privileges.as_str()));
-    }
-    for op in [&api.list, &api.create] {
-        for r in &op.responses {
-            for (_, example) in &r.content {
-                let first = example.as_ref().map(|e| match e {
-                    Value::Array(items) => items.first().cloned().unwrap_or(Value::Null),
-                    other => other.clone(),
-                });
-                collect(
-                    first
-                        .as_ref()
-                        .and_then(|e| e.get(api.fields.privileges.as_str())),
-                );
-            }
+    let field = api.fields.privileges.as_str();
+    for example in api.examples() {
+        match &example {
+            // A list's example: its first token.
+            Value::Array(items) => collect(items.first().and_then(|t| t.get(field))),
+            other => collect(other.get(field)),
         }
     }
     let pool: Vec<String> = pool.into_iter().collect();

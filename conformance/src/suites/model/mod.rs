@@ -162,7 +162,7 @@ fn env(ctx: &Ctx<'_>, facts: &Facts) -> Env {
         forbidden: has(Role::Forbidden),
         expired: has(Role::Expired),
         lifetimes: facts.lifetimes.len(),
-        privileges: facts::privilege_choices(&ctx.shared.config.spec, ctx.api()),
+        privileges: facts::privilege_choices(ctx.api()),
     }
 }
 
@@ -205,7 +205,7 @@ pub fn lane_steps(seed: u64, steps: usize, lane: usize, env: &Env) -> Vec<Step> 
 pub async fn run(case: &Case, ctx: &mut Ctx<'_>) -> Result<(), Stopped> {
     // The requests depend on the seed: a snapshot of them would never match.
     ctx.snapshot = false;
-    let facts = match Facts::read(ctx.api(), &ctx.shared.config.spec) {
+    let facts = match Facts::read(ctx.api()) {
         Ok(f) => f,
         Err(why) => {
             return Err(ctx.step_failed(&why));

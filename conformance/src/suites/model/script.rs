@@ -4,7 +4,7 @@
 use super::facts::Facts;
 use super::ops::{Caller, Op, Step, Target};
 use super::reference::State;
-use crate::api::Api;
+use crate::api::Contract;
 use crate::context::RUN_NAME_PREFIX;
 use serde_json::json;
 use std::fmt::Write as _;
@@ -66,7 +66,7 @@ pub fn describe(step: &Step, facts: &Facts) -> String {
 /// A shell script that replays the steps with curl and jq. Credentials are the run's
 /// environment variables; created ids and secrets are captured into `ID_n`/`SECRET_n`. A
 /// step's requests go out in the background and are waited for together.
-pub fn script(steps: &[Step], facts: &Facts, api: &Api, base_url: &str) -> String {
+pub fn script(steps: &[Step], facts: &Facts, api: &Contract, base_url: &str) -> String {
     let auth = |by: Caller| match by {
         Caller::Bearer(r) => format!("-H \"Authorization: Bearer ${}\"", r.env_var()),
         Caller::Secret(s) => format!("-H \"{}: $SECRET_{s}\"", facts.header),
