@@ -92,8 +92,8 @@ impl Rewrite {
         match self {
             Rewrite::ExcuseMissingRequired => {}
             Rewrite::UnknownLifetimeAs(fallback) => {
-                if let Some(Value::String(l)) = body.get_mut(&contract.lifetime_property)
-                    && contract.lifetime(l).is_none()
+                if let Some(Value::String(l)) = body.get_mut(&contract.spec.lifetime_property)
+                    && contract.spec.lifetime(l).is_none()
                 {
                     *l = fallback.clone();
                 }
@@ -111,9 +111,9 @@ impl Rewrite {
     }
 
     /// True when the violation is not reported.
-    pub fn excuses(&self, violation: &SchemaViolation) -> bool {
+    pub fn excuses(&self, violation: &SchemaViolation, contract: &Contract) -> bool {
         match self {
-            Rewrite::ExcuseMissingRequired => violation.schema_path.ends_with("/required"),
+            Rewrite::ExcuseMissingRequired => contract.is_missing_required(violation),
             Rewrite::UnknownLifetimeAs(_) | Rewrite::FlattenNestedArrays => false,
         }
     }
@@ -359,12 +359,12 @@ pub(crate) fn compile(
             Fault::SecondDeleteSucceeds => b.store = Arc::new(DeleteAlwaysSucceeds(store)),
             Fault::SecretSurvivesDelete => b.store = Arc::new(DeletedSecretsLinger::new(store)),
             Fault::ReusedSecret => b.secrets = SecretMint::OnePerUser(Mutex::default()),
-            Fault::WrongExpiry => b.fixed_lifetime = Some(contract.example_lifetime.clone()),
+            Fault::WrongExpiry => b.fixed_lifetime = Some(contract.spec.example_lifetime.clone()),
             Fault::PrivilegesDropped => b.keep_privileges = false,
             Fault::AcceptMissingName => b.rewrites.push(Rewrite::ExcuseMissingRequired),
             Fault::MalformedJson500 => b.malformed_json = malformed_json_500,
             Fault::AcceptUnknownLifetime => b.rewrites.push(Rewrite::UnknownLifetimeAs(
-                contract.example_lifetime.name.clone(),
+                contract.spec.example_lifetime.name.clone(),
             )),
             Fault::AcceptNestedPrivileges => b.rewrites.push(Rewrite::FlattenNestedArrays),
             Fault::NoBodyLimit => b.body_limit = None,
@@ -615,14 +615,14 @@ mod tests {
     #[test]
     fn rewrites_repair_what_they_name() {
         let contract = Contract::embedded().unwrap();
-        let lifetime = contract.lifetime_property.clone();
+        let lifetime = contract.spec.lifetime_property.clone();
         let mut body = Map::new();
         body.insert(lifetime.clone(), Value::String("forever".into()));
         body.insert("list".into(), serde_json::json!([["a"], "b"]));
-        Rewrite::UnknownLifetimeAs(contract.example_lifetime.name.clone())
+        Rewrite::UnknownLifetimeAs(contract.spec.example_lifetime.name.clone())
             .repair(&mut body, &contract);
         Rewrite::FlattenNestedArrays.repair(&mut body, &contract);
-        assert_eq!(body[&lifetime], contract.example_lifetime.name.as_str());
+        assert_eq!(body[&lifetime], contract.spec.example_lifetime.name.as_str());
         assert_eq!(body["list"], serde_json::json!(["a", "b"]));
     }
 

@@ -1,16 +1,19 @@
-//! The contract facts the server acts on, read once from the spec: where each operation lives,
-//! how callers authenticate, what a valid request is and what a correct answer says.
+//! The contract as the server acts on it: `abp_spec::Contract` (the spec compiled once, shared
+//! by every crate) seen through axum's types: where each operation lives, how callers
+//! authenticate, what a valid request is and which statuses the answers carry.
 //!
-//! Nothing here is typed in by hand. Handlers are bound to the operations of
-//! `abp_spec::OperationId`, the enum `cargo xtask regenerate` writes from the spec, so the
-//! router's exhaustive match fails to compile when the spec gains an operation, and a spec
-//! whose operations differ from the enum is refused at start-up by name. Any other spec the
-//! server cannot serve is refused with the JSON pointer of the node at fault.
+//! Nothing here reads the spec: every fact comes from the compiled contract, which refuses a
+//! spec it cannot describe with the JSON pointer of the node at fault. Handlers are bound to
+//! the operations of `abp_spec::OperationId`, the enum `cargo xtask regenerate` writes from the
+//! spec, so the router's exhaustive match fails to compile when the spec gains an operation,
+//! and a spec whose operations differ from the enum is refused at start-up by name. The
+//! security schemes are matched exhaustively too: a scheme the server cannot serve fails the
+//! build here.
 
-use crate::ServerError;
-use abp_spec::{Lifetime, Operation, OperationId, SchemaValidator, Spec};
+use crate::error::ServerError;
+use abp_spec::{JsonType, Operation, SecurityScheme, Server};
 use axum::http::{HeaderName, Method, StatusCode};
-use serde_json::Value;
+use std::sync::Arc;
 
 /// One operation as the router and the handlers need it.
 #[derive(Debug, Clone)]
@@ -23,8 +26,11 @@ pub(crate) struct Endpoint {
     pub success: StatusCode,
 }
 
-/// The facts of the embedded spec, computed once.
+/// The server's view of the compiled contract, built once at start-up.
 pub(crate) struct Contract {
+    /// The compiled contract every other fact here is derived from, and that the handlers ask
+    /// for the rest (lifetimes, the token's fields, the validators).
+    pub spec: Arc<abp_spec::Contract>,
     /// The path every server URL of the spec shares, e.g. `/api/v1`.
     pub base_path: String,
     pub list: Endpoint,
@@ -37,25 +43,17 @@ pub(crate) struct Contract {
     pub access_token_header: HeaderName,
     /// The name of the delete operation's path parameter.
     pub token_id_param: String,
-    pub token_id_validator: SchemaValidator,
-    /// The media type of the create body.
-    pub create_content_type: String,
-    pub create_validator: SchemaValidator,
-    /// The create body's string properties that have a `maxLength`, with it.
+    /// The create body's string properties that have a maximum length, with it.
     pub string_max_lengths: Vec<(String, usize)>,
-    /// The largest create body accepted: the spec's `x-max-body-bytes`.
+    /// The largest create body accepted (the spec's body limit).
     pub body_limit: usize,
-    /// The status for a well-formed id that names none of the caller's tokens
-    /// (`x-unknown-id-status`).
+    /// The status for a well-formed id that names none of the caller's tokens.
     pub unknown_id_status: StatusCode,
-    /// The create body's property whose schema is the lifetime enum.
-    pub lifetime_property: String,
-    /// The lifetime enum in spec order, each with its duration.
-    pub lifetimes: Vec<Lifetime>,
-    /// The lifetime the spec gives as the example of the create body's `lifetime`.
-    pub example_lifetime: Lifetime,
-    /// A token's fields by role (what the faults of `taken.rs` read from a body).
-    pub fields: abp_spec::TokenFields,
+    /// Where in the create body's schema the validator places a missing required property:
+    /// learned once by validating the spec's own valid example without one, so a violation
+    /// is recognized by what the validator reports rather than by a keyword. `None` when the
+    /// body requires nothing.
+    pub missing_required_at: Option<String>,
 }
 
 fn invalid(pointer: &str, message: impl Into<String>) -> ServerError {
@@ -103,8 +101,7 @@ fn url_path(url: &str) -> &str {
 }
 
 /// The path every server of the spec shares.
-fn base_path(spec: &Spec) -> Result<String, ServerError> {
-    let servers = spec.servers();
+fn base_path(servers: &[Server]) -> Result<String, ServerError> {
     let first = servers
         .first()
         .ok_or_else(|| invalid("#/servers", "no servers"))?;
@@ -118,123 +115,101 @@ fn base_path(spec: &Spec) -> Result<String, ServerError> {
     }
 }
 
-/// The security schemes the server implements: an HTTP scheme (its scheme name) and an API key
-/// in a header (its header name).
-fn security(spec: &Spec) -> Result<(String, HeaderName), ServerError> {
+/// The bearer scheme's word and the API-key header: the server serves one of each. Two
+/// schemes of a kind that disagree would leave one unserved, so the second is refused by its
+/// pointer.
+fn security(schemes: &[SecurityScheme]) -> Result<(String, HeaderName), ServerError> {
+    let mut bearer: Option<&String> = None;
+    let mut header: Option<(&String, &String)> = None;
+    for scheme in schemes {
+        let (first, value) = match scheme {
+            SecurityScheme::Bearer { word, .. } => (*bearer.get_or_insert(word), word),
+            SecurityScheme::ApiKeyHeader {
+                header: name,
+                pointer,
+                ..
+            } => (header.get_or_insert((name, pointer)).0, name),
+        };
+        if !first.eq_ignore_ascii_case(value) {
+            return Err(invalid(
+                scheme.pointer(),
+                format!(
+                    "the server serves one scheme of this kind, and `{}` ({value}) differs \
+                     from the first ({first})",
+                    scheme.key()
+                ),
+            ));
+        }
+    }
+    // The compiled contract holds at least one of each.
     const AT: &str = "#/components/securitySchemes";
-    let schemes = spec
-        .lookup(AT)
-        .and_then(Value::as_object)
-        .ok_or_else(|| invalid(AT, "no security schemes"))?;
-    let text = |s: &Value, key: &str| s.get(key).and_then(Value::as_str).map(str::to_owned);
-    let http = schemes
-        .values()
-        .find(|s| text(s, "type").as_deref() == Some("http"))
-        .and_then(|s| text(s, "scheme"))
-        .ok_or_else(|| invalid(AT, "no http security scheme"))?;
-    let header = schemes
-        .iter()
-        .find(|(_, s)| {
-            text(s, "type").as_deref() == Some("apiKey")
-                && text(s, "in").as_deref() == Some("header")
-        })
-        .and_then(|(key, s)| Some((key, text(s, "name")?)))
-        .ok_or_else(|| invalid(AT, "no apiKey security scheme in a header"))?;
-    let name = HeaderName::try_from(header.1.as_str()).map_err(|_| {
-        invalid(
-            &format!("{AT}/{}/name", abp_spec::escape_pointer(header.0)),
-            "not a header name",
-        )
-    })?;
-    Ok((http, name))
+    let word = bearer.ok_or_else(|| invalid(AT, "no bearer scheme"))?;
+    let (name, at) = header.ok_or_else(|| invalid(AT, "no API-key header scheme"))?;
+    let header = HeaderName::try_from(name.as_str())
+        .map_err(|_| invalid(at, format!("`{name}` is not a header name")))?;
+    Ok((word.to_owned(), header))
+}
+
+/// The schema path of the violation a body missing one required property has (see
+/// [`Contract::missing_required_at`]).
+fn missing_required_at(spec: &abp_spec::Contract) -> Option<String> {
+    let body = &spec.create_body;
+    let required = body.fields.iter().find(|f| f.required)?;
+    let mut example = body.valid_example(&spec.fields.name, "a name");
+    example.as_object_mut()?.remove(&required.name);
+    spec.create_validator
+        .violations(&example)
+        .into_iter()
+        .next()
+        .map(|v| v.schema_path)
 }
 
 impl Contract {
-    /// Reads the facts of the embedded spec.
+    /// The contract of the embedded spec.
     pub fn embedded() -> Result<Contract, ServerError> {
-        Contract::from_spec(&Spec::embedded())
+        Contract::from_compiled(abp_spec::Contract::embedded())
     }
 
-    pub fn from_spec(spec: &Spec) -> Result<Contract, ServerError> {
-        let operations = spec.bind_operations()?;
-        let list_op = operations.get(OperationId::ListMyTokens);
-        let create_op = operations.get(OperationId::CreateMyToken);
-        let delete_op = operations.get(OperationId::DeleteMyToken);
-
-        let body = create_op.body.clone().ok_or_else(|| {
-            invalid(
-                &create_op.pointer,
-                format!("{} has no request body", create_op.id),
-            )
-        })?;
-        let create_validator = spec.validator(&body.schema, &body.pointer)?;
+    /// Derives the server's contract from a compiled one, refusing a contract the server
+    /// cannot serve by the pointer at fault.
+    pub fn from_compiled(spec: Arc<abp_spec::Contract>) -> Result<Contract, ServerError> {
+        let body = &spec.create_body;
         let body_limit = body
             .max_bytes
             .and_then(|b| usize::try_from(b).ok())
-            .ok_or_else(|| invalid(&body.pointer, "the create body has no x-max-body-bytes"))?;
-
-        let lifetimes = spec.lifetimes()?;
-        // The lifetime property's example names the lifetime the faults fall back to.
-        let (request_schema, _) = spec.resolve(&body.schema, body.pointer.clone());
-        let (lifetime_property, lifetime_schema) = request_schema
-            .get("properties")
-            .and_then(Value::as_object)
-            .into_iter()
-            .flatten()
-            .map(|(name, p)| (name, spec.resolve(p, String::new())))
-            .find(|(_, (_, at))| at == abp_spec::LIFETIME_SCHEMA)
-            .map(|(name, (schema, _))| (name.clone(), schema))
-            .ok_or_else(|| {
-                invalid(
-                    &body.pointer,
-                    format!("no property refers to {}", abp_spec::LIFETIME_SCHEMA),
-                )
-            })?;
-        let string_max_lengths = request_schema
-            .get("properties")
-            .and_then(Value::as_object)
-            .into_iter()
-            .flatten()
-            .filter_map(|(name, p)| {
-                let (p, _) = spec.resolve(p, String::new());
-                let max = p.get("maxLength").and_then(Value::as_u64)?;
-                Some((name.clone(), usize::try_from(max).ok()?))
+            .ok_or_else(|| invalid(&body.pointer, "the create body states no size limit"))?;
+        let string_max_lengths = body
+            .fields
+            .iter()
+            .filter(|f| f.json_type() == Some(JsonType::String))
+            .filter_map(|f| {
+                let max = usize::try_from(f.constraints.max_length?).ok()?;
+                Some((f.name.clone(), max))
             })
             .collect();
-        let example_name = lifetime_schema.get("example").and_then(Value::as_str);
-        let example_lifetime = lifetimes
-            .iter()
-            .find(|l| Some(l.name.as_str()) == example_name)
-            .or_else(|| lifetimes.first())
-            .cloned()
-            .ok_or_else(|| invalid(abp_spec::LIFETIME_SCHEMA, "no lifetimes"))?;
 
-        let param = delete_op
-            .params
-            .iter()
-            .find(|p| p.location == "path")
-            .ok_or_else(|| {
-                invalid(
-                    &delete_op.pointer,
-                    format!("{} has no path parameter", delete_op.id),
-                )
-            })?;
-        let token_id_validator = spec.validator(&param.schema, &param.pointer)?;
-        let unknown_id_status = delete_op.unknown_id_status.ok_or_else(|| {
+        let delete = &spec.delete;
+        let param = delete.path_params().next().ok_or_else(|| {
             invalid(
-                &delete_op.pointer,
-                format!("{} has no x-unknown-id-status", delete_op.id),
+                &delete.pointer,
+                format!("{} has no path parameter", delete.id),
             )
         })?;
-        let unknown_id_status = status(unknown_id_status, &delete_op.pointer)?;
+        let unknown_id_status = delete.unknown_id_status.ok_or_else(|| {
+            invalid(
+                &delete.pointer,
+                format!("{} states no status for an unknown id", delete.id),
+            )
+        })?;
+        let unknown_id_status = status(unknown_id_status, &delete.pointer)?;
 
-        let (bearer_scheme, access_token_header) = security(spec)?;
+        let (bearer_scheme, access_token_header) = security(&spec.schemes)?;
 
         // Every status the handlers answer with must be documented.
         let auth = [StatusCode::UNAUTHORIZED, StatusCode::FORBIDDEN];
-        documents(list_op, &auth)?;
+        documents(&spec.list, &auth)?;
         documents(
-            create_op,
+            &spec.create,
             &[
                 &auth[..],
                 &[StatusCode::BAD_REQUEST, StatusCode::PAYLOAD_TOO_LARGE],
@@ -242,57 +217,70 @@ impl Contract {
             .concat(),
         )?;
         documents(
-            delete_op,
+            delete,
             &[&auth[..], &[StatusCode::BAD_REQUEST, unknown_id_status]].concat(),
         )?;
 
         Ok(Contract {
-            base_path: base_path(spec)?,
-            list: endpoint(list_op)?,
-            create: endpoint(create_op)?,
-            delete: endpoint(delete_op)?,
+            base_path: base_path(&spec.servers)?,
+            list: endpoint(&spec.list)?,
+            create: endpoint(&spec.create)?,
+            delete: endpoint(delete)?,
             bearer_scheme,
             access_token_header,
             token_id_param: param.name.clone(),
-            token_id_validator,
-            create_content_type: body.content_type.clone(),
-            create_validator,
             string_max_lengths,
             body_limit,
             unknown_id_status,
-            lifetime_property,
-            lifetimes,
-            example_lifetime,
-            fields: spec.token_fields().map_err(ServerError::Spec)?,
+            missing_required_at: missing_required_at(&spec),
+            spec,
         })
     }
 
-    /// The lifetime with this name.
-    pub fn lifetime(&self, name: &str) -> Option<&Lifetime> {
-        self.lifetimes.iter().find(|l| l.name == name)
+    /// True when the violation is a missing required property of the create body.
+    pub fn is_missing_required(&self, violation: &abp_spec::SchemaViolation) -> bool {
+        self.missing_required_at.as_deref() == Some(violation.schema_path.as_str())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use abp_spec::Spec;
+    use serde_json::json;
+
+    /// Compiles `spec` and derives the server's contract from it.
+    fn from_spec(spec: Spec) -> Result<Contract, ServerError> {
+        Contract::from_compiled(Arc::new(abp_spec::Contract::compile(spec)?))
+    }
 
     #[test]
-    fn facts_come_from_the_spec() {
-        let spec = Spec::embedded();
-        let c = Contract::from_spec(&spec).unwrap();
-        let ops = spec.operations();
-        for e in [&c.list, &c.create, &c.delete] {
-            assert!(
-                ops.iter()
-                    .any(|o| o.path == e.path && o.method == e.method.as_str()),
-                "{e:?}"
-            );
+    fn facts_come_from_the_compiled_contract() {
+        let c = Contract::embedded().unwrap();
+        for (e, op) in [
+            (&c.list, &c.spec.list),
+            (&c.create, &c.spec.create),
+            (&c.delete, &c.spec.delete),
+        ] {
+            assert_eq!((e.method.as_str(), &e.path), (op.method.as_str(), &op.path));
         }
-        assert!(spec.servers().iter().all(|s| s.url.ends_with(&c.base_path)));
+        assert!(c.spec.servers.iter().all(|s| s.url.ends_with(&c.base_path)));
         assert!(c.delete.path.contains(&format!("{{{}}}", c.token_id_param)));
-        assert!(c.lifetimes.len() >= 2);
-        assert!(c.lifetimes.contains(&c.example_lifetime));
+        assert_eq!(c.spec.challenge_schemes(), vec![c.bearer_scheme.clone()]);
+        assert_eq!(c.access_token_header.as_str(), c.spec.access_token_header);
+        assert!(!c.string_max_lengths.is_empty());
+    }
+
+    #[test]
+    fn a_missing_required_property_is_recognized_by_where_the_validator_puts_it() {
+        let c = Contract::embedded().unwrap();
+        assert!(c.missing_required_at.is_some());
+        let missing = c.spec.create_validator.violations(&json!({}));
+        assert!(!missing.is_empty() && missing.iter().all(|v| c.is_missing_required(v)));
+        let body = c.spec.create_body.valid_example(&c.spec.fields.name, "");
+        let too_short = c.spec.create_validator.violations(&body);
+        assert!(!too_short.is_empty(), "{body}");
+        assert!(!too_short.iter().any(|v| c.is_missing_required(v)));
     }
 
     #[test]
@@ -312,7 +300,18 @@ mod tests {
         item["get"]["operationId"] = "listOtherTokens".into();
         paths.insert("/elsewhere".into(), item);
         let spec = Spec::parse(&doc.to_string()).unwrap();
-        let e = Contract::from_spec(&spec).err().unwrap().to_string();
+        let e = from_spec(spec).err().unwrap().to_string();
         assert!(e.contains("`listOtherTokens` (GET /elsewhere)"), "{e}");
+    }
+
+    /// Two API-key headers would leave one unserved: refused by the pointer of the second.
+    #[test]
+    fn a_second_api_key_header_is_refused_by_pointer() {
+        let mut doc = Spec::embedded().document().clone();
+        doc["components"]["securitySchemes"]["zzOther"] =
+            json!({"type": "apiKey", "in": "header", "name": "x-other-key"});
+        let spec = Spec::parse(&doc.to_string()).unwrap();
+        let e = from_spec(spec).err().unwrap().to_string();
+        assert!(e.contains("securitySchemes/zzOther"), "{e}");
     }
 }

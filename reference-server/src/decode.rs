@@ -111,9 +111,9 @@ pub(crate) fn shorten(mut message: String) -> String {
     message
 }
 
-/// The field a schema violation is about: the first segment of the instance path, or for
-/// `required` the missing property.
-fn violation_field(v: &abp_spec::SchemaViolation) -> Option<String> {
+/// The field a schema violation is about: the first segment of the instance path, or for a
+/// missing required property that property (which the validator's message quotes).
+fn violation_field(contract: &Contract, v: &abp_spec::SchemaViolation) -> Option<String> {
     let first = v
         .instance_path
         .trim_start_matches('/')
@@ -123,7 +123,7 @@ fn violation_field(v: &abp_spec::SchemaViolation) -> Option<String> {
     if !first.is_empty() {
         return Some(first.replace("~1", "/").replace("~0", "~"));
     }
-    if v.schema_path.ends_with("required") {
+    if contract.is_missing_required(v) {
         let start = v.message.find('"')? + 1;
         let len = v.message[start..].find('"')?;
         return Some(v.message[start..start + len].to_owned());
@@ -138,7 +138,7 @@ pub(crate) fn create_request(
     headers: &HeaderMap,
     bytes: &[u8],
 ) -> Result<CreateRequest, ApiError> {
-    let media_type = &contract.create_content_type;
+    let media_type = &contract.spec.create_body.content_type;
     if !has_content_type(headers, media_type, behaviour.media_type_any_case) {
         return Err(ApiError::bad_request(
             None,
@@ -159,12 +159,13 @@ pub(crate) fn create_request(
         }
     }
     let violation = contract
+        .spec
         .create_validator
         .violations(&value)
         .into_iter()
-        .find(|v| !behaviour.rewrites.iter().any(|r| r.excuses(v)));
+        .find(|v| !behaviour.rewrites.iter().any(|r| r.excuses(v, contract)));
     if let Some(v) = violation {
-        let field = violation_field(&v);
+        let field = violation_field(contract, &v);
         let message = match &field {
             Some(f) => format!("{f}: {}", v.message),
             None => format!("body: {}", v.message),
@@ -212,6 +213,7 @@ pub(crate) fn token_id(
         ));
     }
     match contract
+        .spec
         .token_id_validator
         .violations(&Value::String(id.clone()))
         .into_iter()

@@ -1,7 +1,7 @@
 //! Users, organizations, privileges and credentials: from a TOML file, the built-in
 //! development fixture, or freshly random for embedded mode.
 
-use crate::ServerError;
+use crate::error::ServerError;
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;

@@ -41,8 +41,8 @@ pub(crate) async fn create(
     let (contract, behaviour) = (state.contract(), state.behaviour());
     let bytes = read_body(behaviour.body_limit, &headers, request.into_body()).await?;
     let req = create_request(contract, behaviour, &headers, &bytes)?;
-    let property = &contract.lifetime_property;
-    let lifetime = contract.lifetime(&req.lifetime).ok_or_else(|| {
+    let property = &contract.spec.lifetime_property;
+    let lifetime = contract.spec.lifetime(&req.lifetime).ok_or_else(|| {
         ApiError::bad_request(Some(property), format!("{property}: unknown lifetime"))
     })?;
     let duration = behaviour
@@ -73,7 +73,7 @@ pub(crate) async fn create(
     {
         crate::taken::apply(
             &behaviour.takes,
-            &contract.fields,
+            &contract.spec.fields,
             &body,
             &mut record,
             &mut secret,

@@ -1,6 +1,6 @@
 //! Running the app: in the foreground with a banner (`serve`) or embedded in a tokio task.
 
-use crate::ServerError;
+use crate::error::ServerError;
 use crate::conditions::TestConditions;
 use crate::fault::Fault;
 use crate::fixtures::{Credentials, Fixtures};

@@ -1,6 +1,6 @@
 //! The server's configuration and the state every handler shares.
 
-use crate::ServerError;
+use crate::error::ServerError;
 use crate::behaviour::{Behaviour, compile};
 use crate::conditions::{Conditions, TestConditions};
 use crate::contract::Contract;
@@ -166,9 +166,9 @@ mod tests {
     #[test]
     fn state_builds_from_the_spec() {
         let state = AppState::new(Config::default()).unwrap();
-        assert!(state.contract().lifetimes.len() >= 2);
+        assert!(state.contract().spec.lifetimes.len() >= 2);
         assert_eq!(
-            state.contract().example_lifetime.duration,
+            state.contract().spec.example_lifetime.duration,
             chrono::TimeDelta::days(7)
         );
         assert!(state.faults().is_empty());

@@ -8,7 +8,7 @@
 
 pub(crate) mod faulty;
 
-use crate::ServerError;
+use crate::error::ServerError;
 use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::collections::{BTreeMap, HashMap};

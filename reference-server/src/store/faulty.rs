@@ -4,7 +4,7 @@
 //! never know.
 
 use super::{TokenRecord, TokenStore};
-use crate::ServerError;
+use crate::error::ServerError;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
