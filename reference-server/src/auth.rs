@@ -104,7 +104,7 @@ impl AppState {
         };
         let credential = credential.as_str();
         if !behaviour
-            .scheme
+            .scheme_match
             .accepts(scheme, &self.contract().bearer_scheme)
             || credential.is_empty()
         {

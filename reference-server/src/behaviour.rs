@@ -215,7 +215,7 @@ fn malformed_json_500(message: String) -> ApiError {
 pub(crate) struct Behaviour {
     // Authentication and privilege.
     /// How the bearer scheme's spelling is checked.
-    pub scheme: SchemeMatch,
+    pub scheme_match: SchemeMatch,
     /// Whether a fixture credential past its expiry is refused.
     pub refuse_expired_credentials: bool,
     /// Whom a bearer credential that names nobody authenticates as: nobody in a correct server.
@@ -294,7 +294,7 @@ impl Behaviour {
     /// The behaviour the spec describes.
     pub fn correct(contract: &Contract, store: Arc<dyn TokenStore>) -> Behaviour {
         Behaviour {
-            scheme: SchemeMatch::AnyCase,
+            scheme_match: SchemeMatch::AnyCase,
             refuse_expired_credentials: true,
             unknown_credential_user: None,
             required_privilege: Some(MANAGE_PRIVILEGE.to_owned()),
@@ -372,7 +372,7 @@ pub(crate) fn compile(
             Fault::AnyBearerAccepted => b.unknown_credential_user = first_user.cloned(),
             Fault::ExpiredAccepted => b.refuse_expired_credentials = false,
             Fault::LowercaseSchemeRejected => {
-                b.scheme = SchemeMatch::Exact(capitalized(&contract.bearer_scheme));
+                b.scheme_match = SchemeMatch::Exact(capitalized(&contract.bearer_scheme));
             }
             Fault::ForbiddenAllowed => b.required_privilege = None,
             Fault::AuthErrorPlainText => b.unauthorized = unauthorized_plain_text,
@@ -459,7 +459,7 @@ pub(crate) fn compile(
 impl Behaviour {
     fn summary(&self) -> Vec<(&'static str, String)> {
         let Behaviour {
-            scheme,
+            scheme_match,
             refuse_expired_credentials,
             unknown_credential_user,
             required_privilege,
@@ -492,7 +492,7 @@ impl Behaviour {
         } = self;
         let unauthorized = unauthorized();
         vec![
-            ("scheme", format!("{scheme:?}")),
+            ("scheme_match", format!("{scheme_match:?}")),
             (
                 "refuse_expired_credentials",
                 refuse_expired_credentials.to_string(),
@@ -622,7 +622,10 @@ mod tests {
         Rewrite::UnknownLifetimeAs(contract.spec.example_lifetime.name.clone())
             .repair(&mut body, &contract);
         Rewrite::FlattenNestedArrays.repair(&mut body, &contract);
-        assert_eq!(body[&lifetime], contract.spec.example_lifetime.name.as_str());
+        assert_eq!(
+            body[&lifetime],
+            contract.spec.example_lifetime.name.as_str()
+        );
         assert_eq!(body["list"], serde_json::json!(["a", "b"]));
     }
 
