@@ -28,14 +28,13 @@
 //! - `stall_after`: after N requests the server accepts connections and never answers.
 
 use crate::error::ApiError;
-use crate::state::AppState;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::num::{NonZeroU32, NonZeroU64};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// The test conditions of a server; all off by default.
@@ -138,9 +137,13 @@ impl Bucket {
     }
 }
 
-/// The running state of the conditions.
+/// The running state of the conditions, the state of their middleware.
 #[derive(Debug)]
 pub(crate) struct Conditions {
+    /// Extra delay per request.
+    latency: Option<Duration>,
+    /// A request not answered within this time gets a JSON 408.
+    request_timeout: Duration,
     bucket: Option<Mutex<Bucket>>,
     drop_every: Option<NonZeroU64>,
     /// GET and DELETE requests seen so far.
@@ -157,8 +160,14 @@ pub(crate) struct Conditions {
 }
 
 impl Conditions {
-    pub fn new(conditions: TestConditions) -> Conditions {
+    pub fn new(
+        conditions: TestConditions,
+        latency: Option<Duration>,
+        request_timeout: Duration,
+    ) -> Conditions {
         Conditions {
+            latency,
+            request_timeout,
             bucket: conditions.rate_limit.map(|r| Mutex::new(Bucket::new(r))),
             drop_every: conditions.drop_every,
             counted: AtomicU64::new(0),
@@ -217,11 +226,11 @@ impl Conditions {
 
 /// Answers 429 above the rate limit.
 pub(crate) async fn rate_limit(
-    State(state): State<AppState>,
+    State(c): State<Arc<Conditions>>,
     request: Request,
     next: Next,
 ) -> Response {
-    if state.inner.conditions.admit() {
+    if c.admit() {
         return next.run(request).await;
     }
     let mut r = ApiError::too_many_requests().into_response();
@@ -234,11 +243,10 @@ pub(crate) async fn rate_limit(
 /// a `limit_req` proxy answers its HTML 503, a fixed window answers 429 and labels every
 /// answer with its `RateLimit` fields, and a worker pool queues.
 pub(crate) async fn finite(
-    State(state): State<AppState>,
+    State(c): State<Arc<Conditions>>,
     request: Request,
     next: Next,
 ) -> Response {
-    let c = &state.inner.conditions;
     if let Some(n) = c.stall_after
         && c.seen.fetch_add(1, Ordering::Relaxed) >= n.get()
     {
@@ -317,11 +325,11 @@ fn label(r: &mut Response, labels: Option<(u32, Duration, u32, Duration)>) {
 /// Handles every Nth GET or DELETE, then has the wire layer close the connection instead of
 /// answering (see `wire.rs`).
 pub(crate) async fn drop_every(
-    State(state): State<AppState>,
+    State(c): State<Arc<Conditions>>,
     request: Request,
     next: Next,
 ) -> Response {
-    let lose = state.inner.conditions.lose_answer(request.method());
+    let lose = c.lose_answer(request.method());
     let response = next.run(request).await;
     if !lose {
         return response;
@@ -340,11 +348,11 @@ pub(crate) async fn drop_every(
 
 /// Answers the first creates with 500, without handling them.
 pub(crate) async fn fail_first_creates(
-    State(state): State<AppState>,
+    State(c): State<Arc<Conditions>>,
     request: Request,
     next: Next,
 ) -> Response {
-    if state.inner.conditions.warming_up(request.method()) {
+    if c.warming_up(request.method()) {
         return ApiError::internal("the server is warming up").into_response();
     }
     next.run(request).await
@@ -352,11 +360,11 @@ pub(crate) async fn fail_first_creates(
 
 /// Sleeps before handling each request.
 pub(crate) async fn latency(
-    State(state): State<AppState>,
+    State(c): State<Arc<Conditions>>,
     request: Request,
     next: Next,
 ) -> Response {
-    if let Some(delay) = state.inner.latency {
+    if let Some(delay) = c.latency {
         tokio::time::sleep(delay).await;
     }
     next.run(request).await
@@ -365,11 +373,11 @@ pub(crate) async fn latency(
 /// Answers 408 (and closes the connection) when a request is not handled within the server's
 /// request timeout.
 pub(crate) async fn timeout(
-    State(state): State<AppState>,
+    State(c): State<Arc<Conditions>>,
     request: Request,
     next: Next,
 ) -> Response {
-    let limit: Duration = state.inner.request_timeout;
+    let limit: Duration = c.request_timeout;
     match tokio::time::timeout(limit, next.run(request)).await {
         Ok(response) => response,
         Err(_) => {
@@ -385,6 +393,10 @@ pub(crate) async fn timeout(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn conditions(test: TestConditions) -> Conditions {
+        Conditions::new(test, None, Duration::from_secs(30))
+    }
 
     #[test]
     fn the_bucket_holds_one_second_and_refills_at_the_rate() {
@@ -402,7 +414,7 @@ mod tests {
 
     #[test]
     fn every_nth_get_or_delete_loses_its_answer() {
-        let c = Conditions::new(TestConditions {
+        let c = conditions(TestConditions {
             drop_every: NonZeroU64::new(3),
             ..TestConditions::default()
         });
@@ -418,12 +430,12 @@ mod tests {
         .map(|m| c.lose_answer(m))
         .collect();
         assert_eq!(lost, [false, false, false, true, false, false]);
-        assert!(!Conditions::new(TestConditions::default()).lose_answer(&Method::GET));
+        assert!(!conditions(TestConditions::default()).lose_answer(&Method::GET));
     }
 
     #[test]
     fn only_the_first_creates_fail() {
-        let c = Conditions::new(TestConditions {
+        let c = conditions(TestConditions {
             fail_first_creates: NonZeroU64::new(2),
             ..TestConditions::default()
         });

@@ -12,6 +12,7 @@
 mod answers;
 mod auth;
 mod behaviour;
+mod catalog;
 mod conditions;
 mod contract;
 mod decode;
@@ -31,7 +32,7 @@ mod wire;
 
 pub use conditions::TestConditions;
 pub use error::{ApiError, ErrorBody, ServerError};
-pub use fault::Fault;
+pub use fault::{Fault, FaultArea};
 pub use fixtures::{Credentials, Fixtures, MANAGE_PRIVILEGE, Organization, User};
 pub use guard::ConnectionLimits;
 pub use router::app;

@@ -6,6 +6,7 @@ use crate::contract::{Contract, Endpoint};
 use crate::error::ApiError;
 use crate::handlers;
 use crate::state::AppState;
+use crate::variant;
 use abp_spec::OperationId;
 use axum::Router;
 use axum::extract::Request;
@@ -95,13 +96,13 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .nest(&contract.base_path, api)
         .fallback(route_not_found)
-        .layer(with(state.clone(), conditions::latency))
-        .layer(with(state.clone(), conditions::timeout))
-        .layer(with(state.clone(), conditions::fail_first_creates))
-        .layer(with(state.clone(), conditions::drop_every))
-        .layer(with(state.clone(), conditions::rate_limit))
-        .layer(with(state.clone(), conditions::finite))
-        .layer(with(state.clone(), crate::variant::rewrite))
+        .layer(with(state.conditions(), conditions::latency))
+        .layer(with(state.conditions(), conditions::timeout))
+        .layer(with(state.conditions(), conditions::fail_first_creates))
+        .layer(with(state.conditions(), conditions::drop_every))
+        .layer(with(state.conditions(), conditions::rate_limit))
+        .layer(with(state.conditions(), conditions::finite))
+        .layer(with(state.variant_state(), variant::rewrite))
         .layer(axum::middleware::from_fn(log))
         .with_state(state)
 }

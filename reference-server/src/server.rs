@@ -1,7 +1,7 @@
 //! Running the app: in the foreground with a banner (`serve`) or embedded in a tokio task.
 
-use crate::error::ServerError;
 use crate::conditions::TestConditions;
+use crate::error::ServerError;
 use crate::fault::Fault;
 use crate::fixtures::{Credentials, Fixtures};
 use crate::guard::{ConnectionLimits, Guarded};

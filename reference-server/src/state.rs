@@ -1,14 +1,13 @@
 //! The server's configuration and the state every handler shares.
 
-use crate::error::ServerError;
 use crate::behaviour::{Behaviour, compile};
 use crate::conditions::{Conditions, TestConditions};
 use crate::contract::Contract;
-use crate::error::ApiError;
+use crate::error::{ApiError, ServerError};
 use crate::fault::Fault;
 use crate::fixtures::Fixtures;
 use crate::store::{Store, TokenStore};
-use crate::variant::{Variant, Variants};
+use crate::variant::{self, Variant, Variants};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -58,10 +57,10 @@ pub(crate) struct Inner {
     pub behaviour: Behaviour,
     pub fixtures: Fixtures,
     pub faults: Vec<Fault>,
-    pub latency: Option<Duration>,
-    pub conditions: Conditions,
-    pub request_timeout: Duration,
-    pub variants: Variants,
+    /// The state of the conditions' middleware (latency and the request timeout among them).
+    pub conditions: Arc<Conditions>,
+    /// The state of the variants' middleware.
+    pub variants: Arc<Variants>,
 }
 
 impl AppState {
@@ -84,9 +83,9 @@ impl AppState {
             config.fixtures.users.first(),
             store,
         );
-        let variants = Variants::new(&config.variants);
-        crate::variant::apply(&variants, &mut behaviour);
-        crate::variant::seed(&variants, &config.fixtures, &behaviour)?;
+        let variants = Variants::new(&config.variants, Arc::clone(&contract.spec));
+        variant::apply(&variants, &mut behaviour);
+        variant::seed(&variants, &config.fixtures, &behaviour)?;
         let faults = Fault::ALL
             .iter()
             .copied()
@@ -98,10 +97,12 @@ impl AppState {
                 behaviour,
                 fixtures: config.fixtures,
                 faults,
-                latency: config.latency,
-                conditions: Conditions::new(config.conditions),
-                request_timeout: config.request_timeout,
-                variants,
+                conditions: Arc::new(Conditions::new(
+                    config.conditions,
+                    config.latency,
+                    config.request_timeout,
+                )),
+                variants: Arc::new(variants),
             }),
         })
     }
@@ -129,8 +130,14 @@ impl AppState {
         self.inner.variants.list().to_vec()
     }
 
-    pub(crate) fn variant_state(&self) -> &Variants {
-        &self.inner.variants
+    /// The state of the variants' middleware.
+    pub(crate) fn variant_state(&self) -> Arc<Variants> {
+        Arc::clone(&self.inner.variants)
+    }
+
+    /// The state of the conditions' middleware.
+    pub(crate) fn conditions(&self) -> Arc<Conditions> {
+        Arc::clone(&self.inner.conditions)
     }
 
     pub(crate) fn behaviour(&self) -> &Behaviour {
