@@ -7,7 +7,8 @@
 //! - committed snapshots hold no credential or secret (they are shared and reviewed);
 //! - every conformant variant of its catalog appears in the README's specificity table;
 //! - every JSON pointer the runner's sources cite resolves in the embedded spec;
-//! - the runner's modules import only modules below them (ARCHITECTURE.md, "conformance");
+//! - the runner's and the reference server's modules import only modules below them
+//!   (ARCHITECTURE.md, "conformance"; `REFERENCE_SERVER_LAYERS` here);
 //! - no source file of the runtime crates is longer than 800 lines: a file that
 //!   grows past it holds more than one responsibility and is split.
 
@@ -141,7 +142,7 @@ mod tests {
     fn readme_specificity_table_lists_every_variant() {
         let readme = std::fs::read_to_string(workspace_root().join("README.md")).unwrap();
         let catalog =
-            std::fs::read_to_string(workspace_root().join("reference-server/src/variant.rs"))
+            std::fs::read_to_string(workspace_root().join("reference-server/src/variant/mod.rs"))
                 .unwrap();
         // Catalog lines look like: `Variant => ("name", "class", "basis", "description"),`.
         let names: Vec<&str> = catalog
@@ -185,14 +186,46 @@ mod tests {
         "cli",
     ];
 
+    /// The reference server's modules, bottom up. A module may import only modules listed
+    /// before it: the middleware of the conditions and the variants take their own state,
+    /// so neither reaches up to the `AppState` that holds them.
+    const REFERENCE_SERVER_LAYERS: &[&str] = &[
+        "error",
+        // The declaration mechanism of the fault and variant catalogs.
+        "catalog",
+        "fault",
+        "fixtures",
+        "tokens",
+        "store",
+        "taken",
+        // The transport: connection habits and limits.
+        "wire",
+        "guard",
+        // The compiled contract seen through axum's types, and the behaviour faults change.
+        "contract",
+        "behaviour",
+        "answers",
+        "decode",
+        // Middleware over the handlers, each with its own state.
+        "conditions",
+        "variant",
+        "state",
+        "auth",
+        "handlers",
+        "router",
+        "server",
+    ];
+
     /// The file's code before its unit tests (tests may reach anywhere).
     fn code_without_tests(text: &str) -> &str {
         text.split("#[cfg(test)]").next().unwrap_or("")
     }
 
-    #[test]
-    fn conformance_modules_import_only_lower_layers() {
-        let src = workspace_root().join("conformance/src");
+    /// Checks that every module of the crate at `src` (relative to the workspace root) imports
+    /// (`crate::name`, outside its unit tests) only modules listed before it in `layers`, and
+    /// that `layers` names exactly the modules that exist (`lib.rs` and `main.rs` aside).
+    fn assert_layered(src: &str, layers: &[&str]) {
+        let src = workspace_root().join(src);
         let mut violations = Vec::new();
         let mut modules_seen = std::collections::BTreeSet::new();
         for path in files(&src, ".rs") {
@@ -207,7 +240,7 @@ mod tests {
                 continue;
             }
             modules_seen.insert(module.clone());
-            let Some(own) = CONFORMANCE_LAYERS.iter().position(|m| *m == module) else {
+            let Some(own) = layers.iter().position(|m| *m == module) else {
                 violations.push(format!(
                     "{}: module `{module}` has no layer",
                     relative.display()
@@ -224,7 +257,7 @@ mod tests {
                 if name == module || name.is_empty() {
                     continue;
                 }
-                match CONFORMANCE_LAYERS.iter().position(|m| *m == name) {
+                match layers.iter().position(|m| *m == name) {
                     Some(layer) if layer < own => {}
                     _ => violations.push(format!(
                         "{}: `{module}` imports `crate::{name}`, which is not below it",
@@ -237,10 +270,81 @@ mod tests {
         violations.dedup();
         assert!(violations.is_empty(), "{violations:#?}");
         let listed: std::collections::BTreeSet<String> =
-            CONFORMANCE_LAYERS.iter().map(|m| m.to_string()).collect();
+            layers.iter().map(|m| m.to_string()).collect();
         assert_eq!(
             modules_seen, listed,
             "the layer list names exactly the modules that exist"
+        );
+    }
+
+    #[test]
+    fn conformance_modules_import_only_lower_layers() {
+        assert_layered("conformance/src", CONFORMANCE_LAYERS);
+    }
+
+    #[test]
+    fn reference_server_modules_import_only_lower_layers() {
+        assert_layered("reference-server/src", REFERENCE_SERVER_LAYERS);
+    }
+
+    /// Spec keywords that only `openapi/` may look up: everywhere else asks the compiled
+    /// `abp_spec::Contract`, so the spec is read once and one model answers every question.
+    const SPEC_KEYWORDS: &[&str] = &[
+        "$ref",
+        "additionalProperties",
+        "allOf",
+        "anyOf",
+        "components",
+        "enum",
+        "example",
+        "examples",
+        "format",
+        "in",
+        "items",
+        "maxItems",
+        "maxLength",
+        "minItems",
+        "minLength",
+        "nullable",
+        "oneOf",
+        "paths",
+        "pattern",
+        "properties",
+        "readOnly",
+        "required",
+        "scheme",
+        "securitySchemes",
+        "type",
+        "writeOnly",
+        "x-durations",
+        "x-expires-from",
+        "x-max-body-bytes",
+        "x-owner",
+        "x-secret",
+        "x-unknown-id-status",
+    ];
+
+    #[test]
+    fn no_raw_spec_lookups_outside_openapi() {
+        let mut found = Vec::new();
+        for dir in ["conformance/src", "reference-server/src", "generated/src"] {
+            for path in files(&workspace_root().join(dir), ".rs") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                for (i, line) in code_without_tests(&text).lines().enumerate() {
+                    if line.trim_start().starts_with("//") {
+                        continue;
+                    }
+                    for literal in line.split('"').skip(1).step_by(2) {
+                        if SPEC_KEYWORDS.contains(&literal) {
+                            found.push(format!("{}:{}: \"{literal}\"", path.display(), i + 1));
+                        }
+                    }
+                }
+            }
+        }
+        assert!(
+            found.is_empty(),
+            "spec keywords looked up outside openapi/ (ask abp_spec::Contract): {found:#?}"
         );
     }
 
