@@ -155,12 +155,15 @@ fn security(schemes: &[SecurityScheme]) -> Result<(String, HeaderName), ServerEr
 fn missing_required_at(spec: &abp_spec::Contract) -> Option<String> {
     let body = &spec.create_body;
     let required = body.fields.iter().find(|f| f.required)?;
-    let mut example = body.valid_example(&spec.fields.name, "a name");
-    example.as_object_mut()?.remove(&required.name);
+    let example = body.valid_example(&spec.fields.name, "a name");
+    let mut without = example.clone();
+    without.as_object_mut()?.remove(&required.name);
+    // Only what removing the property adds, should the example break some other rule.
+    let before = spec.create_validator.violations(&example);
     spec.create_validator
-        .violations(&example)
+        .violations(&without)
         .into_iter()
-        .next()
+        .find(|v| !before.contains(v))
         .map(|v| v.schema_path)
 }
 
