@@ -5,6 +5,7 @@ use crate::checks::Selection;
 pub use crate::roles::{Credentials, Role};
 use chrono::TimeDelta;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 /// Scenarios in flight at once by default. A remote target's round trips overlap: the model
@@ -51,18 +52,8 @@ pub struct RunConfig {
     pub update_snapshots: bool,
     /// Record even scenarios whose spec checks failed (`--force`).
     pub force_record: bool,
-    /// The command that records a baseline for this target, for the first-contact message.
-    pub record_command: Option<String>,
-    /// The command that lists earlier runs' leftovers on this target, for the run's notice.
-    pub cleanup_command: Option<String>,
     /// Extra certificate authorities to trust (a staging server with a private CA).
     pub ca_certs: Vec<reqwest::Certificate>,
-    /// Set (by a signal handler) to start no more scenarios; those in flight finish and the
-    /// run still deletes what it created.
-    pub cancel: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    /// Set when `--deadline` passed (the run then cancels itself): what ended it was time,
-    /// not a signal.
-    pub deadline_passed: std::sync::Arc<std::sync::atomic::AtomicBool>,
     /// The whole run's deadline (`--deadline`): past it, the run stops like an interrupted
     /// one (scenarios cut short, tokens deleted) and says that time ran out.
     pub deadline: Option<Duration>,
@@ -87,6 +78,43 @@ pub struct RunConfig {
     pub target_args: Vec<String>,
 }
 
+/// The live state a run shares with whoever started it: switches, not settings. A signal
+/// handler holds a clone and cancels; the run's deadline timer cancels and says time ran out.
+#[derive(Debug, Clone, Default)]
+pub struct RunControl {
+    cancel: Arc<AtomicBool>,
+    deadline_passed: Arc<AtomicBool>,
+}
+
+impl RunControl {
+    /// Starts no more scenarios; those in flight stop where they are, and the run still
+    /// deletes what it created.
+    pub fn cancel(&self) {
+        self.cancel.store(true, Ordering::SeqCst);
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.cancel.load(Ordering::SeqCst)
+    }
+
+    /// `--deadline` passed: the run cancels itself, and what ended it was time, not a signal.
+    pub fn deadline_passes(&self) {
+        self.deadline_passed.store(true, Ordering::SeqCst);
+        self.cancel();
+    }
+
+    pub fn deadline_passed(&self) -> bool {
+        self.deadline_passed.load(Ordering::SeqCst)
+    }
+
+    /// Resolves once the run is cancelled (a signal, or the deadline).
+    pub async fn cancelled(&self) {
+        while !self.is_cancelled() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
 impl RunConfig {
     pub fn new(
         base_url: &str,
@@ -108,8 +136,6 @@ impl RunConfig {
             snapshot_dir: None,
             known_failures: Default::default(),
             require_coverage: false,
-            cancel: Default::default(),
-            deadline_passed: Default::default(),
             deadline: None,
             rerun_failures: 0,
             allow_flaky: false,
@@ -119,8 +145,6 @@ impl RunConfig {
             ca_certs: Vec::new(),
             update_snapshots: false,
             force_record: false,
-            record_command: None,
-            cleanup_command: None,
             model_seed: None,
             model_steps: None,
             model_lane: None,

@@ -52,15 +52,12 @@ pub enum Event {
         result: ScenarioResult,
     },
     /// Something a person must act on that is not a check failure: an expired known-failure
-    /// entry, a known failure that now passes, missing coverage.
-    Warning {
-        message: String,
-    },
+    /// entry, a known failure that now passes, missing coverage, tokens left. Reporters word
+    /// it (`report::wording`).
+    Warning(Warning),
     /// Something the run did that a person should know of, which is not a problem: the
     /// snapshots a recording wrote.
-    Notice {
-        message: String,
-    },
+    Notice(Notice),
     /// The run ended before any scenario: preflight found a setup mistake (exit 2), the
     /// target did not answer (exit 3), or the run was interrupted (exit 130). Reporters say
     /// so instead of reporting an empty run as passed.
@@ -204,6 +201,68 @@ impl Event {
             _ => {}
         }
     }
+}
+
+/// Why the run warns, with the data a reporter words it from. The JSON report carries the
+/// reason and its fields beside the worded `message`.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum Warning {
+    /// A signal, or `--deadline`, ended the run early.
+    Interrupted {
+        /// The deadline that passed, in seconds; `None` for a signal.
+        deadline_s: Option<u64>,
+        not_run: usize,
+        scenarios: usize,
+        cut_short: usize,
+        tokens_left: usize,
+    },
+    /// Scenarios without an approved snapshot for this target: snapshots did not gate them.
+    NoBaseline {
+        without: usize,
+        scenarios: usize,
+        target: String,
+        /// Where their exchanges wait for review (`.snap.new`).
+        dir: String,
+        /// Every scenario passed, so the run's answers may be approved as the baseline.
+        approvable: bool,
+    },
+    /// The target refused requests (429 or 503) and the run slowed down.
+    Slowed { requests_per_second: f64 },
+    /// The known-failures file's review (an expired entry, a failure that did not happen),
+    /// worded by `known`.
+    KnownFailures { message: String },
+    /// Documented statuses no request of this run got.
+    CoverageMissing {
+        missing: Vec<String>,
+        /// `--require-coverage` makes it fail the run.
+        required: bool,
+    },
+    /// Tokens earlier runs named are still on the account.
+    EarlierTokens { tokens: usize },
+    /// Tokens this run created that it could not confirm deleted.
+    TokensLeft {
+        /// Still listed after the final clean-up.
+        still: usize,
+        /// Their DELETE got no success or unknown-id answer.
+        unconfirmed: usize,
+        /// The variables of the roles whose final list could not be read.
+        unread: Vec<String>,
+        /// The names they carry start with this.
+        prefix: String,
+    },
+}
+
+/// Something the run did that is worth knowing and is not a problem.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum Notice {
+    /// `--update-snapshots` wrote approved snapshots.
+    Recorded {
+        new: usize,
+        updated: usize,
+        dir: String,
+    },
 }
 
 /// One (operation, documented status) pair.

@@ -5,9 +5,9 @@ use super::target::{ConnectArgs, TargetArgs, load_spec, remote};
 use super::{CliError, print, this_command};
 use clap::Args;
 use conformance::checks::{self, Selection};
-use conformance::config::{Credentials, RunConfig};
+use conformance::config::{Credentials, RunConfig, RunControl};
 use conformance::exit;
-use conformance::report::{Fanout, Format, Reporter, human::Human};
+use conformance::report::{Commands, Fanout, Format, Reporter, human::Human};
 use conformance::snapshot::baseline::{self, Baseline};
 use conformance::suites;
 use std::io::IsTerminal;
@@ -148,7 +148,7 @@ fn build_config(
     name: String,
     credentials: Credentials,
     embedded: bool,
-) -> Result<(RunConfig, Baseline), CliError> {
+) -> Result<(RunConfig, Baseline, Commands), CliError> {
     let checks = Selection::new(&args.checks, &args.skip_checks).map_err(CliError::Usage)?;
     let known_failures = match &args.known_failures {
         Some(path) => {
@@ -183,10 +183,13 @@ fn build_config(
     config.force_record = args.force;
     // The command to record a baseline: this one, without its report files (a recording
     // writes snapshots, not the gate's reports).
-    config.record_command = Some(without_reports(&this_command(
-        &["--update-snapshots"],
-        &["--update-snapshots"],
-    )));
+    let mut commands = Commands {
+        record: without_reports(&this_command(
+            &["--update-snapshots"],
+            &["--update-snapshots"],
+        )),
+        ..Commands::default()
+    };
     if args.target.base_url.is_some() || args.target.server.is_some() {
         let mut target = vec!["conformance".to_owned(), "cleanup".to_owned()];
         if let Some(url) = &args.target.base_url {
@@ -195,7 +198,7 @@ fn build_config(
         if let Some(server) = &args.target.server {
             target.extend(["--server".into(), server.clone()]);
         }
-        config.cleanup_command = Some(target.join(" "));
+        commands.cleanup = target.join(" ");
         config.target_args = target[2..].to_vec();
     }
     if let Some(spec) = &args.target.spec {
@@ -228,14 +231,14 @@ fn build_config(
     config.allow_flaky = args.allow_flaky;
     config.retry = args.connect.retry();
     config.ca_certs = args.connect.ca_certs()?;
-    Ok((config, baseline))
+    Ok((config, baseline, commands))
 }
 
 pub async fn run(args: RunArgs) -> Result<(), CliError> {
     // Watched from the first moment: a signal during start-up or preflight is an interrupted
     // run too (exit 130, reports that say so), never one that goes on to a green verdict.
-    let cancel = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    watch_signals(cancel.clone());
+    let control = RunControl::default();
+    watch_signals(control.clone());
     let spec = load_spec(args.target.spec.as_ref())?;
     let remote = remote(
         &args.target,
@@ -250,13 +253,16 @@ pub async fn run(args: RunArgs) -> Result<(), CliError> {
         && args.scenario.is_none()
         && (args.checks.is_empty() || args.checks.iter().any(|c| c == checks::SNAPSHOT))
         && !args.skip_checks.iter().any(|c| c == checks::SNAPSHOT);
-    let all_names: Vec<String> = suites::all(&spec)?.into_iter().map(|s| s.name).collect();
+    let all_names: Vec<String> = match prune {
+        true => suites::all(&spec)?.into_iter().map(|s| s.name).collect(),
+        false => Vec::new(),
+    };
 
-    let (config, embedded, baseline) = match remote {
+    let (config, embedded, baseline, commands) = match remote {
         Some(r) => {
-            let (config, baseline) =
+            let (config, baseline, commands) =
                 build_config(args, spec, &r.base_url, r.name, r.credentials, false)?;
-            (config, None, baseline)
+            (config, None, baseline, commands)
         }
         None => {
             let server = reference_server::start_embedded_variants(
@@ -273,7 +279,7 @@ pub async fn run(args: RunArgs) -> Result<(), CliError> {
                 expired: Some(c.expired.clone()),
             };
             let url = server.base_url.clone();
-            let (config, baseline) = build_config(
+            let (config, baseline, commands) = build_config(
                 args,
                 spec,
                 &url,
@@ -281,11 +287,9 @@ pub async fn run(args: RunArgs) -> Result<(), CliError> {
                 credentials,
                 true,
             )?;
-            (config, Some(server), baseline)
+            (config, Some(server), baseline, commands)
         }
     };
-    let mut config = config;
-    config.cancel = cancel;
     let snapshot_dir = config.snapshot_dir.clone();
     let deadline = config.deadline.map(|d| d.as_secs());
 
@@ -301,8 +305,9 @@ pub async fn run(args: RunArgs) -> Result<(), CliError> {
     for r in file_reporters {
         reporters.push(r);
     }
+    reporters.set_commands(&commands);
 
-    let outcome = conformance::run(config, &mut reporters).await;
+    let outcome = conformance::runner::run_controlled(config, control, &mut reporters).await;
     if let Some(server) = embedded {
         server.shutdown().await;
     }
@@ -347,7 +352,7 @@ pub async fn run(args: RunArgs) -> Result<(), CliError> {
 /// First SIGINT/SIGTERM: start no more scenarios, cut those in flight short (verdict
 /// `interrupted`, never passed), delete what the run created, report, exit 130. A second one
 /// exits at once.
-fn watch_signals(cancel: std::sync::Arc<std::sync::atomic::AtomicBool>) {
+fn watch_signals(control: RunControl) {
     // The handlers are installed here, before this returns, so no signal falls between
     // start-up and the watch.
     let mut signals = Signals::install();
@@ -363,7 +368,7 @@ fn watch_signals(cancel: std::sync::Arc<std::sync::atomic::AtomicBool>) {
             }
             // The run is told first: the console may be a pipe whose reader the same Ctrl-C
             // ended (`| tee log`), and nothing written after this may stop the signal's effect.
-            cancel.store(true, std::sync::atomic::Ordering::SeqCst);
+            control.cancel();
             super::say_err(
                 "interrupted: stopping the scenarios in flight and deleting this run's tokens (again to exit now)",
             );

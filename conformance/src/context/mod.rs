@@ -53,6 +53,8 @@ pub struct Shared {
     pub config: RunConfig,
     /// The spec compiled once, shared with the configuration.
     pub api: Arc<Contract>,
+    /// The run's live switches (cancel, the deadline passed).
+    pub control: crate::config::RunControl,
     pub redactor: Redactor,
     /// Names of tokens this run creates start with this.
     pub prefix: String,
@@ -68,7 +70,7 @@ pub struct Shared {
 }
 
 impl Shared {
-    pub fn new(config: RunConfig) -> Result<Shared, RunError> {
+    pub fn new(config: RunConfig, control: crate::config::RunControl) -> Result<Shared, RunError> {
         let api = config.contract.clone();
         let redactor = Redactor::default();
         redactor.set_secret_fields(&api.secret_fields);
@@ -125,6 +127,7 @@ impl Shared {
                 .collect(),
             api,
             config,
+            control,
         })
     }
 }

@@ -28,6 +28,7 @@ pub struct Html<W: Write> {
     coverage: Vec<CoverageEntry>,
     /// Why the run ended before any scenario, and its exit code.
     aborted: Option<(String, u8)>,
+    commands: super::Commands,
 }
 
 impl<W: Write> Html<W> {
@@ -40,11 +41,16 @@ impl<W: Write> Html<W> {
             stats: RunStats::default(),
             coverage: Vec::new(),
             aborted: None,
+            commands: Default::default(),
         }
     }
 }
 
 impl<W: Write> Reporter for Html<W> {
+    fn set_commands(&mut self, commands: &super::Commands) {
+        self.commands = commands.clone();
+    }
+
     fn event(&mut self, event: &Event) {
         match event {
             Event::RunStarted {
@@ -81,8 +87,12 @@ impl<W: Write> Reporter for Html<W> {
                 checks: result.checks.clone(),
                 exchanges: result.exchanges.clone(),
             }),
-            Event::Warning { message } => self.warnings.push(message.clone()),
-            Event::Notice { message } => self.warnings.push(format!("note: {message}")),
+            Event::Warning(w) => self
+                .warnings
+                .push(super::wording::warning(w, &self.commands)),
+            Event::Notice(n) => self
+                .warnings
+                .push(format!("note: {}", super::wording::notice(n))),
             Event::Retry { .. } => {}
             Event::RunAborted {
                 target,

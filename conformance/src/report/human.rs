@@ -12,6 +12,7 @@ pub struct Human<W: Write> {
     progress: Option<indicatif::ProgressBar>,
     /// Scenarios running right now, in the order they started (for the progress bar).
     in_flight: Vec<String>,
+    commands: super::Commands,
 }
 
 impl<W: Write> Human<W> {
@@ -32,6 +33,7 @@ impl<W: Write> Human<W> {
                 bar
             }),
             in_flight: Vec::new(),
+            commands: Default::default(),
         }
     }
 
@@ -76,6 +78,10 @@ impl<W: Write> Human<W> {
 }
 
 impl<W: Write> Reporter for Human<W> {
+    fn set_commands(&mut self, commands: &super::Commands) {
+        self.commands = commands.clone();
+    }
+
     fn progress(&mut self, progress: &Progress) {
         let Some(bar) = &self.progress else {
             return;
@@ -126,12 +132,13 @@ impl<W: Write> Reporter for Human<W> {
                     bar.finish_and_clear();
                 }
             }
-            Event::Notice { message } => {
+            Event::Notice(notice) => {
                 let tag = self.paint("NOTE", Verdict::Passed);
-                self.line(&format!("{tag}: {message}"));
+                self.line(&format!("{tag}: {}", super::wording::notice(notice)));
             }
-            Event::Warning { message } => {
+            Event::Warning(warning) => {
                 let tag = self.paint("WARNING", Verdict::Skipped);
+                let message = super::wording::warning(warning, &self.commands);
                 self.line(&format!("{tag}: {message}"));
             }
             Event::ScenarioFinished {

@@ -8,6 +8,7 @@ use std::io::{BufWriter, Write};
 pub struct JsonLines<W: Write> {
     out: BufWriter<W>,
     error: Option<std::io::Error>,
+    commands: super::Commands,
 }
 
 impl<W: Write> JsonLines<W> {
@@ -15,6 +16,7 @@ impl<W: Write> JsonLines<W> {
         JsonLines {
             out: BufWriter::new(out),
             error: None,
+            commands: Default::default(),
         }
     }
 }
@@ -24,12 +26,26 @@ impl<W: Write> Reporter for JsonLines<W> {
         if self.error.is_some() {
             return;
         }
-        let result = serde_json::to_writer(&mut self.out, event)
-            .map_err(std::io::Error::other)
-            .and_then(|()| self.out.write_all(b"\n"));
+        let result = match event {
+            // A warning carries its reason and data, and the line a person reads.
+            Event::Warning(w) => serde_json::to_value(event).and_then(|mut v| {
+                if let Some(map) = v.as_object_mut() {
+                    let message = super::wording::warning(w, &self.commands);
+                    map.insert("message".into(), message.into());
+                }
+                serde_json::to_writer(&mut self.out, &v)
+            }),
+            _ => serde_json::to_writer(&mut self.out, event),
+        }
+        .map_err(std::io::Error::other)
+        .and_then(|()| self.out.write_all(b"\n"));
         if let Err(e) = result {
             self.error = Some(e);
         }
+    }
+
+    fn set_commands(&mut self, commands: &super::Commands) {
+        self.commands = commands.clone();
     }
 
     fn finish(&mut self) -> std::io::Result<()> {

@@ -58,6 +58,7 @@ pub struct Markdown<W: Write> {
     finished: Option<(RunStats, Vec<CoverageEntry>)>,
     /// Why the run ended before any scenario, and its exit code.
     aborted: Option<(String, u8)>,
+    commands: super::Commands,
 }
 
 impl<W: Write> Markdown<W> {
@@ -76,6 +77,7 @@ impl<W: Write> Markdown<W> {
             warnings: Vec::new(),
             warnings_total: 0,
             finished: None,
+            commands: Default::default(),
         }
     }
 
@@ -115,6 +117,10 @@ impl<W: Write> Markdown<W> {
 }
 
 impl<W: Write> Reporter for Markdown<W> {
+    fn set_commands(&mut self, commands: &super::Commands) {
+        self.commands = commands.clone();
+    }
+
     fn event(&mut self, event: &Event) {
         match event {
             Event::RunStarted {
@@ -169,16 +175,18 @@ impl<W: Write> Reporter for Markdown<W> {
                     e.1 += wait_ms;
                 }
             }
-            Event::Notice { message } => {
+            Event::Notice(notice) => {
                 self.warnings_total += 1;
                 if self.warnings.len() < MAX_ROWS {
+                    let message = super::wording::notice(notice);
                     self.warnings.push(text(&format!("note: {message}"), 400));
                 }
             }
-            Event::Warning { message } => {
+            Event::Warning(warning) => {
                 self.warnings_total += 1;
                 if self.warnings.len() < MAX_ROWS {
-                    self.warnings.push(text(message, 400));
+                    let message = super::wording::warning(warning, &self.commands);
+                    self.warnings.push(text(&message, 400));
                 }
             }
             Event::ScenarioFinished {
@@ -470,9 +478,9 @@ mod tests {
                     exchanges: vec![exchange(curl)],
                 },
             });
-            report.event(&Event::Warning {
+            report.event(&Event::Warning(crate::events::Warning::KnownFailures {
                 message: message.into(),
-            });
+            }));
             report.event(&Event::Retry {
                 scenario: scenario.clone(),
                 exchange: 0,

@@ -7,8 +7,10 @@ pub mod json;
 pub mod junit;
 pub mod markdown;
 mod rendering;
+pub mod wording;
 
 use crate::events::{Event, Progress};
+pub use wording::Commands;
 
 /// The report files `--report FORMAT=PATH` can write. Adding a format is a new module and one
 /// arm here; README's list of formats is checked against this enum by a test.
@@ -52,6 +54,10 @@ pub trait Reporter {
     /// What is in flight right now; only live displays care.
     fn progress(&mut self, _progress: &Progress) {}
 
+    /// The commands this target's warnings point to (record a baseline, clean up), composed
+    /// by the command line; reporters that word warnings keep them.
+    fn set_commands(&mut self, _commands: &Commands) {}
+
     /// Called once after the last event; reporters that write a file write it here.
     fn finish(&mut self) -> std::io::Result<()> {
         Ok(())
@@ -80,6 +86,12 @@ impl Reporter for Fanout {
     fn progress(&mut self, progress: &Progress) {
         for r in &mut self.reporters {
             r.progress(progress);
+        }
+    }
+
+    fn set_commands(&mut self, commands: &Commands) {
+        for r in &mut self.reporters {
+            r.set_commands(commands);
         }
     }
 

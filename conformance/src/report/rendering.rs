@@ -162,9 +162,10 @@ fn events() -> Vec<Event> {
             Verdict::Skipped,
             ScenarioResult::default(),
         ),
-        Event::Warning {
-            message: "GET /me/tokens 403 was never exercised".into(),
-        },
+        Event::Warning(crate::events::Warning::CoverageMissing {
+            missing: vec!["GET /me/tokens 403".into()],
+            required: false,
+        }),
         Event::RunFinished {
             stats: RunStats {
                 scenarios: 4,

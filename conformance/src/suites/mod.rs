@@ -113,8 +113,9 @@ pub fn all(api: &Contract) -> Result<Vec<Scenario>, RunError> {
     Ok(out)
 }
 
-/// The scenarios selected by `--suite` and `--scenario`.
-pub fn select(config: &RunConfig) -> Result<Vec<Scenario>, RunError> {
+/// The scenarios of `all` (every scenario the spec yields) that `--suite` and `--scenario`
+/// select, the model lanes configured by the run's seed and budget.
+pub fn select(config: &RunConfig, all: Vec<Scenario>) -> Result<Vec<Scenario>, RunError> {
     let mut suites = Vec::new();
     for name in &config.suites {
         suites.push(Suite::from_name(name).ok_or_else(|| {
@@ -132,7 +133,7 @@ pub fn select(config: &RunConfig) -> Result<Vec<Scenario>, RunError> {
         None => None,
     };
     let lanes = model::configure(
-        all(&config.contract)?,
+        all,
         config.model_seed,
         config.model_steps,
         config.model_lane,

@@ -26,8 +26,8 @@ fn shape(events: &[Event]) -> Vec<String> {
             Event::ScenarioFinished {
                 scenario, verdict, ..
             } => Some(format!("end {scenario} {verdict:?}")),
-            Event::Warning { message } => Some(format!("warning {message}")),
-            Event::Notice { message } => Some(format!("notice {message}")),
+            Event::Warning(w) => Some(format!("warning {w:?}")),
+            Event::Notice(n) => Some(format!("notice {n:?}")),
             Event::RunAborted { reason, .. } => Some(format!("aborted {reason}")),
             Event::Retry { .. } | Event::RunFinished { .. } => None,
         })

@@ -41,10 +41,10 @@ async fn a_rate_limited_target_passes_with_no_flag_and_the_retries_are_reported(
     assert!(reasons.iter().all(|r| r.starts_with("429")), "{reasons:?}");
     assert_eq!(outcome.stats.retries, reasons.len());
     assert!(
-        outcome
-            .events
-            .iter()
-            .any(|e| matches!(e, Event::Warning { message } if message.contains("slowed down"))),
+        outcome.events.iter().any(|e| matches!(
+            e,
+            Event::Warning(conformance::events::Warning::Slowed { .. })
+        )),
         "the run says it slowed down"
     );
 }

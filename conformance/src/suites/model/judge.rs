@@ -609,12 +609,7 @@ pub async fn execute(ctx: &mut Ctx<'_>, facts: &Facts, steps: &[Step], prefix: S
         aborted: false,
     };
     for (i, step) in steps.iter().enumerate() {
-        if ctx
-            .shared
-            .config
-            .cancel
-            .load(std::sync::atomic::Ordering::SeqCst)
-        {
+        if ctx.shared.control.is_cancelled() {
             break;
         }
         match judge.step(ctx, i, step).await {
