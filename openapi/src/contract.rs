@@ -779,6 +779,22 @@ mod tests {
         assert!(c.create_validator.is_valid(&body), "{body}");
     }
 
+    #[test]
+    fn a_missing_required_property_is_named_and_other_violations_are_not() {
+        let c = Contract::embedded();
+        let missing = c.create_validator.violations(&serde_json::json!({}));
+        let named: Vec<_> = missing
+            .iter()
+            .filter_map(|v| v.missing_property.clone())
+            .collect();
+        assert_eq!(named.len(), c.create_body.required.len(), "{missing:?}");
+        assert!(c.create_body.required.iter().all(|r| named.contains(r)));
+        let too_short = c.create_body.valid_example(&c.fields.name, "");
+        let violations = c.create_validator.violations(&too_short);
+        assert!(!violations.is_empty(), "{too_short}");
+        assert!(violations.iter().all(|v| v.missing_property.is_none()));
+    }
+
     /// Acceptance of the one-contract issue: a third security scheme (an API key in a cookie)
     /// is refused by name, never skipped.
     #[test]

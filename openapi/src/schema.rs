@@ -24,6 +24,8 @@ pub struct SchemaViolation {
     /// Where in the schema the failing keyword is, relative to the compiled root.
     pub schema_path: String,
     pub message: String,
+    /// The property a `required` keyword found missing; `None` for any other violation.
+    pub missing_property: Option<String>,
 }
 
 impl std::fmt::Display for SchemaViolation {
@@ -46,6 +48,14 @@ impl SchemaValidator {
                 instance_path: e.instance_path().to_string(),
                 schema_path: e.schema_path().to_string(),
                 message: e.to_string(),
+                missing_property: match e.kind() {
+                    jsonschema::error::ValidationErrorKind::Required { property } => Some(
+                        property
+                            .as_str()
+                            .map_or_else(|| property.to_string(), str::to_owned),
+                    ),
+                    _ => None,
+                },
             })
             .collect()
     }

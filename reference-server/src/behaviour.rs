@@ -111,9 +111,9 @@ impl Rewrite {
     }
 
     /// True when the violation is not reported.
-    pub fn excuses(&self, violation: &SchemaViolation, contract: &Contract) -> bool {
+    pub fn excuses(&self, violation: &SchemaViolation) -> bool {
         match self {
-            Rewrite::ExcuseMissingRequired => contract.is_missing_required(violation),
+            Rewrite::ExcuseMissingRequired => violation.missing_property.is_some(),
             Rewrite::UnknownLifetimeAs(_) | Rewrite::FlattenNestedArrays => false,
         }
     }

@@ -49,11 +49,6 @@ pub(crate) struct Contract {
     pub body_limit: usize,
     /// The status for a well-formed id that names none of the caller's tokens.
     pub unknown_id_status: StatusCode,
-    /// Where in the create body's schema the validator places a missing required property:
-    /// learned once by validating the spec's own valid example without one, so a violation
-    /// is recognized by what the validator reports rather than by a keyword. `None` when the
-    /// body requires nothing.
-    pub missing_required_at: Option<String>,
 }
 
 fn invalid(pointer: &str, message: impl Into<String>) -> ServerError {
@@ -150,23 +145,6 @@ fn security(schemes: &[SecurityScheme]) -> Result<(String, HeaderName), ServerEr
     Ok((word.to_owned(), header))
 }
 
-/// The schema path of the violation a body missing one required property has (see
-/// [`Contract::missing_required_at`]).
-fn missing_required_at(spec: &abp_spec::Contract) -> Option<String> {
-    let body = &spec.create_body;
-    let required = body.fields.iter().find(|f| f.required)?;
-    let example = body.valid_example(&spec.fields.name, "a name");
-    let mut without = example.clone();
-    without.as_object_mut()?.remove(&required.name);
-    // Only what removing the property adds, should the example break some other rule.
-    let before = spec.create_validator.violations(&example);
-    spec.create_validator
-        .violations(&without)
-        .into_iter()
-        .find(|v| !before.contains(v))
-        .map(|v| v.schema_path)
-}
-
 impl Contract {
     /// The contract of the embedded spec.
     pub fn embedded() -> Result<Contract, ServerError> {
@@ -235,14 +213,8 @@ impl Contract {
             string_max_lengths,
             body_limit,
             unknown_id_status,
-            missing_required_at: missing_required_at(&spec),
             spec,
         })
-    }
-
-    /// True when the violation is a missing required property of the create body.
-    pub fn is_missing_required(&self, violation: &abp_spec::SchemaViolation) -> bool {
-        self.missing_required_at.as_deref() == Some(violation.schema_path.as_str())
     }
 }
 
@@ -272,18 +244,6 @@ mod tests {
         assert_eq!(c.spec.challenge_schemes(), vec![c.bearer_scheme.clone()]);
         assert_eq!(c.access_token_header.as_str(), c.spec.access_token_header);
         assert!(!c.string_max_lengths.is_empty());
-    }
-
-    #[test]
-    fn a_missing_required_property_is_recognized_by_where_the_validator_puts_it() {
-        let c = Contract::embedded().unwrap();
-        assert!(c.missing_required_at.is_some());
-        let missing = c.spec.create_validator.violations(&json!({}));
-        assert!(!missing.is_empty() && missing.iter().all(|v| c.is_missing_required(v)));
-        let body = c.spec.create_body.valid_example(&c.spec.fields.name, "");
-        let too_short = c.spec.create_validator.violations(&body);
-        assert!(!too_short.is_empty(), "{body}");
-        assert!(!too_short.iter().any(|v| c.is_missing_required(v)));
     }
 
     #[test]

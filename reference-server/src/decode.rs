@@ -113,7 +113,7 @@ pub(crate) fn shorten(mut message: String) -> String {
 
 /// The field a schema violation is about: the first segment of the instance path, or for a
 /// missing required property that property (which the validator's message quotes).
-fn violation_field(contract: &Contract, v: &abp_spec::SchemaViolation) -> Option<String> {
+fn violation_field(v: &abp_spec::SchemaViolation) -> Option<String> {
     let first = v
         .instance_path
         .trim_start_matches('/')
@@ -123,12 +123,7 @@ fn violation_field(contract: &Contract, v: &abp_spec::SchemaViolation) -> Option
     if !first.is_empty() {
         return Some(first.replace("~1", "/").replace("~0", "~"));
     }
-    if contract.is_missing_required(v) {
-        let start = v.message.find('"')? + 1;
-        let len = v.message[start..].find('"')?;
-        return Some(v.message[start..start + len].to_owned());
-    }
-    None
+    v.missing_property.clone()
 }
 
 /// Decodes and validates a create body against the spec's schema.
@@ -163,9 +158,9 @@ pub(crate) fn create_request(
         .create_validator
         .violations(&value)
         .into_iter()
-        .find(|v| !behaviour.rewrites.iter().any(|r| r.excuses(v, contract)));
+        .find(|v| !behaviour.rewrites.iter().any(|r| r.excuses(v)));
     if let Some(v) = violation {
-        let field = violation_field(contract, &v);
+        let field = violation_field(&v);
         let message = match &field {
             Some(f) => format!("{f}: {}", v.message),
             None => format!("body: {}", v.message),
