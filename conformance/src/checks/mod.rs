@@ -24,196 +24,95 @@ pub enum Scope {
     Scenario,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct CheckInfo {
     pub name: &'static str,
     pub scope: Scope,
     pub description: &'static str,
+    /// A response check's function; `None` for a scenario check.
+    pub run: Option<ResponseCheck>,
 }
 
-pub const NOT_A_SERVER_ERROR: &str = "not_a_server_error";
-pub const STATUS_DOCUMENTED: &str = "status_documented";
-pub const STATUS_EXPECTED: &str = "status_expected";
-pub const CONTENT_TYPE: &str = "content_type";
-pub const RESPONSE_SCHEMA: &str = "response_schema";
-pub const NO_SECRET_LEAK: &str = "no_secret_leak";
-pub const CREATE_ECHOES_REQUEST: &str = "create_echoes_request";
-pub const CREATED_AT_NEAR_CLOCK: &str = "created_at_near_clock";
-pub const EXPIRY_MATCHES_LIFETIME: &str = "expiry_matches_lifetime";
-pub const IDS_AND_SECRETS_UNIQUE: &str = "ids_and_secrets_unique";
-pub const TOKEN_LISTED_MASKED: &str = "token_listed_masked";
-pub const DELETE_REMOVES_TOKEN: &str = "delete_removes_token";
-pub const ACCESS_TOKEN_AUTHENTICATES: &str = "access_token_authenticates";
-pub const ACCESS_TOKEN_REVOKED: &str = "access_token_revoked";
-pub const ISOLATION_LIST: &str = "isolation_list";
-pub const ISOLATION_DELETE: &str = "isolation_delete";
-pub const REJECTION_CHANGES_NOTHING: &str = "rejection_changes_nothing";
-pub const CREDENTIAL_REFUSED: &str = "credential_refused";
-pub const SCENARIO_STEP: &str = "scenario_step";
-pub const SNAPSHOT: &str = "snapshot";
-pub const MODEL_MATCHES: &str = "model_matches";
-pub const WWW_AUTHENTICATE: &str = "www_authenticate";
-pub const CONTENT_LENGTH: &str = "content_length";
-pub const METHOD_NOT_ALLOWED: &str = "method_not_allowed";
-pub const SECRET_EXPOSURE: &str = "secret_exposure";
-pub const TOKEN_INVARIANTS: &str = "token_invariants";
-pub const STORED_AS_SENT: &str = "stored_as_sent";
-pub const EXTRA_PROPERTIES_IGNORED: &str = "extra_properties_ignored";
-pub const DELETE_SPARES_OTHERS: &str = "delete_spares_others";
-pub const LIST_ITEMS_UNIQUE: &str = "list_items_unique";
+/// Declares every check once: its constant, its name, where it runs (on every response, with
+/// its function, or asserted by scenario steps) and its description. `ALL` is generated from
+/// the one list, so a check cannot be listed without running, or run without being listed.
+macro_rules! checks {
+    ($( $konst:ident = $name:literal, $how:ident $( ($run:path) )?, $desc:literal; )*) => {
+        $( pub const $konst: &str = $name; )*
 
-pub const ALL: &[CheckInfo] = &[
-    CheckInfo {
-        name: NOT_A_SERVER_ERROR,
-        scope: Scope::Response,
-        description: "no response is a 5xx, whatever the input",
-    },
-    CheckInfo {
-        name: STATUS_DOCUMENTED,
-        scope: Scope::Response,
-        description: "the status is documented for the operation in the spec",
-    },
-    CheckInfo {
-        name: STATUS_EXPECTED,
-        scope: Scope::Response,
-        description: "the status is the one the scenario step expects",
-    },
-    CheckInfo {
-        name: CONTENT_TYPE,
-        scope: Scope::Response,
-        description: "the Content-Type is the documented one; a response documented without content has no body",
-    },
-    CheckInfo {
-        name: RESPONSE_SCHEMA,
-        scope: Scope::Response,
-        description: "the body validates against the spec's schema for the status",
-    },
-    CheckInfo {
-        name: NO_SECRET_LEAK,
-        scope: Scope::Response,
-        description: "no credential or created secret appears in a response, except a secret in its own create response",
-    },
-    CheckInfo {
-        name: WWW_AUTHENTICATE,
-        scope: Scope::Response,
-        description: "a 401 carries a WWW-Authenticate challenge (RFC 9110 §11.6.1)",
-    },
-    CheckInfo {
-        name: CONTENT_LENGTH,
-        scope: Scope::Response,
-        description: "a 204 has no content; a Content-Length, when present, is the length of the content (RFC 9110 §8.6, §15.3.5)",
-    },
-    CheckInfo {
-        name: SECRET_EXPOSURE,
-        scope: Scope::Response,
-        description: "no value in a response shares more consecutive characters with an earlier created secret than the spec's masked example shows (8)",
-    },
-    CheckInfo {
-        name: TOKEN_INVARIANTS,
-        scope: Scope::Response,
-        description: "every token shown (create answer, list item) relates its fields: updatedAt and lastUsed… not before createdAt, expiresOn after it, a created token's expiry createdAt plus one lifetime's duration",
-    },
-    CheckInfo {
-        name: LIST_ITEMS_UNIQUE,
-        scope: Scope::Response,
-        description: "a list is a set of tokens: every item's id appears once (a join without a group-by repeats a token per row)",
-    },
-    CheckInfo {
-        name: CREATE_ECHOES_REQUEST,
-        scope: Scope::Scenario,
-        description: "a created token echoes the requested name and privileges",
-    },
-    CheckInfo {
-        name: CREATED_AT_NEAR_CLOCK,
-        scope: Scope::Scenario,
-        description: "createdAt is within the clock tolerance of this machine's clock",
-    },
-    CheckInfo {
-        name: EXPIRY_MATCHES_LIFETIME,
-        scope: Scope::Scenario,
-        description: "expiresOn is createdAt plus the lifetime's duration from the spec",
-    },
-    CheckInfo {
-        name: IDS_AND_SECRETS_UNIQUE,
-        scope: Scope::Scenario,
-        description: "every created token has a new id and a new secret",
-    },
-    CheckInfo {
-        name: TOKEN_LISTED_MASKED,
-        scope: Scope::Scenario,
-        description: "a created token appears in the list with a masked value, never the secret",
-    },
-    CheckInfo {
-        name: DELETE_REMOVES_TOKEN,
-        scope: Scope::Scenario,
-        description: "a deleted token is gone from the list",
-    },
-    CheckInfo {
-        name: ACCESS_TOKEN_AUTHENTICATES,
-        scope: Scope::Scenario,
-        description: "a created secret authenticates in the header of the spec's api-key scheme",
-    },
-    CheckInfo {
-        name: ACCESS_TOKEN_REVOKED,
-        scope: Scope::Scenario,
-        description: "a deleted token's secret no longer authenticates",
-    },
-    CheckInfo {
-        name: ISOLATION_LIST,
-        scope: Scope::Scenario,
-        description: "another user's list never shows our tokens",
-    },
-    CheckInfo {
-        name: ISOLATION_DELETE,
-        scope: Scope::Scenario,
-        description: "another user cannot delete our tokens",
-    },
-    CheckInfo {
-        name: REJECTION_CHANGES_NOTHING,
-        scope: Scope::Scenario,
-        description: "a rejected request leaves the list unchanged",
-    },
-    CheckInfo {
-        name: CREDENTIAL_REFUSED,
-        scope: Scope::Scenario,
-        description: "a credential that must not authenticate (expired, without the privilege, unknown, tampered, never issued) is refused; an accepted one is named with both possible causes, or as certain when a credential nobody issued was accepted too",
-    },
-    CheckInfo {
-        name: SCENARIO_STEP,
-        scope: Scope::Scenario,
-        description: "every step of the scenario could be carried out (the typed client decoded what it needed)",
-    },
-    CheckInfo {
-        name: STORED_AS_SENT,
-        scope: Scope::Scenario,
-        description: "the list shows a created token's name and privileges exactly as sent: not trimmed, normalized, escaped, sorted, de-duplicated or cut",
-    },
-    CheckInfo {
-        name: EXTRA_PROPERTIES_IGNORED,
-        scope: Scope::Scenario,
-        description: "a create that carries the token's read-only fields (id, owner, timestamps, expiry, secret, …), at the top level or under __proto__, constructor.prototype or $set, stores none of them: the server's own values or a 400 (OWASP API3:2023)",
-    },
-    CheckInfo {
-        name: DELETE_SPARES_OTHERS,
-        scope: Scope::Scenario,
-        description: "a delete removes the one token it names: tokens sharing its name, privileges, lifetime and second survive, listed once each and unchanged",
-    },
-    CheckInfo {
-        name: METHOD_NOT_ALLOWED,
-        scope: Scope::Scenario,
-        description: "a method the spec does not document on a path answers 405 with an Allow header listing the documented ones (RFC 9110 §15.5.6)",
-    },
-    CheckInfo {
-        name: MODEL_MATCHES,
-        scope: Scope::Scenario,
-        description: "a seeded random sequence of operations gets every answer the spec's model predicts (statuses, exact lists, echoes, expiry); a failure shows the shrunk sequence and a replay script",
-    },
-    CheckInfo {
-        name: SNAPSHOT,
-        scope: Scope::Scenario,
-        description: "the scenario's normalized exchanges equal the approved snapshot of the target",
-    },
-];
+        /// Every check, in the order `conformance list` shows them and response checks run.
+        pub const ALL: &[CheckInfo] = &[ $( checks!(@info $konst, $desc, $how $( ($run) )?), )* ];
+    };
+    (@info $konst:ident, $desc:literal, response($run:path)) => {
+        CheckInfo { name: $konst, scope: Scope::Response, description: $desc, run: Some($run) }
+    };
+    (@info $konst:ident, $desc:literal, scenario) => {
+        CheckInfo { name: $konst, scope: Scope::Scenario, description: $desc, run: None }
+    };
+}
+
+checks! {
+    NOT_A_SERVER_ERROR = "not_a_server_error", response(status::not_a_server_error),
+        "no response is a 5xx, whatever the input";
+    STATUS_DOCUMENTED = "status_documented", response(status::status_documented),
+        "the status is documented for the operation in the spec";
+    STATUS_EXPECTED = "status_expected", response(status::status_expected),
+        "the status is the one the scenario step expects";
+    CONTENT_TYPE = "content_type", response(content_type::content_type),
+        "the Content-Type is the documented one; a response documented without content has no body";
+    RESPONSE_SCHEMA = "response_schema", response(schema::response_schema),
+        "the body validates against the spec's schema for the status";
+    NO_SECRET_LEAK = "no_secret_leak", response(secrets::no_secret_leak),
+        "no credential or created secret appears in a response, except a secret in its own create response";
+    WWW_AUTHENTICATE = "www_authenticate", response(semantics::www_authenticate),
+        "a 401 carries a WWW-Authenticate challenge (RFC 9110 §11.6.1)";
+    CONTENT_LENGTH = "content_length", response(semantics::content_length),
+        "a 204 has no content; a Content-Length, when present, is the length of the content (RFC 9110 §8.6, §15.3.5)";
+    SECRET_EXPOSURE = "secret_exposure", response(exposure::secret_exposure),
+        "no value in a response shares more consecutive characters with an earlier created secret than the spec's masked example shows (8)";
+    TOKEN_INVARIANTS = "token_invariants", response(invariants::token_invariants),
+        "every token shown (create answer, list item) relates its fields: updatedAt and lastUsed… not before createdAt, expiresOn after it, a created token's expiry createdAt plus one lifetime's duration";
+    LIST_ITEMS_UNIQUE = "list_items_unique", response(unique::list_items_unique),
+        "a list is a set of tokens: every item's id appears once (a join without a group-by repeats a token per row)";
+    CREATE_ECHOES_REQUEST = "create_echoes_request", scenario,
+        "a created token echoes the requested name and privileges";
+    CREATED_AT_NEAR_CLOCK = "created_at_near_clock", scenario,
+        "createdAt is within the clock tolerance of this machine's clock";
+    EXPIRY_MATCHES_LIFETIME = "expiry_matches_lifetime", scenario,
+        "expiresOn is createdAt plus the lifetime's duration from the spec";
+    IDS_AND_SECRETS_UNIQUE = "ids_and_secrets_unique", scenario,
+        "every created token has a new id and a new secret";
+    TOKEN_LISTED_MASKED = "token_listed_masked", scenario,
+        "a created token appears in the list with a masked value, never the secret";
+    DELETE_REMOVES_TOKEN = "delete_removes_token", scenario,
+        "a deleted token is gone from the list";
+    ACCESS_TOKEN_AUTHENTICATES = "access_token_authenticates", scenario,
+        "a created secret authenticates in the header of the spec's api-key scheme";
+    ACCESS_TOKEN_REVOKED = "access_token_revoked", scenario,
+        "a deleted token's secret no longer authenticates";
+    ISOLATION_LIST = "isolation_list", scenario,
+        "another user's list never shows our tokens";
+    ISOLATION_DELETE = "isolation_delete", scenario,
+        "another user cannot delete our tokens";
+    REJECTION_CHANGES_NOTHING = "rejection_changes_nothing", scenario,
+        "a rejected request leaves the list unchanged";
+    CREDENTIAL_REFUSED = "credential_refused", scenario,
+        "a credential that must not authenticate (expired, without the privilege, unknown, tampered, never issued) is refused; an accepted one is named with both possible causes, or as certain when a credential nobody issued was accepted too";
+    SCENARIO_STEP = "scenario_step", scenario,
+        "every step of the scenario could be carried out (the typed client decoded what it needed)";
+    STORED_AS_SENT = "stored_as_sent", scenario,
+        "the list shows a created token's name and privileges exactly as sent: not trimmed, normalized, escaped, sorted, de-duplicated or cut";
+    EXTRA_PROPERTIES_IGNORED = "extra_properties_ignored", scenario,
+        "a create that carries the token's read-only fields (id, owner, timestamps, expiry, secret, …), at the top level or under __proto__, constructor.prototype or $set, stores none of them: the server's own values or a 400 (OWASP API3:2023)";
+    DELETE_SPARES_OTHERS = "delete_spares_others", scenario,
+        "a delete removes the one token it names: tokens sharing its name, privileges, lifetime and second survive, listed once each and unchanged";
+    METHOD_NOT_ALLOWED = "method_not_allowed", scenario,
+        "a method the spec does not document on a path answers 405 with an Allow header listing the documented ones (RFC 9110 §15.5.6)";
+    MODEL_MATCHES = "model_matches", scenario,
+        "a seeded random sequence of operations gets every answer the spec's model predicts (statuses, exact lists, echoes, expiry); a failure shows the shrunk sequence and a replay script";
+    SNAPSHOT = "snapshot", scenario,
+        "the scenario's normalized exchanges equal the approved snapshot of the target";
+}
 
 pub fn info(name: &str) -> Option<&'static CheckInfo> {
     ALL.iter().find(|c| c.name == name)
@@ -284,20 +183,10 @@ impl ResponseCx<'_> {
 /// A response check: one small function with one job.
 pub type ResponseCheck = fn(&ResponseCx) -> Outcome;
 
-/// The response checks in the order they run.
-pub const RESPONSE_CHECKS: &[(&str, ResponseCheck)] = &[
-    (NOT_A_SERVER_ERROR, status::not_a_server_error),
-    (STATUS_DOCUMENTED, status::status_documented),
-    (STATUS_EXPECTED, status::status_expected),
-    (CONTENT_TYPE, content_type::content_type),
-    (RESPONSE_SCHEMA, schema::response_schema),
-    (NO_SECRET_LEAK, secrets::no_secret_leak),
-    (WWW_AUTHENTICATE, semantics::www_authenticate),
-    (CONTENT_LENGTH, semantics::content_length),
-    (SECRET_EXPOSURE, exposure::secret_exposure),
-    (TOKEN_INVARIANTS, invariants::token_invariants),
-    (LIST_ITEMS_UNIQUE, unique::list_items_unique),
-];
+/// The response checks, in the order they run.
+pub fn response_checks() -> impl Iterator<Item = (&'static str, ResponseCheck)> {
+    ALL.iter().filter_map(|c| Some((c.name, c.run?)))
+}
 
 /// Which checks run. Unknown names are a usage error, reported by [`Selection::new`].
 #[derive(Debug, Clone)]
@@ -351,19 +240,15 @@ mod tests {
         assert_eq!(names.len(), ALL.len());
     }
 
-    /// A check is declared by its name, its entry in `ALL` and, for a response check, its
-    /// function in `RESPONSE_CHECKS`: the lists must agree, or a check would be listed and
-    /// selectable but never run (or run but not listed).
     #[test]
-    fn every_response_check_is_listed_and_every_listed_response_check_runs() {
-        let listed: BTreeSet<_> = ALL
-            .iter()
-            .filter(|c| c.scope == Scope::Response)
-            .map(|c| c.name)
-            .collect();
-        let running: BTreeSet<_> = RESPONSE_CHECKS.iter().map(|(name, _)| *name).collect();
-        assert_eq!(listed, running);
-        assert_eq!(running.len(), RESPONSE_CHECKS.len(), "a check runs twice");
+    fn a_response_check_runs_and_a_scenario_check_is_asserted_by_steps() {
+        for c in ALL {
+            assert_eq!(c.run.is_some(), c.scope == Scope::Response, "{}", c.name);
+        }
+        assert_eq!(
+            response_checks().count(),
+            ALL.iter().filter(|c| c.scope == Scope::Response).count()
+        );
     }
 
     #[test]

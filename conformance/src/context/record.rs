@@ -192,13 +192,13 @@ impl<'a> Ctx<'a> {
         };
         let mut all_passed = true;
         let mut results = Vec::new();
-        for (name, check) in checks::RESPONSE_CHECKS {
+        for (name, check) in checks::response_checks() {
             if !self.shared.config.checks.is_enabled(name) {
                 continue;
             }
             if let Some(result) = check(&cx) {
                 all_passed &= result.is_ok();
-                results.push((*name, result));
+                results.push((name, result));
             }
         }
         let status = response.status;

@@ -8,7 +8,7 @@
 
 use super::{Kind, NAME_SLOT, Scenario, Suite, name_field, valid_create_body};
 use crate::api::{Contract, OperationId};
-use crate::checks::{self, Failure};
+use crate::checks;
 use crate::context::{Ctx, Stopped};
 use crate::error::RunError;
 use crate::roles::Role;
@@ -223,51 +223,12 @@ pub async fn run(case: &Case, ctx: &mut Ctx<'_>) -> Result<(), Stopped> {
         return Ok(());
     }
     let got = response.json().unwrap_or(Value::Null);
-    let mut differences = Vec::new();
-    // Only fields the response also has are echoed (an unknown one is ignored; a missing
-    // required one is the schema check's).
-    for (field, value) in sent.as_object().into_iter().flatten() {
-        if got.get(field).is_none() {
-            continue;
-        }
-        if got.get(field) != Some(value) {
-            differences.push(format!(
-                "{field}: sent {value}, got {}",
-                got.get(field).map_or("nothing".into(), |v| v.to_string())
-            ));
-        }
-    }
-    // What was stored, read back: the list must show the same name and privileges.
-    if let Some(id) = ctx.api().fields.id_of(&got).map(str::to_owned) {
-        let items = ctx.list(Role::User).await.ok_or(Stopped)?;
-        match items
-            .iter()
-            .find(|i| ctx.api().fields.id_of(i) == Some(&id))
-        {
-            Some(listed) => {
-                for (field, value) in sent.as_object().into_iter().flatten() {
-                    if listed.get(field).is_some_and(|v| v != value) {
-                        differences.push(format!(
-                            "listed {field}: sent {value}, stored {}",
-                            listed[field]
-                        ));
-                    }
-                }
-            }
-            None => differences.push(format!("the created token {id} is not listed")),
-        }
-    }
-    let result = if differences.is_empty() {
-        Ok(())
-    } else {
-        Err(Failure::new(format!(
-            "the created token does not echo what was sent: {}",
-            differences.join("; ")
-        ))
-        .expected("the fields as sent")
-        .actual(differences.join("; "))
-        .at(case.pointer.clone()))
-    };
+    let result = checks::echo::create_echoes(&ctx.api().fields, &sent, &got)
+        .map_err(|f| f.at(case.pointer.clone()));
     ctx.check(checks::CREATE_ECHOES_REQUEST, result);
+    // What was stored, read back: the list must show it as sent.
+    if let Some(id) = ctx.api().fields.id_of(&got).map(str::to_owned) {
+        super::stored::check_stored(ctx, &sent, &id, &case.pointer).await?;
+    }
     Ok(())
 }

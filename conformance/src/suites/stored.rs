@@ -331,21 +331,9 @@ pub async fn run(case: &Case, ctx: &mut Ctx<'_>) -> Result<(), Stopped> {
         return rejected(ctx, &sent, &content_type).await;
     }
     let created = create_raw(ctx, &sent, &content_type).await.ok_or(Stopped)?;
-    let changed = differences(&sent, &created);
-    ctx.check(
-        checks::CREATE_ECHOES_REQUEST,
-        if changed.is_empty() {
-            Ok(())
-        } else {
-            Err(Failure::new(format!(
-                "the created token does not echo what was sent: {}",
-                changed.join("; ")
-            ))
-            .expected("the fields as sent")
-            .actual(changed.join("; "))
-            .at(case.pointer.clone()))
-        },
-    );
+    let echoed = checks::echo::create_echoes(&ctx.api().fields, &sent, &created)
+        .map_err(|f| f.at(case.pointer.clone()));
+    ctx.check(checks::CREATE_ECHOES_REQUEST, echoed);
     if let Some(id) = ctx.api().fields.id_of(&created) {
         check_stored(ctx, &sent, id, &case.pointer).await?;
     }
