@@ -52,6 +52,9 @@ pub struct RunConfig {
     pub update_snapshots: bool,
     /// Record even scenarios whose spec checks failed (`--force`).
     pub force_record: bool,
+    /// What the snapshot gate writes on a mismatch (decided by the command line; by default
+    /// from `INSTA_UPDATE` and `CI`).
+    pub snapshot_writes: crate::snapshot::Writes,
     /// Extra certificate authorities to trust (a staging server with a private CA).
     pub ca_certs: Vec<reqwest::Certificate>,
     /// The whole run's deadline (`--deadline`): past it, the run stops like an interrupted
@@ -145,6 +148,7 @@ impl RunConfig {
             ca_certs: Vec::new(),
             update_snapshots: false,
             force_record: false,
+            snapshot_writes: crate::snapshot::Writes::decide(false, false),
             model_seed: None,
             model_steps: None,
             model_lane: None,

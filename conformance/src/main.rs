@@ -56,7 +56,6 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    configure_insta(&cli);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -86,36 +85,5 @@ fn main() -> ExitCode {
             }
             ExitCode::from(e.exit_code())
         }
-    }
-}
-
-/// insta reads its behaviour from the environment once per process; set it before any thread
-/// exists. Our report shows the diffs, so insta's own output is off unless asked for.
-fn configure_insta(cli: &Cli) {
-    let set = |key: &str, value: &str| {
-        // SAFETY: called from `main` before the runtime starts, so no other thread can be
-        // reading the environment.
-        unsafe { std::env::set_var(key, value) }
-    };
-    if std::env::var_os("INSTA_OUTPUT").is_none() {
-        set("INSTA_OUTPUT", "none");
-    }
-    if std::env::var_os("INSTA_WORKSPACE_ROOT").is_none()
-        && let Ok(cwd) = std::env::current_dir()
-    {
-        set("INSTA_WORKSPACE_ROOT", &cwd.to_string_lossy());
-    }
-    if let Command::Run(args) = &cli.command
-        && args.update_snapshots
-    {
-        set("INSTA_UPDATE", "always");
-    }
-    // Outside a checkout nothing is written unless the user names a directory
-    // (snapshot/baseline.rs): a compiled baseline's mismatch is reported, not kept.
-    if let Command::Run(args) = &cli.command
-        && !args.update_snapshots
-        && conformance::snapshot::baseline::outside_checkout(args.snapshot_dir.as_deref())
-    {
-        set("INSTA_UPDATE", "no");
     }
 }

@@ -24,7 +24,6 @@ use crate::redact::Redactor;
 use abp_spec::Operation;
 use serde_json::{Map, Value, json};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 
 /// Strings longer than this are replaced by their length: bodies stay readable and stable.
 const LONG_STRING: usize = 256;
@@ -190,13 +189,43 @@ impl Normalizer<'_> {
     }
 }
 
-/// How insta treats a mismatch; decided once per process from `INSTA_UPDATE` and `CI`.
-pub fn describe_update_mode() -> &'static str {
-    match std::env::var("INSTA_UPDATE").as_deref() {
-        Ok("always") | Ok("1") | Ok("force") => "new and changed snapshots are accepted",
-        Ok("no") => "nothing is written; a missing or changed snapshot fails",
-        _ if is_ci() => "CI: nothing is written; a missing or changed snapshot fails",
-        _ => "changes are written as .snap.new files for `cargo insta review`",
+/// What the gate writes when the exchanges differ from the baseline, or there is none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Writes {
+    /// Record them as the approved baseline (`--update-snapshots`, `INSTA_UPDATE=always`).
+    Record,
+    /// Write them beside the baseline as `.snap.new`, for `cargo insta review`.
+    Pending,
+    /// Write nothing (CI, `INSTA_UPDATE=no`, or a baseline compiled into the binary).
+    Nothing,
+}
+
+impl Writes {
+    /// From the flags, insta's `INSTA_UPDATE` and `CI`, read once. `outside_checkout`: the
+    /// baseline is the one compiled into the binary, and nothing is written beside it.
+    pub fn decide(update_snapshots: bool, outside_checkout: bool) -> Writes {
+        if update_snapshots {
+            return Writes::Record;
+        }
+        match std::env::var("INSTA_UPDATE").as_deref() {
+            _ if outside_checkout => Writes::Nothing,
+            Ok("always") | Ok("1") | Ok("force") => Writes::Record,
+            Ok("no") => Writes::Nothing,
+            _ if is_ci() => Writes::Nothing,
+            _ => Writes::Pending,
+        }
+    }
+
+    /// What a mismatch does, for failure messages.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Writes::Record => "new and changed snapshots are accepted",
+            Writes::Nothing if is_ci() => {
+                "CI: nothing is written; a missing or changed snapshot fails"
+            }
+            Writes::Nothing => "nothing is written; a missing or changed snapshot fails",
+            Writes::Pending => "changes are written as .snap.new files for `cargo insta review`",
+        }
     }
 }
 
@@ -208,31 +237,6 @@ pub fn is_ci() -> bool {
         Err(_) => std::env::var_os("TF_BUILD").is_some(),
     }
 }
-
-/// Captures what insta compared, so our report can show the diff.
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Option<(String, String)>>>);
-
-impl insta::Comparator for Capture {
-    fn matches(&self, reference: &insta::Snapshot, test: &insta::Snapshot) -> bool {
-        let text = |s: &insta::Snapshot| {
-            s.contents()
-                .as_text()
-                .map(|t| t.to_string())
-                .unwrap_or_default()
-        };
-        let equal = insta::DefaultComparator.matches(reference, test);
-        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some((text(reference), text(test)));
-        equal
-    }
-
-    fn dyn_clone(&self) -> Box<dyn insta::Comparator> {
-        Box::new(self.clone())
-    }
-}
-
-/// Serializes snapshot assertions: the panic hook is swapped while insta may panic.
-static ASSERT_LOCK: Mutex<()> = Mutex::new(());
 
 /// The file a scenario's snapshot lives in.
 pub fn file_name(scenario: &str) -> String {
@@ -274,6 +278,8 @@ pub struct GatePolicy {
     pub update: bool,
     /// `--force`: record even a scenario whose spec checks failed.
     pub force: bool,
+    /// What a mismatch writes.
+    pub writes: Writes,
 }
 
 /// The snapshot gate: a scenario's normalized exchanges against its approved baseline.
@@ -292,51 +298,99 @@ pub fn gate(
             "not recorded: this scenario's spec checks failed, and a failing answer is not approved as a baseline (--force records it anyway)",
         ));
     }
-    match check(dir, scenario, summary, document) {
+    match check(dir, scenario, summary, document, policy.writes) {
         Compared::Matched => Gate::Passed,
         Compared::Recorded { new } => Gate::Recorded { new },
         Compared::Differs(f) => Gate::Failed(f),
-        Compared::Missing(_) if !is_ci() && !policy.update => Gate::NoBaseline,
+        Compared::Missing(_) if !is_ci() && policy.writes != Writes::Record => Gate::NoBaseline,
         Compared::Missing(f) => Gate::Failed(f),
     }
 }
 
-/// Compares the scenario's document with `<dir>/<scenario>.snap`.
-pub fn check(dir: &Path, scenario: &str, summary: &str, document: &Value) -> Compared {
-    let name = scenario.replace('/', "__");
-    // insta resolves a relative path against the asserting source file; never give it one.
-    let dir = &std::path::absolute(dir).unwrap_or_else(|_| dir.to_owned());
-    let capture = Capture::default();
-    let mut settings = insta::Settings::new();
-    settings.set_snapshot_path(dir);
-    settings.set_prepend_module_to_snapshot(false);
-    settings.set_sort_maps(true);
-    settings.set_omit_expression(true);
-    settings.set_description(summary);
-    settings.set_comparator(Box::new(capture.clone()));
+/// The header insta writes above a snapshot, so `cargo insta review` reads our files.
+#[derive(serde::Serialize)]
+struct Header<'a> {
+    source: &'a str,
+    description: &'a str,
+}
 
+/// A document as insta's YAML snapshot contents (maps sorted, insta's own formatting), so the
+/// committed files, `cargo insta review` and this gate agree byte for byte.
+fn contents(document: &Value) -> insta::internals::SnapshotContents {
+    let mut settings = insta::Settings::new();
+    settings.set_sort_maps(true);
+    let body = settings.bind(|| {
+        insta::_macro_support::serialize_value(
+            document,
+            insta::_macro_support::SerializationFormat::Yaml,
+        )
+    });
+    insta::internals::TextSnapshotContents::new(body, insta::TextSnapshotKind::File).into()
+}
+
+/// The file insta would write: its header, then the contents.
+fn file_text(summary: &str, contents: &insta::internals::SnapshotContents) -> String {
+    let header = insta::_macro_support::serialize_value(
+        &Header {
+            source: "conformance/src/snapshot.rs",
+            description: summary,
+        },
+        insta::_macro_support::SerializationFormat::Yaml,
+    );
+    let body = contents
+        .as_text()
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    format!("---\n{}\n---\n{body}\n", header.trim_end())
+}
+
+/// Compares the scenario's document with `<dir>/<scenario>.snap`, reading and writing the
+/// files directly (insta's format, without its assertion machinery or its environment).
+pub fn check(
+    dir: &Path,
+    scenario: &str,
+    summary: &str,
+    document: &Value,
+    writes: Writes,
+) -> Compared {
     let path = dir.join(file_name(scenario));
-    let outcome = {
-        let _guard = ASSERT_LOCK.lock().unwrap_or_else(|p| p.into_inner());
-        let before = std::fs::read(&path).ok();
-        let hook = std::panic::take_hook();
-        std::panic::set_hook(Box::new(|_| {}));
-        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            settings.bind(|| insta::assert_yaml_snapshot!(name.as_str(), document));
-        }));
-        std::panic::set_hook(hook);
-        let after = std::fs::read(&path).ok();
-        outcome.map(|()| match (before, after) {
-            (None, Some(_)) => Compared::Recorded { new: true },
-            (Some(a), Some(b)) if a != b => Compared::Recorded { new: false },
-            _ => Compared::Matched,
-        })
+    let pending = path.with_extension("snap.new");
+    let ours = contents(document);
+    let approved = insta::Snapshot::from_file(&path).ok();
+    let text = |c: &insta::internals::SnapshotContents| {
+        c.as_text().map(ToString::to_string).unwrap_or_default()
     };
-    let compared = capture.0.lock().unwrap_or_else(|p| p.into_inner()).take();
-    match (outcome, compared) {
-        (Ok(result), _) => result,
-        (Err(_), Some((old, new))) => {
-            let diff = similar::TextDiff::from_lines(&old, &new)
+    if let Some(approved) = &approved
+        && approved.contents() == &ours
+    {
+        // A `.snap.new` left by an earlier mismatch is stale once the answers match again;
+        // a run that writes nothing (CI) leaves the directory as it found it.
+        if writes != Writes::Nothing {
+            let _ = std::fs::remove_file(&pending);
+        }
+        return Compared::Matched;
+    }
+    let write = |to: &Path| {
+        std::fs::create_dir_all(dir)
+            .and_then(|()| std::fs::write(to, file_text(summary, &ours)))
+            .map_err(|e| format!("; cannot write {}: {e}", to.display()))
+    };
+    let written = match writes {
+        Writes::Record => match write(&path) {
+            Ok(()) => {
+                let _ = std::fs::remove_file(&pending);
+                return Compared::Recorded {
+                    new: approved.is_none(),
+                };
+            }
+            Err(e) => e,
+        },
+        Writes::Pending => write(&pending).err().unwrap_or_default(),
+        Writes::Nothing => String::new(),
+    };
+    match approved {
+        Some(approved) => {
+            let diff = similar::TextDiff::from_lines(text(approved.contents()), text(&ours))
                 .unified_diff()
                 .context_radius(2)
                 .header("approved", "this run")
@@ -350,38 +404,22 @@ pub fn check(dir: &Path, scenario: &str, summary: &str, document: &Value) -> Com
                 .count();
             Compared::Differs(
                 Failure::new(format!(
-                    "the exchanges differ from the approved snapshot ({changed} lines; {})\n{diff}",
-                    describe_update_mode()
+                    "the exchanges differ from the approved snapshot ({changed} lines; {}{written})\n{diff}",
+                    writes.describe()
                 ))
                 .expected(format!("the approved snapshot {}", path.display()))
                 .actual(first_changed_line(&diff)),
             )
         }
-        (Err(panic), None) => Compared::Missing(
+        None => Compared::Missing(
             Failure::new(format!(
-                "no approved snapshot; record one with `conformance run --update-snapshots` ({}){}",
-                describe_update_mode(),
-                // A panic other than insta's "assertion failed" (an error writing the file,
-                // say) is said, so that a recording that failed is not a mystery.
-                match panic_text(&panic) {
-                    Some(why) if !why.starts_with("snapshot assertion for") => {
-                        format!("; insta: {why}")
-                    }
-                    _ => String::new(),
-                }
+                "no approved snapshot; record one with `conformance run --update-snapshots` ({}{written})",
+                writes.describe(),
             ))
             .expected(format!("an approved snapshot {}", path.display()))
             .actual("none"),
         ),
     }
-}
-
-/// The message of a caught panic, if it is text.
-fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> Option<String> {
-    panic
-        .downcast_ref::<String>()
-        .cloned()
-        .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
 }
 
 fn first_changed_line(diff: &str) -> String {
@@ -455,4 +493,52 @@ pub fn target_dir_name(target: &str) -> String {
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A recording leaves no `.snap.new` beside what it approved, a run that matches again
+    /// removes its stale one, and a run that writes nothing touches nothing.
+    #[test]
+    fn pending_files_are_written_retired_and_left_alone_as_the_mode_says() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (json!([{"status": 200}]), json!([{"status": 201}]));
+        let pending = dir.path().join("s__x.snap.new");
+        assert!(matches!(
+            check(dir.path(), "s/x", "d", &a, Writes::Record),
+            Compared::Recorded { new: true }
+        ));
+        assert!(matches!(
+            check(dir.path(), "s/x", "d", &b, Writes::Pending),
+            Compared::Differs(_)
+        ));
+        assert!(pending.exists(), "a mismatch outside CI is kept for review");
+        assert!(matches!(
+            check(dir.path(), "s/x", "d", &a, Writes::Nothing),
+            Compared::Matched
+        ));
+        assert!(
+            pending.exists(),
+            "a run that writes nothing deletes nothing"
+        );
+        assert!(matches!(
+            check(dir.path(), "s/x", "d", &a, Writes::Pending),
+            Compared::Matched
+        ));
+        assert!(
+            !pending.exists(),
+            "matching again retires the stale pending file"
+        );
+        check(dir.path(), "s/x", "d", &b, Writes::Pending);
+        assert!(matches!(
+            check(dir.path(), "s/x", "d", &b, Writes::Record),
+            Compared::Recorded { new: false }
+        ));
+        assert!(
+            !pending.exists(),
+            "a recording leaves no pending file beside it"
+        );
+    }
 }

@@ -180,6 +180,12 @@ fn build_config(
     }
     let mut config = RunConfig::new(base_url, &target_name, spec, credentials);
     config.update_snapshots = args.update_snapshots;
+    // Outside a checkout nothing is written unless the user names a directory
+    // (snapshot/baseline.rs): a compiled baseline's mismatch is reported, not kept.
+    config.snapshot_writes = conformance::snapshot::Writes::decide(
+        args.update_snapshots,
+        baseline::outside_checkout(args.snapshot_dir.as_deref()),
+    );
     config.force_record = args.force;
     // The command to record a baseline: this one, without its report files (a recording
     // writes snapshots, not the gate's reports).

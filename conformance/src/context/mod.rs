@@ -330,6 +330,7 @@ impl<'a> Ctx<'a> {
         let policy = crate::snapshot::GatePolicy {
             update: config.update_snapshots,
             force: config.force_record,
+            writes: config.snapshot_writes,
         };
         let document = serde_json::Value::Array(document);
         use crate::snapshot::Gate;
