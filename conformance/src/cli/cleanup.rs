@@ -4,14 +4,16 @@
 //! hex run id), so a person's token is never touched. Uses the same target options,
 //! credentials and retry policy as `run`.
 
-use super::target::{ConnectArgs, TargetArgs, load_spec, remote};
+use super::target::{ConnectArgs, Remote, TargetArgs, load_spec, remote};
 use super::{CliError, print, this_command};
+use abp_spec::Contract;
 use clap::Args;
 use conformance::config::Role;
 use conformance::context::is_run_token_name;
 use conformance::redact::Redactor;
 use conformance::transport::Transport;
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 #[derive(Args)]
 pub struct CleanupArgs {
@@ -58,7 +60,38 @@ pub async fn cleanup(args: CleanupArgs) -> Result<(), CliError> {
             "cleanup needs a target: --base-url URL or --server NAME (an embedded server starts empty)".into(),
         ));
     };
-    let api = spec.clone();
+    let (transport, redactor) = connect(&remote, &spec, &args.connect)?;
+    let leftovers = find_leftovers(&transport, &remote, &redactor).await?;
+
+    let mut out = String::new();
+    if leftovers.is_empty() {
+        let _ = writeln!(
+            out,
+            "no tokens left by earlier conformance runs at {}",
+            remote.base_url
+        );
+        return print(&out);
+    }
+    list(&mut out, &leftovers, &remote.base_url);
+    if !args.yes {
+        let _ = writeln!(
+            out,
+            "nothing deleted; delete them with: {}",
+            this_command(&["--yes"], &["--yes"])
+        );
+        return print(&out);
+    }
+    print(&out)?;
+    delete(&transport, &leftovers, &redactor).await
+}
+
+/// The transport to the target, with a redactor that knows every credential the
+/// environment sets, so no error message shows one.
+fn connect(
+    remote: &Remote,
+    spec: &Contract,
+    connect: &ConnectArgs,
+) -> Result<(Arc<Transport>, Redactor), CliError> {
     let redactor = Redactor::default();
     for role in Role::ALL {
         if let Some(c) = remote.credentials.get(role) {
@@ -67,21 +100,29 @@ pub async fn cleanup(args: CleanupArgs) -> Result<(), CliError> {
     }
     let transport = Transport::new(
         redactor.clone(),
-        api.secret_fields.clone(),
+        spec.secret_fields.clone(),
         conformance::transport::TransportSettings {
             base_url: &remote.base_url,
             credentials: remote.credentials.clone(),
             api_version: spec.version(),
-            timeout: std::time::Duration::from_secs(args.connect.timeout),
-            max_rps: args.connect.max_rps,
-            retry: args.connect.retry(),
-            ca_certs: &args.connect.ca_certs()?,
-            max_body: args.connect.max_body_bytes,
+            timeout: std::time::Duration::from_secs(connect.timeout),
+            max_rps: connect.max_rps,
+            retry: connect.retry(),
+            ca_certs: &connect.ca_certs()?,
+            max_body: connect.max_body_bytes,
             // The clean-up deletes one token at a time.
             jobs: 1,
         },
     )?;
+    Ok((transport, redactor))
+}
 
+/// The run tokens on the lists of the users whose credentials are set.
+async fn find_leftovers(
+    transport: &Arc<Transport>,
+    remote: &Remote,
+    redactor: &Redactor,
+) -> Result<Vec<Leftover>, CliError> {
     let mut leftovers = Vec::new();
     for role in [Role::User, Role::OtherUser] {
         if remote.credentials.get(role).is_none() {
@@ -97,7 +138,7 @@ pub async fn cleanup(args: CleanupArgs) -> Result<(), CliError> {
             CliError::Config(format!(
                 "{}: listing the tokens failed: {}",
                 role.env_var(),
-                conformance::exchange::describe_client_error(&e, &redactor)
+                conformance::exchange::describe_client_error(&e, redactor)
             ))
         })?;
         for t in tokens.into_inner() {
@@ -111,23 +152,18 @@ pub async fn cleanup(args: CleanupArgs) -> Result<(), CliError> {
             }
         }
     }
+    Ok(leftovers)
+}
 
-    let mut out = String::new();
-    if leftovers.is_empty() {
-        let _ = writeln!(
-            out,
-            "no tokens left by earlier conformance runs at {}",
-            remote.base_url
-        );
-        return print(&out);
-    }
+/// One line per leftover, under a line that counts them.
+fn list(out: &mut String, leftovers: &[Leftover], base_url: &str) {
     let _ = writeln!(
         out,
         "{} tokens left by earlier conformance runs at {}:",
         leftovers.len(),
-        remote.base_url
+        base_url
     );
-    for l in &leftovers {
+    for l in leftovers {
         let _ = writeln!(
             out,
             "  {:<22} {}  {}  created {} ago",
@@ -137,18 +173,17 @@ pub async fn cleanup(args: CleanupArgs) -> Result<(), CliError> {
             age(l.created)
         );
     }
-    if !args.yes {
-        let _ = writeln!(
-            out,
-            "nothing deleted; delete them with: {}",
-            this_command(&["--yes"], &["--yes"])
-        );
-        return print(&out);
-    }
-    print(&out)?;
+}
+
+/// Deletes every leftover as the user who owns it; an error names each one that stayed.
+async fn delete(
+    transport: &Arc<Transport>,
+    leftovers: &[Leftover],
+    redactor: &Redactor,
+) -> Result<(), CliError> {
     let mut failed = Vec::new();
     let mut deleted = 0;
-    for l in &leftovers {
+    for l in leftovers {
         let id = l.id.clone();
         let answer = transport
             .typed(l.role, |c| async move { c.delete_my_token(&id).await })
@@ -158,7 +193,7 @@ pub async fn cleanup(args: CleanupArgs) -> Result<(), CliError> {
             Some((Err(e), _)) => failed.push(format!(
                 "{}: {}",
                 l.id.as_str(),
-                conformance::exchange::describe_client_error(&e, &redactor)
+                conformance::exchange::describe_client_error(&e, redactor)
             )),
             None => failed.push(format!(
                 "{}: {} is not set",

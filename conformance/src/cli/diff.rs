@@ -11,11 +11,12 @@
 
 use super::{CliError, print};
 use clap::Args;
-use conformance::report::markdown::{code, cut, text};
-use serde_json::Value;
+use report::{CheckState, Report};
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+
+mod render;
+mod report;
 
 #[derive(Args)]
 pub struct DiffArgs {
@@ -61,23 +62,6 @@ pub fn diff(args: DiffArgs) -> Result<(), CliError> {
     }
 }
 
-/// A check's outcome over one scenario: passed on every exchange, or failed at least once.
-#[derive(Debug, Clone, PartialEq)]
-enum CheckState {
-    Passed,
-    /// The first failure's message; `known`: every failure was listed as known.
-    Failed {
-        message: String,
-        known: bool,
-    },
-}
-
-impl CheckState {
-    fn failed(&self) -> bool {
-        matches!(self, CheckState::Failed { .. })
-    }
-}
-
 /// How a scenario's verdict compares: judged (a pass or a failure) or not.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Class {
@@ -93,196 +77,6 @@ fn class(verdict: &str) -> Class {
         "passed" | "flaky" => Class::Pass,
         "failed" | "known_failure" => Class::Fail,
         _ => Class::NotJudged,
-    }
-}
-
-/// One JSON report, read.
-struct Report {
-    name: String,
-    target: String,
-    base_url: String,
-    spec_title: String,
-    spec_version: String,
-    started_at: String,
-    /// Scenario → (verdict, reason), in report order by name.
-    scenarios: BTreeMap<String, (String, Option<String>)>,
-    checks: BTreeMap<String, BTreeMap<String, CheckState>>,
-    /// (operation, status) → (responses seen, every check passed on them).
-    coverage: BTreeMap<(String, u64), (u64, bool)>,
-    stats: Value,
-}
-
-impl Report {
-    fn load(path: &Path) -> Result<Report, CliError> {
-        let name = path.display().to_string();
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| CliError::Usage(format!("cannot read {name}: {e}")))?;
-        Report::parse(&name, &text).map_err(CliError::Usage)
-    }
-
-    fn parse(name: &str, text: &str) -> Result<Report, String> {
-        let mut report = Report {
-            name: name.to_owned(),
-            target: String::new(),
-            base_url: String::new(),
-            spec_title: String::new(),
-            spec_version: String::new(),
-            started_at: String::new(),
-            scenarios: BTreeMap::new(),
-            checks: BTreeMap::new(),
-            coverage: BTreeMap::new(),
-            stats: Value::Null,
-        };
-        let (mut started, mut finished) = (false, false);
-        let field = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
-        for (i, line) in text.lines().enumerate() {
-            if line.trim().is_empty() {
-                continue;
-            }
-            let not_a_report = || {
-                format!(
-                    "{name}:{}: not an event of a conformance JSON report (`conformance run --report json=PATH` writes one)",
-                    i + 1
-                )
-            };
-            let event: Value = serde_json::from_str(line).map_err(|_| not_a_report())?;
-            let kind = field(&event, "event").ok_or_else(not_a_report)?;
-            match kind.as_str() {
-                "run_started" => {
-                    started = true;
-                    report.target = field(&event, "target").unwrap_or_default();
-                    report.base_url = field(&event, "base_url").unwrap_or_default();
-                    report.spec_title = field(&event, "spec_title").unwrap_or_default();
-                    report.spec_version = field(&event, "spec_version").unwrap_or_default();
-                    report.started_at = field(&event, "started_at").unwrap_or_default();
-                }
-                "check" => {
-                    let (Some(scenario), Some(check)) =
-                        (field(&event, "scenario"), field(&event, "check"))
-                    else {
-                        return Err(not_a_report());
-                    };
-                    let passed = event
-                        .get("passed")
-                        .and_then(Value::as_bool)
-                        .unwrap_or(false);
-                    let state = report
-                        .checks
-                        .entry(scenario)
-                        .or_default()
-                        .entry(check)
-                        .or_insert(CheckState::Passed);
-                    if !passed {
-                        let known = event.get("known_failure").is_some_and(|k| !k.is_null());
-                        match state {
-                            CheckState::Passed => {
-                                *state = CheckState::Failed {
-                                    message: field(&event, "message")
-                                        .unwrap_or_else(|| "failed".into()),
-                                    known,
-                                }
-                            }
-                            CheckState::Failed { known: k, .. } => *k &= known,
-                        }
-                    }
-                }
-                "scenario_finished" => {
-                    let (Some(scenario), Some(verdict)) =
-                        (field(&event, "scenario"), field(&event, "verdict"))
-                    else {
-                        return Err(not_a_report());
-                    };
-                    report
-                        .scenarios
-                        .insert(scenario, (verdict, field(&event, "reason")));
-                }
-                "run_finished" => {
-                    finished = true;
-                    report.stats = event.get("stats").cloned().unwrap_or(Value::Null);
-                    for c in event
-                        .get("coverage")
-                        .and_then(Value::as_array)
-                        .into_iter()
-                        .flatten()
-                    {
-                        let (Some(op), Some(status)) = (
-                            field(c, "operation"),
-                            c.get("status").and_then(Value::as_u64),
-                        ) else {
-                            return Err(not_a_report());
-                        };
-                        let exercised = c.get("exercised").and_then(Value::as_u64).unwrap_or(0);
-                        let passed = c.get("passed").and_then(Value::as_bool).unwrap_or(false);
-                        report.coverage.insert((op, status), (exercised, passed));
-                    }
-                }
-                // Exchanges, retries, warnings: not part of a verdict. A kind a newer
-                // runner adds is not an error either.
-                _ => {}
-            }
-        }
-        if !started {
-            return Err(format!(
-                "{name}: no run_started event: not a conformance JSON report, or the run stopped before it started"
-            ));
-        }
-        if !finished {
-            return Err(format!(
-                "{name}: no run_finished event: the run did not finish (killed?), so its verdicts are incomplete"
-            ));
-        }
-        // An interrupted run judged only part of the target: comparing it would call every
-        // scenario it did not reach "not compared" and every status it did not exercise lost,
-        // under a NO REGRESSION line.
-        if report.stats.get("interrupted").and_then(Value::as_bool) == Some(true) {
-            let deadline =
-                report.stats.get("deadline_passed").and_then(Value::as_bool) == Some(true);
-            return Err(format!(
-                "{name}: the run was {} ({} of {} scenarios not run, {} cut short): a run that did not finish cannot be compared; run it again to the end",
-                if deadline {
-                    "stopped by its --deadline"
-                } else {
-                    "interrupted"
-                },
-                report.stat("not_run"),
-                report.stat("scenarios"),
-                report.stat("cut_short"),
-            ));
-        }
-        Ok(report)
-    }
-
-    fn stat(&self, key: &str) -> u64 {
-        self.stats.get(key).and_then(Value::as_u64).unwrap_or(0)
-    }
-
-    /// One line about the run: file, target, spec, start, counts.
-    fn describe(&self) -> String {
-        format!(
-            "{}: target {} ({}), spec \"{}\" {}, started {}: {} scenarios, {} passed, {} failed, {} skipped",
-            self.name,
-            self.target,
-            self.base_url,
-            self.spec_title,
-            self.spec_version,
-            self.started_at,
-            self.stat("scenarios"),
-            self.stat("passed"),
-            self.stat("failed"),
-            self.stat("skipped")
-        )
-    }
-
-    fn failing_checks(&self, scenario: &str) -> Failing {
-        self.checks
-            .get(scenario)
-            .into_iter()
-            .flatten()
-            .filter_map(|(check, state)| match state {
-                CheckState::Failed { message, .. } => Some((check.clone(), message.clone())),
-                CheckState::Passed => None,
-            })
-            .collect()
     }
 }
 
@@ -332,7 +126,6 @@ fn compare(before: &Report, after: &Report) -> Comparison {
         .keys()
         .chain(after.scenarios.keys())
         .collect();
-    let empty = BTreeMap::new();
     for name in names {
         match (before.scenarios.get(name), after.scenarios.get(name)) {
             (Some((b, _)), None) => out.removed.push((name.clone(), b.clone())),
@@ -340,65 +133,94 @@ fn compare(before: &Report, after: &Report) -> Comparison {
                 out.new
                     .push((name.clone(), a.clone(), after.failing_checks(name)))
             }
-            (Some((b, b_why)), Some((a, a_why))) => {
-                let (bc, ac) = (class(b), class(a));
-                if bc == Class::NotJudged || ac == Class::NotJudged {
-                    if bc != ac {
-                        let why = a_why.clone().or_else(|| b_why.clone()).unwrap_or_default();
-                        out.not_compared
-                            .push((name.clone(), b.clone(), a.clone(), why));
-                    }
-                    continue;
-                }
-                let bchecks = before.checks.get(name).unwrap_or(&empty);
-                let achecks = after.checks.get(name).unwrap_or(&empty);
-                let mut checks = Vec::new();
-                let check_names: BTreeSet<&String> = bchecks.keys().chain(achecks.keys()).collect();
-                for check in check_names {
-                    let (bs, as_) = (bchecks.get(check), achecks.get(check));
-                    let how = match (bs, as_) {
-                        (Some(CheckState::Passed), Some(s)) if s.failed() => "regressed",
-                        (Some(s), Some(CheckState::Passed)) if s.failed() => "fixed",
-                        (Some(s), None) if s.failed() => "fixed",
-                        (Some(b), Some(a)) if b.failed() && a.failed() => "still failing",
-                        (None, Some(a)) if a.failed() => "newly failing",
-                        _ => continue,
-                    };
-                    let (message, known) = match (as_, bs) {
-                        (Some(CheckState::Failed { message, known }), _) => {
-                            (message.clone(), *known)
-                        }
-                        (_, Some(CheckState::Failed { message, .. })) => (message.clone(), false),
-                        _ => (String::new(), false),
-                    };
-                    checks.push(CheckChange {
-                        check: check.clone(),
-                        how,
-                        message,
-                        known,
-                    });
-                }
-                let change = ScenarioChange {
-                    scenario: name.clone(),
-                    before: b.clone(),
-                    after: a.clone(),
-                    checks,
-                };
-                let regressed = change.checks.iter().any(|c| c.how == "regressed")
-                    || (bc == Class::Pass && ac == Class::Fail);
-                if regressed {
-                    out.regressed.push(change);
-                } else if ac == Class::Fail {
-                    out.still_failing.push(change);
-                } else if bc == Class::Fail {
-                    out.fixed.push(change);
-                } else {
-                    out.unchanged += 1;
-                }
-            }
+            (Some(b), Some(a)) => out.in_both(name, b, a, before, after),
             (None, None) => {}
         }
     }
+    out.coverage = coverage_changes(before, after);
+    out
+}
+
+impl Comparison {
+    /// A scenario both runs have: compared check by check when both judged it, listed as
+    /// not compared when only one did.
+    fn in_both(
+        &mut self,
+        name: &str,
+        (b, b_why): &(String, Option<String>),
+        (a, a_why): &(String, Option<String>),
+        before: &Report,
+        after: &Report,
+    ) {
+        let (bc, ac) = (class(b), class(a));
+        if bc == Class::NotJudged || ac == Class::NotJudged {
+            if bc != ac {
+                let why = a_why.clone().or_else(|| b_why.clone()).unwrap_or_default();
+                self.not_compared
+                    .push((name.to_owned(), b.clone(), a.clone(), why));
+            }
+            return;
+        }
+        let empty = BTreeMap::new();
+        let change = ScenarioChange {
+            scenario: name.to_owned(),
+            before: b.clone(),
+            after: a.clone(),
+            checks: check_changes(
+                before.checks.get(name).unwrap_or(&empty),
+                after.checks.get(name).unwrap_or(&empty),
+            ),
+        };
+        let regressed = change.checks.iter().any(|c| c.how == "regressed")
+            || (bc == Class::Pass && ac == Class::Fail);
+        if regressed {
+            self.regressed.push(change);
+        } else if ac == Class::Fail {
+            self.still_failing.push(change);
+        } else if bc == Class::Fail {
+            self.fixed.push(change);
+        } else {
+            self.unchanged += 1;
+        }
+    }
+}
+
+/// The checks of one scenario whose outcome changed, or that failed in both runs.
+fn check_changes(
+    bchecks: &BTreeMap<String, CheckState>,
+    achecks: &BTreeMap<String, CheckState>,
+) -> Vec<CheckChange> {
+    let mut checks = Vec::new();
+    let check_names: BTreeSet<&String> = bchecks.keys().chain(achecks.keys()).collect();
+    for check in check_names {
+        let (bs, as_) = (bchecks.get(check), achecks.get(check));
+        let how = match (bs, as_) {
+            (Some(CheckState::Passed), Some(s)) if s.failed() => "regressed",
+            (Some(s), Some(CheckState::Passed)) if s.failed() => "fixed",
+            (Some(s), None) if s.failed() => "fixed",
+            (Some(b), Some(a)) if b.failed() && a.failed() => "still failing",
+            (None, Some(a)) if a.failed() => "newly failing",
+            _ => continue,
+        };
+        let (message, known) = match (as_, bs) {
+            (Some(CheckState::Failed { message, known }), _) => (message.clone(), *known),
+            (_, Some(CheckState::Failed { message, .. })) => (message.clone(), false),
+            _ => (String::new(), false),
+        };
+        checks.push(CheckChange {
+            check: check.clone(),
+            how,
+            message,
+            known,
+        });
+    }
+    checks
+}
+
+/// The documented statuses whose coverage changed: exercised in one run only, or exercised
+/// in both with checks that passed in one only.
+fn coverage_changes(before: &Report, after: &Report) -> Vec<String> {
+    let mut changes = Vec::new();
     let keys: BTreeSet<&(String, u64)> = before
         .coverage
         .keys()
@@ -416,247 +238,12 @@ fn compare(before: &Report, after: &Report) -> Comparison {
             (true, true) if !b.1 && a.1 => "its checks now pass",
             _ => continue,
         };
-        out.coverage.push(format!(
+        changes.push(format!(
             "{} {}: {what} ({} → {} responses)",
             key.0, key.1, b.0, a.0
         ));
     }
-    out
-}
-
-impl Comparison {
-    fn summary(&self, before: &Report, after: &Report) -> String {
-        let cov = |r: &Report| {
-            format!(
-                "{}/{}",
-                r.stat("coverage_exercised"),
-                r.stat("coverage_documented")
-            )
-        };
-        format!(
-            "{}: {} regressed, {} fixed, {} still failing, {} new, {} removed, {} not compared, {} passed in both · coverage {} → {}",
-            if self.regressed.is_empty() {
-                "NO REGRESSION"
-            } else {
-                "REGRESSED"
-            },
-            self.regressed.len(),
-            self.fixed.len(),
-            self.still_failing.len(),
-            self.new.len(),
-            self.removed.len(),
-            self.not_compared.len(),
-            self.unchanged,
-            cov(before),
-            cov(after)
-        )
-    }
-
-    fn terminal(&self, before: &Report, after: &Report) -> String {
-        let mut t = String::new();
-        let _ = writeln!(t, "before {}", before.describe());
-        let _ = writeln!(t, "after  {}", after.describe());
-        let section = |t: &mut String, title: &str, items: Vec<String>| {
-            if items.is_empty() {
-                return;
-            }
-            let _ = writeln!(t, "\n{title} ({})", items.len());
-            for item in items.iter().take(MAX_ITEMS) {
-                let _ = writeln!(t, "  {item}");
-            }
-            if items.len() > MAX_ITEMS {
-                let _ = writeln!(t, "  … {} more", items.len() - MAX_ITEMS);
-            }
-        };
-        let changes = |list: &[ScenarioChange]| -> Vec<String> {
-            list.iter()
-                .map(|c| {
-                    let mut s = format!("{} ({} → {})", c.scenario, c.before, c.after);
-                    for k in &c.checks {
-                        let _ = write!(s, "\n      {}: {}", k.how, k.check);
-                        if !k.message.is_empty() {
-                            let _ = write!(s, ": {}", cut(&k.message, 200));
-                        }
-                        if k.known {
-                            s.push_str(" (listed as known)");
-                        }
-                    }
-                    s
-                })
-                .collect()
-        };
-        section(&mut t, "REGRESSED", changes(&self.regressed));
-        section(&mut t, "FIXED", changes(&self.fixed));
-        section(&mut t, "STILL FAILING", changes(&self.still_failing));
-        section(
-            &mut t,
-            "NEW",
-            self.new
-                .iter()
-                .map(|(s, v, failing)| {
-                    let mut line = format!("{s} ({v})");
-                    for (check, message) in failing {
-                        let _ = write!(line, "\n      {check}: {}", cut(message, 200));
-                    }
-                    line
-                })
-                .collect(),
-        );
-        section(
-            &mut t,
-            "REMOVED",
-            self.removed
-                .iter()
-                .map(|(s, v)| format!("{s} (was {v})"))
-                .collect(),
-        );
-        section(
-            &mut t,
-            "NOT COMPARED (judged in one run only)",
-            self.not_compared
-                .iter()
-                .map(|(s, b, a, why)| {
-                    let why = if why.is_empty() {
-                        String::new()
-                    } else {
-                        format!(": {}", cut(why, 200))
-                    };
-                    format!("{s} ({b} → {a}){why}")
-                })
-                .collect(),
-        );
-        section(&mut t, "COVERAGE", self.coverage.clone());
-        let _ = writeln!(t, "\n{}", self.summary(before, after));
-        t
-    }
-
-    fn markdown(&self, before: &Report, after: &Report) -> String {
-        let mut d = String::new();
-        let icon = if self.regressed.is_empty() {
-            "✅"
-        } else {
-            "❌"
-        };
-        let _ = writeln!(d, "## {icon} {}\n", text(&self.summary(before, after), 400));
-        d.push_str("| | run | target | spec | started |\n|---|---|---|---|---|\n");
-        for (label, r) in [("before", before), ("after", after)] {
-            let _ = writeln!(
-                d,
-                "| {label} | {} | {} ({}) | {} | {} |",
-                code(&cut(&r.name, 200)),
-                code(&cut(&r.target, 120)),
-                text(&r.base_url, 200),
-                text(&format!("\"{}\" {}", r.spec_title, r.spec_version), 120),
-                text(&r.started_at, 64)
-            );
-        }
-        d.push('\n');
-        let table = |d: &mut String, title: &str, list: &[ScenarioChange]| {
-            if list.is_empty() {
-                return;
-            }
-            let _ = writeln!(
-                d,
-                "### {title} ({})\n\n| scenario | verdict | check | change | message |\n|---|---|---|---|---|",
-                list.len()
-            );
-            let mut rows = 0;
-            let total: usize = list.iter().map(|c| c.checks.len().max(1)).sum();
-            'rows: for c in list {
-                let verdict = text(&format!("{} → {}", c.before, c.after), 80);
-                let checks: Vec<Option<&CheckChange>> = if c.checks.is_empty() {
-                    vec![None]
-                } else {
-                    c.checks.iter().map(Some).collect()
-                };
-                for k in checks {
-                    if rows == MAX_ITEMS {
-                        break 'rows;
-                    }
-                    rows += 1;
-                    let (check, how, message) = match k {
-                        Some(k) => (
-                            code(&cut(&k.check, 60)),
-                            format!("{}{}", k.how, if k.known { " (known)" } else { "" }),
-                            text(&k.message, 200),
-                        ),
-                        None => (String::new(), String::new(), String::new()),
-                    };
-                    let _ = writeln!(
-                        d,
-                        "| {} | {verdict} | {check} | {how} | {message} |",
-                        code(&cut(&c.scenario, 120))
-                    );
-                }
-            }
-            if total > rows {
-                let _ = writeln!(d, "\n… {} more rows", total - rows);
-            }
-            d.push('\n');
-        };
-        table(&mut d, "Regressed", &self.regressed);
-        table(&mut d, "Fixed", &self.fixed);
-        table(&mut d, "Still failing", &self.still_failing);
-        let list = |d: &mut String, title: &str, items: Vec<String>| {
-            if items.is_empty() {
-                return;
-            }
-            let _ = writeln!(d, "### {title} ({})\n", items.len());
-            for item in items.iter().take(MAX_ITEMS) {
-                let _ = writeln!(d, "- {item}");
-            }
-            if items.len() > MAX_ITEMS {
-                let _ = writeln!(d, "- … {} more", items.len() - MAX_ITEMS);
-            }
-            d.push('\n');
-        };
-        list(
-            &mut d,
-            "New",
-            self.new
-                .iter()
-                .map(|(s, v, failing)| {
-                    let checks: Vec<String> =
-                        failing.iter().map(|(c, _)| code(&cut(c, 60))).collect();
-                    let failing = if checks.is_empty() {
-                        String::new()
-                    } else {
-                        format!(": {}", checks.join(", "))
-                    };
-                    format!("{} ({}){failing}", code(&cut(s, 120)), text(v, 40))
-                })
-                .collect(),
-        );
-        list(
-            &mut d,
-            "Removed",
-            self.removed
-                .iter()
-                .map(|(s, v)| format!("{} (was {})", code(&cut(s, 120)), text(v, 40)))
-                .collect(),
-        );
-        list(
-            &mut d,
-            "Not compared (judged in one run only)",
-            self.not_compared
-                .iter()
-                .map(|(s, b, a, why)| {
-                    format!(
-                        "{} ({}) {}",
-                        code(&cut(s, 120)),
-                        text(&format!("{b} → {a}"), 80),
-                        text(why, 200)
-                    )
-                })
-                .collect(),
-        );
-        list(
-            &mut d,
-            "Coverage",
-            self.coverage.iter().map(|c| text(c, 200)).collect(),
-        );
-        d
-    }
+    changes
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! line, a progress bar on a TTY, and a summary.
 
 use super::{Reporter, failure};
-use crate::events::{Event, Progress, RunVerdict, ScenarioResult, Verdict};
+use crate::events::{Event, Progress, RunStats, RunVerdict, ScenarioResult, Verdict};
 use owo_colors::OwoColorize;
 use std::io::Write;
 
@@ -150,7 +150,6 @@ impl<W: Write> Reporter for Human<W> {
                 result,
                 ..
             } => {
-                let tag = verdict.label();
                 let detail = match reason {
                     Some(r) => r.clone(),
                     None => format!(
@@ -158,7 +157,7 @@ impl<W: Write> Reporter for Human<W> {
                         crate::events::count(*requests, "request", "requests")
                     ),
                 };
-                let tag = self.paint(tag, *verdict);
+                let tag = self.paint(verdict.label(), *verdict);
                 self.line(&format!("{tag}  {scenario}  ({detail})"));
                 if matches!(
                     verdict,
@@ -175,68 +174,90 @@ impl<W: Write> Reporter for Human<W> {
                     let tag = self.paint("GATE", Verdict::Failed);
                     self.line(&format!("{tag}  {}", gate.describe()));
                 }
-                let run = stats.verdict();
-                let verdict = if run == RunVerdict::Passed {
-                    Verdict::Passed
-                } else {
-                    Verdict::Failed
-                };
-                let word = self.paint(run.word(), verdict);
-                let known = if stats.known_failures > 0 {
-                    format!(", {} known", stats.known_failures)
-                } else {
-                    String::new()
-                };
-                // Beside the scenario counts, so the line never reads green when a stale
-                // entry fails the gate.
-                let gated: String = stats
-                    .beside_failed()
-                    .iter()
-                    .map(|c| format!(", {c}"))
-                    .collect();
-                let mut not_run = if stats.not_run > 0 {
-                    format!(", {} not run", stats.not_run)
-                } else {
-                    String::new()
-                };
-                if stats.cut_short > 0 {
-                    not_run.push_str(&format!(", {} cut short", stats.cut_short));
-                }
-                if stats.flaky > 0 {
-                    not_run.push_str(&format!(
-                        ", {} flaky{}",
-                        stats.flaky,
-                        if stats.allow_flaky { " (allowed)" } else { "" }
-                    ));
-                }
-                if stats.unavailable > 0 {
-                    not_run.push_str(&format!(
-                        ", {} without a verdict (target unavailable)",
-                        stats.unavailable
-                    ));
-                }
-                let mut requests = format!("{} requests", stats.requests);
-                if stats.retries > 0 {
-                    requests.push_str(&format!(" ({} retried)", stats.retries));
-                }
-                if stats.rate_limited > 0 {
-                    requests.push_str(&format!(
-                        ", {} not served (429/503 past the retry policy, or no answer)",
-                        stats.rate_limited
-                    ));
-                }
-                self.line(&format!(
-                    "\n{word}: {} passed, {} failed{gated}, {} skipped{not_run} · {} checks ({} failed{known}) · coverage {}/{} documented statuses · {requests} · {:.1} s",
-                    stats.passed,
-                    stats.failed,
-                    stats.skipped,
-                    stats.checks_run,
-                    stats.checks_failed,
-                    stats.coverage_exercised,
-                    stats.coverage_documented,
-                    stats.duration_ms as f64 / 1000.0
-                ));
+                let summary = self.summary(stats);
+                self.line(&summary);
             }
         }
     }
+}
+
+impl<W: Write> Human<W> {
+    /// The run's last line: its verdict, the scenario and check counts, coverage, requests
+    /// and duration.
+    fn summary(&self, stats: &RunStats) -> String {
+        let run = stats.verdict();
+        let verdict = if run == RunVerdict::Passed {
+            Verdict::Passed
+        } else {
+            Verdict::Failed
+        };
+        let word = self.paint(run.word(), verdict);
+        let known = if stats.known_failures > 0 {
+            format!(", {} known", stats.known_failures)
+        } else {
+            String::new()
+        };
+        // Beside the scenario counts, so the line never reads green when a stale
+        // entry fails the gate.
+        let gated: String = stats
+            .beside_failed()
+            .iter()
+            .map(|c| format!(", {c}"))
+            .collect();
+        let not_run = not_run(stats);
+        let requests = requests(stats);
+        format!(
+            "\n{word}: {} passed, {} failed{gated}, {} skipped{not_run} · {} checks ({} failed{known}) · coverage {}/{} documented statuses · {requests} · {:.1} s",
+            stats.passed,
+            stats.failed,
+            stats.skipped,
+            stats.checks_run,
+            stats.checks_failed,
+            stats.coverage_exercised,
+            stats.coverage_documented,
+            stats.duration_ms as f64 / 1000.0
+        )
+    }
+}
+
+/// The summary's counts of scenarios without a plain verdict, each with its comma (empty
+/// when there are none): not run, cut short, flaky, target unavailable.
+fn not_run(stats: &RunStats) -> String {
+    let mut not_run = if stats.not_run > 0 {
+        format!(", {} not run", stats.not_run)
+    } else {
+        String::new()
+    };
+    if stats.cut_short > 0 {
+        not_run.push_str(&format!(", {} cut short", stats.cut_short));
+    }
+    if stats.flaky > 0 {
+        not_run.push_str(&format!(
+            ", {} flaky{}",
+            stats.flaky,
+            if stats.allow_flaky { " (allowed)" } else { "" }
+        ));
+    }
+    if stats.unavailable > 0 {
+        not_run.push_str(&format!(
+            ", {} without a verdict (target unavailable)",
+            stats.unavailable
+        ));
+    }
+    not_run
+}
+
+/// The summary's requests: how many, how many were retried, how many were not served.
+fn requests(stats: &RunStats) -> String {
+    let mut requests = format!("{} requests", stats.requests);
+    if stats.retries > 0 {
+        requests.push_str(&format!(" ({} retried)", stats.retries));
+    }
+    if stats.rate_limited > 0 {
+        requests.push_str(&format!(
+            ", {} not served (429/503 past the retry policy, or no answer)",
+            stats.rate_limited
+        ));
+    }
+    requests
 }

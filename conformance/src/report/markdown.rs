@@ -9,7 +9,9 @@
 //! and what a server said is escaped so it cannot break a table or inject HTML.
 
 use super::Reporter;
-use crate::events::{CoverageEntry, Event, RunStats, RunVerdict, Verdict};
+use crate::events::{
+    CheckRecord, CoverageEntry, Event, Gate, RunStats, RunVerdict, ScenarioResult, Verdict,
+};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::Write;
@@ -92,6 +94,88 @@ impl<W: Write> Markdown<W> {
         words.join(" ")
     }
 
+    /// Counts a retried attempt under its reason and status, with the time it waited.
+    fn retry(&mut self, status: Option<u16>, reason: &str, wait_ms: u64) {
+        let status = status.map_or_else(|| "no response".to_owned(), |s| s.to_string());
+        let key = (reason.to_owned(), status);
+        // Reasons are the runner's words; the bound keeps a hostile target's variety from
+        // growing the map.
+        if self.retries.len() < 100 || self.retries.contains_key(&key) {
+            let e = self.retries.entry(key).or_default();
+            e.0 += 1;
+            e.1 += wait_ms;
+        }
+    }
+
+    /// Counts a notice or warning, and keeps its line while the list has room. The line is
+    /// worded only then, so a run of thousands of warnings words [`MAX_ROWS`] of them.
+    fn push_warning(&mut self, line: impl FnOnce(&super::Commands) -> String) {
+        self.warnings_total += 1;
+        if self.warnings.len() < MAX_ROWS {
+            let line = line(&self.commands);
+            self.warnings.push(line);
+        }
+    }
+
+    /// Counts a scenario's verdict, and why it was not judged when it was not.
+    fn count_verdict(&mut self, verdict: Verdict, reason: Option<&str>) {
+        *self.verdicts.entry(verdict_label(verdict)).or_default() += 1;
+        if !judged(verdict) {
+            let why = reason.unwrap_or(verdict_label(verdict)).to_owned();
+            if self.not_judged.len() < MAX_ROWS || self.not_judged.contains_key(&why) {
+                *self.not_judged.entry(why).or_default() += 1;
+            }
+        }
+    }
+
+    /// A failure the known-failures file lists: a row of its own table, with the entry.
+    fn known_failure(&mut self, scenario: &str, f: &CheckRecord, listed: &str) {
+        self.known_total += 1;
+        if self.known.len() < MAX_ROWS {
+            self.known.push(format!(
+                "| {} | {} | {} |\n",
+                code(&cut(scenario, 120)),
+                code(&cut(&f.check, 60)),
+                text(listed, 300)
+            ));
+        }
+    }
+
+    /// A failed check: a row of the failures table (message, basis, rerun command) and
+    /// its replay line.
+    fn failed_check(&mut self, scenario: &str, result: &ScenarioResult, f: &CheckRecord) {
+        self.failed_total += 1;
+        if self.failed.len() >= MAX_ROWS {
+            return;
+        }
+        let message = f.message.as_deref().unwrap_or("failed");
+        let row = format!(
+            "| {} | {} | {} | {} | {} |\n",
+            code(&cut(scenario, 120)),
+            code(&cut(&f.check, 60)),
+            text(first_line(message), 200),
+            basis(f),
+            code(&cut(&self.rerun(scenario), 400))
+        );
+        let replay = result
+            .exchange_of(f)
+            .map(|x| cut(&x.curl, 2_600))
+            .filter(|c| !c.is_empty());
+        self.failed.push(FailedRow { row, replay });
+    }
+
+    /// The run's counts and coverage; what fails the gate beyond the scenarios goes first
+    /// among the warnings.
+    fn run_finished(&mut self, stats: RunStats, coverage: &[CoverageEntry], gates: &[Gate]) {
+        self.finished = Some((stats, coverage.to_vec()));
+        let lines: Vec<String> = gates
+            .iter()
+            .map(|g| text(&format!("fails the gate: {}", g.describe()), 400))
+            .collect();
+        self.warnings_total += lines.len();
+        self.warnings.splice(0..0, lines);
+    }
+
     /// The whole document, never longer than [`MAX_BYTES`].
     pub fn render(&self) -> String {
         let mut d = String::new();
@@ -163,32 +247,15 @@ impl<W: Write> Reporter for Markdown<W> {
                 reason,
                 wait_ms,
                 ..
-            } => {
-                let status = status.map_or_else(|| "no response".to_owned(), |s| s.to_string());
-                // Reasons are the runner's words; the bound keeps a hostile target's
-                // variety from growing the map.
-                if self.retries.len() < 100
-                    || self.retries.contains_key(&(reason.clone(), status.clone()))
-                {
-                    let e = self.retries.entry((reason.clone(), status)).or_default();
-                    e.0 += 1;
-                    e.1 += wait_ms;
-                }
-            }
-            Event::Notice(notice) => {
-                self.warnings_total += 1;
-                if self.warnings.len() < MAX_ROWS {
-                    let message = super::wording::notice(notice);
-                    self.warnings.push(text(&format!("note: {message}"), 400));
-                }
-            }
-            Event::Warning(warning) => {
-                self.warnings_total += 1;
-                if self.warnings.len() < MAX_ROWS {
-                    let message = super::wording::warning(warning, &self.commands);
-                    self.warnings.push(text(&message, 400));
-                }
-            }
+            } => self.retry(*status, reason, *wait_ms),
+            Event::Notice(notice) => self.push_warning(|_| {
+                let message = super::wording::notice(notice);
+                text(&format!("note: {message}"), 400)
+            }),
+            Event::Warning(warning) => self.push_warning(|commands| {
+                let message = super::wording::warning(warning, commands);
+                text(&message, 400)
+            }),
             Event::ScenarioFinished {
                 scenario,
                 verdict,
@@ -196,74 +263,19 @@ impl<W: Write> Reporter for Markdown<W> {
                 result,
                 ..
             } => {
-                *self.verdicts.entry(verdict_label(*verdict)).or_default() += 1;
-                if !judged(*verdict) {
-                    let why = reason
-                        .clone()
-                        .unwrap_or_else(|| verdict_label(*verdict).to_owned());
-                    if self.not_judged.len() < MAX_ROWS || self.not_judged.contains_key(&why) {
-                        *self.not_judged.entry(why).or_default() += 1;
-                    }
-                }
+                self.count_verdict(*verdict, reason.as_deref());
                 for f in result.failures() {
-                    if let Some(listed) = &f.known_failure {
-                        self.known_total += 1;
-                        if self.known.len() < MAX_ROWS {
-                            self.known.push(format!(
-                                "| {} | {} | {} |\n",
-                                code(&cut(scenario, 120)),
-                                code(&cut(&f.check, 60)),
-                                text(listed, 300)
-                            ));
-                        }
-                        continue;
+                    match &f.known_failure {
+                        Some(listed) => self.known_failure(scenario, f, listed),
+                        None => self.failed_check(scenario, result, f),
                     }
-                    self.failed_total += 1;
-                    if self.failed.len() >= MAX_ROWS {
-                        continue;
-                    }
-                    let message = f.message.as_deref().unwrap_or("failed");
-                    let basis = match &f.decision {
-                        Some(d) => {
-                            let row = d
-                                .strip_prefix("decided, not in the vendor docs: ")
-                                .unwrap_or(d);
-                            format!("decided: {}", text(row, 200))
-                        }
-                        // A snapshot is compared with what a person approved, not with the docs.
-                        None if f.check == crate::checks::SNAPSHOT => {
-                            "approved snapshot".to_owned()
-                        }
-                        None => "documented".to_owned(),
-                    };
-                    let row = format!(
-                        "| {} | {} | {} | {basis} | {} |\n",
-                        code(&cut(scenario, 120)),
-                        code(&cut(&f.check, 60)),
-                        text(first_line(message), 200),
-                        code(&cut(&self.rerun(scenario), 400))
-                    );
-                    let replay = result
-                        .exchange_of(f)
-                        .map(|x| cut(&x.curl, 2_600))
-                        .filter(|c| !c.is_empty());
-                    self.failed.push(FailedRow { row, replay });
                 }
             }
             Event::RunFinished {
                 stats,
                 coverage,
                 gates,
-            } => {
-                self.finished = Some((*stats, coverage.clone()));
-                // First among the warnings: what fails the gate beyond the scenarios.
-                let lines: Vec<String> = gates
-                    .iter()
-                    .map(|g| text(&format!("fails the gate: {}", g.describe()), 400))
-                    .collect();
-                self.warnings_total += lines.len();
-                self.warnings.splice(0..0, lines);
-            }
+            } => self.run_finished(*stats, coverage, gates),
         }
     }
 
@@ -273,6 +285,22 @@ impl<W: Write> Reporter for Markdown<W> {
         };
         out.write_all(self.render().as_bytes())?;
         out.flush()
+    }
+}
+
+/// What a failed check was judged against: a decision taken where the vendor docs are
+/// silent, an approved snapshot, or the docs.
+fn basis(f: &CheckRecord) -> String {
+    match &f.decision {
+        Some(d) => {
+            let row = d
+                .strip_prefix("decided, not in the vendor docs: ")
+                .unwrap_or(d);
+            format!("decided: {}", text(row, 200))
+        }
+        // A snapshot is compared with what a person approved, not with the docs.
+        None if f.check == crate::checks::SNAPSHOT => "approved snapshot".to_owned(),
+        None => "documented".to_owned(),
     }
 }
 
