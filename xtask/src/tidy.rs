@@ -66,6 +66,67 @@ mod tests {
         );
     }
 
+    /// The longest a runtime function may be: a screenful, so the run loop and its steps can
+    /// be read in one sitting.
+    const MAX_FUNCTION_LINES: usize = 120;
+
+    /// Each function of the code before the file's unit tests, with its first line (1-based)
+    /// and length. rustfmt's layout is relied on: a function's closing brace is alone on a
+    /// line at the indentation of its `fn`.
+    fn functions(text: &str) -> Vec<(String, usize, usize)> {
+        let lines: Vec<&str> = code_without_tests(text).lines().collect();
+        let mut out = Vec::new();
+        for (i, line) in lines.iter().enumerate() {
+            let trimmed = line.trim_start();
+            let indent = &line[..line.len() - trimmed.len()];
+            let rest = ["pub(crate) ", "pub(super) ", "pub ", "const ", "async "]
+                .iter()
+                .fold(trimmed, |t, p| t.strip_prefix(p).unwrap_or(t));
+            let rest = rest.strip_prefix("async ").unwrap_or(rest);
+            let Some(signature) = rest.strip_prefix("fn ") else {
+                continue;
+            };
+            if line.trim_end().ends_with(';') {
+                continue;
+            }
+            let name: String = signature
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            let close = format!("{indent}}}");
+            if let Some(end) = lines[i + 1..].iter().position(|l| *l == close) {
+                out.push((name, i + 1, end + 2));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn no_runtime_function_is_over_a_screenful() {
+        let mut long = Vec::new();
+        for dir in ["conformance/src", "reference-server/src", "openapi/src"] {
+            for path in files(&workspace_root().join(dir), ".rs") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                for (name, at, length) in functions(&text) {
+                    if length > MAX_FUNCTION_LINES {
+                        long.push(format!("{}:{at}: fn {name}, {length} lines", path.display()));
+                    }
+                }
+            }
+        }
+        assert!(
+            long.is_empty(),
+            "split these into named steps (at most {MAX_FUNCTION_LINES} lines each): {long:#?}"
+        );
+    }
+
+    #[test]
+    fn the_function_finder_measures_a_function() {
+        let text = "fn a() {\n    1;\n}\n\nimpl X {\n    pub async fn b(&self) {\n        2;\n        3;\n    }\n}\n#[cfg(test)]\nfn c() {\n}\n";
+        let found = functions(text);
+        assert_eq!(found, vec![("a".to_owned(), 1, 3), ("b".to_owned(), 6, 4)]);
+    }
+
     #[test]
     fn every_rust_file_has_module_docs() {
         let missing: Vec<_> = hand_written_rust()

@@ -13,7 +13,7 @@ use crate::context::{Ctx, Stopped};
 use crate::error::RunError;
 use crate::roles::Role;
 use crate::transport::Auth;
-use abp_spec::JsonType;
+use abp_spec::{BodyModel, JsonType};
 use serde_json::{Map, Value, json};
 
 #[derive(Debug, Clone)]
@@ -49,15 +49,7 @@ pub fn scenarios(api: &Contract) -> Result<Vec<Scenario>, RunError> {
     let ct = request.content_type.clone();
     let text = |m: &Map<String, Value>| Value::Object(m.clone()).to_string();
     let mut out = Vec::new();
-    let mut push = |label: &str, summary: String, case: Case| {
-        out.push(Scenario {
-            name: format!("validation/accepts-{label}"),
-            suite: Suite::Validation,
-            summary,
-            needs: vec![],
-            kind: Kind::Boundary(case),
-        });
-    };
+    let mut push = |label: &str, summary, case| accepts(&mut out, label, summary, case);
 
     if let Some(max) = name.constraints.max_length {
         push(
@@ -116,6 +108,27 @@ pub fn scenarios(api: &Contract) -> Result<Vec<Scenario>, RunError> {
             pointer: request.pointer.clone(),
         },
     );
+    shape_cases(request, &base, &ct, &mut out);
+    Ok(out)
+}
+
+/// One valid-input scenario of the validation suite.
+fn accepts(out: &mut Vec<Scenario>, label: &str, summary: String, case: Case) {
+    out.push(Scenario {
+        name: format!("validation/accepts-{label}"),
+        suite: Suite::Validation,
+        summary,
+        needs: vec![],
+        kind: Kind::Boundary(case),
+    });
+}
+
+/// The body's shape at its edges: a property the schema does not name, empty arrays, and the
+/// largest body the server must take.
+fn shape_cases(request: &BodyModel, base: &Map<String, Value>, ct: &str, out: &mut Vec<Scenario>) {
+    let text = |m: &Map<String, Value>| Value::Object(m.clone()).to_string();
+    let ct = ct.to_owned();
+    let mut push = |label: &str, summary, case| accepts(out, label, summary, case);
     if !request.closed {
         let mut extra = base.clone();
         extra.insert("x-extra-property".into(), json!("ignored"));
@@ -176,7 +189,6 @@ pub fn scenarios(api: &Contract) -> Result<Vec<Scenario>, RunError> {
             },
         );
     }
-    Ok(out)
 }
 
 /// The body as sent: the name filled in, and for the at-the-limit case padded to the limit.

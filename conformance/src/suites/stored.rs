@@ -86,20 +86,30 @@ pub fn scenarios(api: &Contract) -> Result<Vec<Scenario>, RunError> {
     let Some(f) = body_facts(api) else {
         return Ok(Vec::new());
     };
+    let mut out = Vec::new();
+    name_text_cases(&f, &mut out);
+    privilege_cases(&f, &mut out);
+    name_length_cases(&f, &mut out);
+    Ok(out)
+}
+
+/// One stored-as-sent scenario of the validation suite.
+fn stored(out: &mut Vec<Scenario>, label: String, summary: String, case: Case) {
+    out.push(Scenario {
+        name: format!("validation/{label}"),
+        suite: Suite::Validation,
+        summary,
+        needs: vec![],
+        kind: Kind::Stored(case),
+    });
+}
+
+/// Names with characters a server may trim, escape or normalize.
+fn name_text_cases(f: &BodyFacts, out: &mut Vec<Scenario>) {
     let name = &f.name_field;
     // The decision "what is stored is what was sent" is cited by the description pointers.
     let name_decision = format!("{}/description", f.name_pointer);
-    let privileges_decision = format!("{}/description", f.privileges_pointer);
-    let mut out = Vec::new();
-    let mut push = |label: String, summary: String, case: Case| {
-        out.push(Scenario {
-            name: format!("validation/{label}"),
-            suite: Suite::Validation,
-            summary,
-            needs: vec![],
-            kind: Kind::Stored(case),
-        });
-    };
+    let mut push = |label, summary, case| stored(out, label, summary, case);
     let text = |suffix: &str| Case {
         name: Name::Suffix(suffix.to_owned()),
         privileges: None,
@@ -135,6 +145,12 @@ pub fn scenarios(api: &Contract) -> Result<Vec<Scenario>, RunError> {
         ),
         text("-\u{1d11e}-\u{1f469}\u{200d}\u{1f4bb}-\u{1f511}"),
     );
+}
+
+/// Privilege lists a server may sort, deduplicate or cap.
+fn privilege_cases(f: &BodyFacts, out: &mut Vec<Scenario>) {
+    let privileges_decision = format!("{}/description", f.privileges_pointer);
+    let mut push = |label, summary, case| stored(out, label, summary, case);
     if let Some(privileges) = &f.privileges_field {
         let with = |items: Vec<String>| Case {
             name: Name::Suffix(String::new()),
@@ -182,6 +198,12 @@ pub fn scenarios(api: &Contract) -> Result<Vec<Scenario>, RunError> {
             ),
         );
     }
+}
+
+/// Names at the length limit in characters of several widths: JSON Schema counts characters.
+fn name_length_cases(f: &BodyFacts, out: &mut Vec<Scenario>) {
+    let name = &f.name_field;
+    let mut push = |label, summary, case| stored(out, label, summary, case);
     if let Some(max) = f.name_max {
         let pointer = format!("{}/maxLength", f.name_pointer);
         let padded = |chars: usize, fill: char, valid: bool| Case {
@@ -213,7 +235,6 @@ pub fn scenarios(api: &Contract) -> Result<Vec<Scenario>, RunError> {
             padded(max + 1, '\u{1d11e}', false),
         );
     }
-    Ok(out)
 }
 
 /// The token name a case sends.
