@@ -7,7 +7,7 @@
 //! The roles are found by structure and by the spec's extensions (TRANSCRIPTION.md, "Field
 //! roles"), never by a property's name.
 
-use crate::{LIFETIME_SCHEMA, Spec, SpecError, escape_pointer};
+use crate::{LIFETIME_SCHEMA, Operation, RequestBody, Spec, SpecError, escape_pointer};
 use serde_json::{Map, Value};
 
 /// A token's fields by role. The create body's fields are echoed under the same names.
@@ -86,6 +86,43 @@ impl Spec {
             .find(|o| o.body.is_some())
             .ok_or_else(|| invalid("#/paths", "no operation has a request body (a create)"))?;
         let body = create.body.as_ref().expect("found by its body");
+        let token = self.token_schema(create)?;
+        let secret = token.marked(self, "x-secret")?;
+        let owner = token.marked(self, "x-owner")?;
+        let expires = token.marked(self, "x-expires-from")?;
+        let created = token.expires_from(self, &expires)?;
+        let id = self.id_property(&operations, &token)?;
+        let timestamps = token.timestamps(self);
+        let request = self.request_roles(body)?;
+        for echoed in [&request.name, &request.lifetime, &request.privileges] {
+            if echoed != &request.lifetime && !token.has(echoed) {
+                return Err(invalid(
+                    &token.at,
+                    format!("the token does not echo the create body's `{echoed}`"),
+                ));
+            }
+        }
+        Ok(TokenFields {
+            id,
+            secret,
+            name: request.name,
+            lifetime: request.lifetime,
+            privileges: request.privileges,
+            owner,
+            expires,
+            created,
+            timestamps,
+            properties: token
+                .properties
+                .into_iter()
+                .map(|(name, _, _)| name)
+                .collect(),
+            schema: token.at,
+        })
+    }
+
+    /// The token schema: the schema of the create's success answer.
+    fn token_schema(&self, create: &Operation) -> Result<TokenSchema, SpecError> {
         let success = create
             .success_status()
             .ok_or_else(|| invalid(&format!("{}/responses", create.pointer), "no 2xx response"))?;
@@ -98,80 +135,43 @@ impl Spec {
                     "the create's answer has no schema",
                 )
             })?;
-        let token_at = format!("{}/responses/{success}", create.pointer);
-        let token = self.properties_of(&answer, &token_at);
-        let (_, token_at) = self.resolve(&answer, token_at);
-        let marked = |key: &str| {
-            let found: Vec<&String> = token
-                .iter()
-                .filter(|(_, p, _)| {
-                    let (p, _) = self.resolve(p, String::new());
-                    p.get(key).is_some_and(|v| v != &Value::Bool(false))
-                })
-                .map(|(name, _, _)| name)
-                .collect();
-            match found[..] {
-                [one] => Ok(one.clone()),
-                [] => Err(invalid(
-                    &token_at,
-                    format!("no property of the token carries `{key}`"),
-                )),
-                _ => Err(invalid(
-                    &token_at,
-                    format!("more than one property of the token carries `{key}`: {found:?}"),
-                )),
-            }
-        };
-        let secret = marked("x-secret")?;
-        let owner = marked("x-owner")?;
-        let expires = marked("x-expires-from")?;
-        let expires_at = &token
-            .iter()
-            .find(|(name, _, _)| *name == expires)
-            .expect("found among them")
-            .2;
-        let created = token
-            .iter()
-            .find(|(name, _, _)| *name == expires)
-            .and_then(|(_, p, _)| {
-                let (p, _) = self.resolve(p, String::new());
-                p.get("x-expires-from")?.as_str().map(str::to_owned)
-            })
-            .filter(|from| token.iter().any(|(name, _, _)| name == from))
-            .ok_or_else(|| {
-                invalid(
-                    &format!("{expires_at}/x-expires-from"),
-                    "not the name of another property of the token",
-                )
-            })?;
+        let at = format!("{}/responses/{success}", create.pointer);
+        let properties = self.properties_of(&answer, &at);
+        let (_, at) = self.resolve(&answer, at);
+        Ok(TokenSchema { properties, at })
+    }
+
+    /// The token's id: its property whose schema is the first path parameter's (the delete's).
+    fn id_property(
+        &self,
+        operations: &[Operation],
+        token: &TokenSchema,
+    ) -> Result<String, SpecError> {
         let path_param = operations
             .iter()
             .flat_map(|o| o.path_params())
             .next()
             .ok_or_else(|| invalid("#/paths", "no operation has a path parameter (a token id)"))?;
         let id_home = self.home_of(&path_param.schema, format!("{}/schema", path_param.pointer));
-        let id = token
+        token
+            .properties
             .iter()
             .find(|(_, p, at)| self.home_of(p, at.clone()) == id_home)
             .map(|(name, _, _)| name.clone())
             .ok_or_else(|| {
                 invalid(
-                    &token_at,
+                    &token.at,
                     format!(
                         "no property of the token has the schema of the path parameter `{}` ({id_home})",
                         path_param.name
                     ),
                 )
-            })?;
-        let timestamps = token
-            .iter()
-            .filter(|(_, p, _)| {
-                let (p, _) = self.resolve(p, String::new());
-                p.get("format").and_then(Value::as_str) == Some("date-time")
             })
-            .map(|(name, _, _)| name.clone())
-            .collect();
+    }
 
+    /// The create body's roles, found by structure: the property referring to the lifetime
+    /// schema, the required string property that is not it, and the array property.
+    fn request_roles(&self, body: &RequestBody) -> Result<RequestRoles, SpecError> {
         let request = self.properties_of(&body.schema, &body.pointer);
         let (request_schema, request_at) = self.resolve(&body.schema, body.pointer.clone());
         let required: Vec<&str> = request_schema
@@ -215,27 +215,95 @@ impl Spec {
                     "no array property of the create body (the privileges)",
                 )
             })?;
-        for echoed in [&name, &lifetime, &privileges] {
-            if echoed != &lifetime && !token.iter().any(|(n, _, _)| n == echoed) {
-                return Err(invalid(
-                    &token_at,
-                    format!("the token does not echo the create body's `{echoed}`"),
-                ));
-            }
-        }
-        Ok(TokenFields {
-            id,
-            secret,
+        Ok(RequestRoles {
             name,
             lifetime,
             privileges,
-            owner,
-            expires,
-            created,
-            timestamps,
-            properties: token.into_iter().map(|(name, _, _)| name).collect(),
-            schema: token_at,
         })
+    }
+}
+
+/// A property of a schema: its name, its schema and its pointer.
+type Property = (String, Value, String);
+
+/// The token schema's properties (`allOf` followed) and where it lives.
+struct TokenSchema {
+    properties: Vec<Property>,
+    at: String,
+}
+
+/// The create body's fields by role.
+struct RequestRoles {
+    name: String,
+    lifetime: String,
+    privileges: String,
+}
+
+impl TokenSchema {
+    /// Whether the token has this property.
+    fn has(&self, name: &str) -> bool {
+        self.properties.iter().any(|(n, _, _)| n == name)
+    }
+
+    /// The one property whose schema carries `key` (with any value but `false`).
+    fn marked(&self, spec: &Spec, key: &str) -> Result<String, SpecError> {
+        let found: Vec<&String> = self
+            .properties
+            .iter()
+            .filter(|(_, p, _)| {
+                let (p, _) = spec.resolve(p, String::new());
+                p.get(key).is_some_and(|v| v != &Value::Bool(false))
+            })
+            .map(|(name, _, _)| name)
+            .collect();
+        match found[..] {
+            [one] => Ok(one.clone()),
+            [] => Err(invalid(
+                &self.at,
+                format!("no property of the token carries `{key}`"),
+            )),
+            _ => Err(invalid(
+                &self.at,
+                format!("more than one property of the token carries `{key}`: {found:?}"),
+            )),
+        }
+    }
+
+    /// The field the lifetime runs from: the `x-expires-from` of the expiry, which must name
+    /// another property of the token.
+    fn expires_from(&self, spec: &Spec, expires: &str) -> Result<String, SpecError> {
+        let expires_at = &self
+            .properties
+            .iter()
+            .find(|(name, _, _)| *name == expires)
+            .expect("found among them")
+            .2;
+        self.properties
+            .iter()
+            .find(|(name, _, _)| *name == expires)
+            .and_then(|(_, p, _)| {
+                let (p, _) = spec.resolve(p, String::new());
+                p.get("x-expires-from")?.as_str().map(str::to_owned)
+            })
+            .filter(|from| self.has(from))
+            .ok_or_else(|| {
+                invalid(
+                    &format!("{expires_at}/x-expires-from"),
+                    "not the name of another property of the token",
+                )
+            })
+    }
+
+    /// Every `format: date-time` property, in the properties' order.
+    fn timestamps(&self, spec: &Spec) -> Vec<String> {
+        self.properties
+            .iter()
+            .filter(|(_, p, _)| {
+                let (p, _) = spec.resolve(p, String::new());
+                p.get("format").and_then(Value::as_str) == Some("date-time")
+            })
+            .map(|(name, _, _)| name.clone())
+            .collect()
     }
 }
 

@@ -11,7 +11,8 @@ use crate::events::Event;
 use crate::exchange::{ExchangeRecord, RawExchange, RawResponse};
 use crate::roles::Role;
 use crate::tally::At;
-use crate::transport::Sent;
+use crate::transport::{Retry, Sent};
+use abp_spec::Operation;
 use abp_tokens_client::TransportErrorKind;
 
 impl<'a> Ctx<'a> {
@@ -64,25 +65,10 @@ impl<'a> Ctx<'a> {
     ) -> Option<RawResponse> {
         let op = self.shared.api.operation(kind);
         self.emit_retries(&sent, &op.id);
-        // A DELETE retried after a lost answer, in a step that expects a success, may meet
-        // what a deleted token meets: the lost attempt did the deletion, which is the right
-        // answer (and what the snapshot records).
-        let mut expected = expected.to_vec();
-        let lost_first = kind == OperationId::DeleteMyToken
-            && sent.retries.iter().any(|r| r.attempt.response.is_err())
-            && op.success_status().is_some_and(|s| expected.contains(&s));
         let raw = sent.exchange;
         let index = self.exchanges;
-        let mut done_by_lost = false;
-        if lost_first {
-            let met = self.after_lost_delete(&raw);
-            done_by_lost = raw.response.as_ref().is_ok_and(|r| met.contains(&r.status));
-            if done_by_lost {
-                self.lost_first.push(index);
-            }
-            expected.extend(met);
-        }
-        let expected = expected.as_slice();
+        let (expected, done_by_lost) =
+            self.expected_after_retries(kind, &raw, &sent.retries, expected, index);
         self.exchanges += 1;
         self.tally.stats.requests += 1 + sent.retries.len();
         let created = match &raw.response {
@@ -105,59 +91,123 @@ impl<'a> Ctx<'a> {
             })
             .collect();
         let known = self.shared.redactor.known();
-        if let Some(id) = created
-            .as_ref()
-            .and_then(|body| self.shared.api.fields.id_of(body))
-        {
-            // Deleted at the end only when provably this create's token: an id a list showed
-            // as someone else's, one another create returned, or an answer that names a
-            // token other than the one asked for is a failure, never a delete.
-            let asked: Option<String> = raw
-                .request_body
-                .as_deref()
-                .and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok())
-                .and_then(|b| self.shared.api.fields.name_of(&b).map(str::to_owned));
-            let echoed = created
-                .as_ref()
-                .and_then(|body| self.shared.api.fields.name_of(body));
-            let run_prefix = self.shared.prefix.as_str();
-            let claim = match (asked.as_deref(), echoed) {
-                (Some(a), Some(e)) if a.contains(run_prefix) && !e.contains(run_prefix) => {
-                    Err(checks::Failure::new(format!(
-                        "{}: {id} is named {}, not {}; it is not deleted by id",
-                        checks::unique::NOT_JUST_CREATED,
-                        serde_json::Value::from(e),
-                        serde_json::Value::from(a)
-                    ))
-                    .expected("the id of a new token")
-                    .actual(id.to_owned()))
-                }
-                _ => self.shared.seen.claim(id),
-            };
-            if let Some(secret) = own.first() {
-                self.own_secrets.push((id.to_owned(), (*secret).to_owned()));
-            }
-            match claim {
-                Ok(()) => self
-                    .to_clean
-                    .push((owner.unwrap_or(Role::User), id.to_owned())),
-                Err(f) => self.ownership_failures.push(f),
-            }
+        if let Some(body) = &created {
+            self.claim_created(&raw, body, &own, owner);
         }
         self.emit_exchange(&raw, index, &op.id);
         self.log
             .push((kind, self.as_snapshotted(kind, &raw, done_by_lost)));
+        let response = self.answered(&raw, sent.gave_up.as_deref(), op)?;
+        let cx = ResponseCx {
+            op,
+            response,
+            expected: &expected,
+            contract: &self.shared.api,
+            secrets: &known,
+            own: &own,
+        };
+        self.check_response(&cx, kind, index);
+        if kind == OperationId::ListMyTokens {
+            self.observe_list(response, index, &op.id);
+        }
+        raw.response.ok()
+    }
+
+    /// The statuses the final exchange may answer, and whether a lost attempt did its work.
+    /// A DELETE retried after a lost answer, in a step that expects a success, may meet what
+    /// a deleted token meets: the lost attempt did the deletion, which is the right answer
+    /// (and what the snapshot records).
+    fn expected_after_retries(
+        &mut self,
+        kind: OperationId,
+        raw: &RawExchange,
+        retries: &[Retry],
+        expected: &[u16],
+        index: usize,
+    ) -> (Vec<u16>, bool) {
+        let op = self.shared.api.operation(kind);
+        let mut expected = expected.to_vec();
+        let lost_first = kind == OperationId::DeleteMyToken
+            && retries.iter().any(|r| r.attempt.response.is_err())
+            && op.success_status().is_some_and(|s| expected.contains(&s));
+        let mut done_by_lost = false;
+        if lost_first {
+            let met = self.after_lost_delete(raw);
+            done_by_lost = raw.response.as_ref().is_ok_and(|r| met.contains(&r.status));
+            if done_by_lost {
+                self.lost_first.push(index);
+            }
+            expected.extend(met);
+        }
+        (expected, done_by_lost)
+    }
+
+    /// Schedules a created token for deletion at the end, only when it is provably this
+    /// create's token: an id a list showed as someone else's, one another create returned, or
+    /// an answer that names a token other than the one asked for is a failure (reported after
+    /// the exchange), never a delete.
+    fn claim_created(
+        &mut self,
+        raw: &RawExchange,
+        created: &serde_json::Value,
+        own: &[&str],
+        owner: Option<Role>,
+    ) {
+        let fields = &self.shared.api.fields;
+        let Some(id) = fields.id_of(created) else {
+            return;
+        };
+        let asked: Option<String> = raw
+            .request_body
+            .as_deref()
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok())
+            .and_then(|b| fields.name_of(&b).map(str::to_owned));
+        let echoed = fields.name_of(created);
+        let run_prefix = self.shared.prefix.as_str();
+        let claim = match (asked.as_deref(), echoed) {
+            (Some(a), Some(e)) if a.contains(run_prefix) && !e.contains(run_prefix) => {
+                Err(checks::Failure::new(format!(
+                    "{}: {id} is named {}, not {}; it is not deleted by id",
+                    checks::unique::NOT_JUST_CREATED,
+                    serde_json::Value::from(e),
+                    serde_json::Value::from(a)
+                ))
+                .expected("the id of a new token")
+                .actual(id.to_owned()))
+            }
+            _ => self.shared.seen.claim(id),
+        };
+        if let Some(secret) = own.first() {
+            self.own_secrets.push((id.to_owned(), (*secret).to_owned()));
+        }
+        match claim {
+            Ok(()) => self
+                .to_clean
+                .push((owner.unwrap_or(Role::User), id.to_owned())),
+            Err(f) => self.ownership_failures.push(f),
+        }
+    }
+
+    /// The answer to judge, or `None` when there is none: the scenario stops without a
+    /// verdict when the target would not serve it, and its step fails when the request got
+    /// no response for another reason.
+    fn answered<'r>(
+        &mut self,
+        raw: &'r RawExchange,
+        gave_up: Option<&str>,
+        op: &Operation,
+    ) -> Option<&'r RawResponse> {
         let response = match &raw.response {
             Ok(r) => r,
             // Time is not a verdict: no answer within --timeout, or a target the transport
             // stopped asking because it answered nothing for long, leaves the scenario
             // without one (exit 3 if nothing else fails), never FAIL.
             Err(e)
-                if sent.gave_up.is_some()
+                if gave_up.is_some()
                     || e.kind == TransportErrorKind::Timeout
                     || self.shared.transport.silent() =>
             {
-                let why = sent.gave_up.clone().unwrap_or_else(|| {
+                let why = gave_up.map(str::to_owned).unwrap_or_else(|| {
                     format!(
                         "{} {} got no answer within --timeout {} s: the target is slow or busy, which is no verdict on it",
                         raw.method,
@@ -178,60 +228,43 @@ impl<'a> Ctx<'a> {
                 return None;
             }
         };
-        if let Some(why) = &sent.gave_up {
+        if let Some(why) = gave_up {
             self.unserved(why);
             return None;
         }
-        let cx = ResponseCx {
-            op,
-            response,
-            expected,
-            contract: &self.shared.api,
-            secrets: &known,
-            own: &own,
-        };
+        Some(response)
+    }
+
+    /// Runs every enabled response check on an answer and emits their verdicts, then the
+    /// ownership failures of its create; the answer counts toward coverage.
+    fn check_response(&mut self, cx: &ResponseCx<'_>, kind: OperationId, index: usize) {
         let mut all_passed = true;
         let mut results = Vec::new();
         for (name, check) in checks::response_checks() {
             if !self.shared.config.checks.is_enabled(name) {
                 continue;
             }
-            if let Some(result) = check(&cx) {
+            if let Some(result) = check(cx) {
                 all_passed &= result.is_ok();
                 results.push((name, result));
             }
         }
-        let status = response.status;
+        let status = cx.response.status;
+        let at = At {
+            exchange: Some(index),
+            operation: Some(&cx.op.id),
+            status: Some(status),
+        };
         for (name, result) in results {
-            self.emit_check(
-                name,
-                result,
-                At {
-                    exchange: Some(index),
-                    operation: Some(&op.id),
-                    status: Some(status),
-                },
-            );
+            self.emit_check(name, result, at);
         }
         // A shrink's replay is not a response the run reports: it is not coverage either.
         if !self.quiet {
             self.shared.coverage.record(kind, status, all_passed);
         }
         for failure in std::mem::take(&mut self.ownership_failures) {
-            self.emit_check(
-                checks::IDS_AND_SECRETS_UNIQUE,
-                Err(failure),
-                At {
-                    exchange: Some(index),
-                    operation: Some(&op.id),
-                    status: Some(status),
-                },
-            );
+            self.emit_check(checks::IDS_AND_SECRETS_UNIQUE, Err(failure), at);
         }
-        if kind == OperationId::ListMyTokens {
-            self.observe_list(response, index, &op.id);
-        }
-        raw.response.ok()
     }
 
     /// What a successful list teaches and shows: the mask the target lists this scenario's own tokens with, and

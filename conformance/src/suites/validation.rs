@@ -11,8 +11,8 @@ use crate::context::{Ctx, Stopped};
 use crate::error::RunError;
 use crate::roles::Role;
 use crate::transport::Auth;
-use abp_spec::JsonType;
-use serde_json::{Value, json};
+use abp_spec::{BodyField, JsonType};
+use serde_json::{Map, Value, json};
 
 #[derive(Debug, Clone)]
 pub enum Case {
@@ -114,21 +114,68 @@ fn samples() -> [(JsonType, Value); 7] {
 }
 
 pub fn scenarios(api: &Contract) -> Result<Vec<Scenario>, RunError> {
-    let create = &api.create;
-    let request = &api.create_body;
-    let bad_request: Vec<u16> = create.response(400).map(|_| 400).into_iter().collect();
-    let base = valid_create_body(api, NAME_SLOT);
-    let base_map = base.as_object().cloned().unwrap_or_default();
+    let mut d = Derivation::new(api);
+    d.missing_required();
+    for field in &api.create_body.fields {
+        let Some(field_type) = field.json_type() else {
+            continue;
+        };
+        d.wrong_types(field, field_type);
+        if field_type == JsonType::Array {
+            d.wrong_item_types(field);
+        }
+        d.outside_enum(field);
+        if field_type == JsonType::String {
+            d.length_bounds(field);
+        }
+    }
+    d.malformed_bodies();
+    let mut out = d.finish();
+    out.extend(token_id_cases(api));
+    out.extend(undocumented_methods(api));
+    Ok(out)
+}
 
-    let mut out = Vec::new();
-    // The over-long name case: its scenario and the length to pad the prefixed name to.
-    let mut long_name: Option<(String, usize)> = None;
-    let mut push = |label: String,
-                    summary: String,
-                    body: Vec<u8>,
-                    content_type: Option<&str>,
-                    accept: Vec<u16>| {
-        out.push(Scenario {
+/// The body cases as they are derived: each step mutates the valid create body and pushes
+/// its scenarios, in the order the list shows them.
+struct Derivation<'a> {
+    api: &'a Contract,
+    /// The valid create body, its name field filled with [`NAME_SLOT`].
+    base: Value,
+    base_map: Map<String, Value>,
+    /// The documented 400 of the create, when there is one.
+    bad_request: Vec<u16>,
+    out: Vec<Scenario>,
+    /// The over-long name case: its scenario and the length to pad the prefixed name to.
+    long_name: Option<(String, usize)>,
+}
+
+fn json_body(v: &Value) -> Vec<u8> {
+    serde_json::to_vec(v).unwrap_or_default()
+}
+
+impl<'a> Derivation<'a> {
+    fn new(api: &'a Contract) -> Self {
+        let base = valid_create_body(api, NAME_SLOT);
+        Derivation {
+            api,
+            base_map: base.as_object().cloned().unwrap_or_default(),
+            base,
+            bad_request: api.create.response(400).map(|_| 400).into_iter().collect(),
+            out: Vec::new(),
+            long_name: None,
+        }
+    }
+
+    fn push(
+        &mut self,
+        label: String,
+        summary: String,
+        body: Vec<u8>,
+        content_type: Option<&str>,
+        accept: Vec<u16>,
+    ) {
+        self.out.push(Scenario {
             name: format!("validation/{label}"),
             suite: Suite::Validation,
             summary,
@@ -140,224 +187,242 @@ pub fn scenarios(api: &Contract) -> Result<Vec<Scenario>, RunError> {
                 name_chars: None,
             }),
         });
-    };
-    let json_body = |v: &Value| serde_json::to_vec(v).unwrap_or_default();
-    let ct = Some(request.content_type.as_str());
+    }
 
-    for field in &request.required {
-        let mut body = base_map.clone();
-        body.remove(field);
-        push(
-            format!("missing-{field}"),
-            format!("create without the required `{field}`"),
-            json_body(&Value::Object(body)),
-            ct,
-            bad_request.clone(),
+    /// A body sent with the documented content type, which must get the documented 400.
+    fn rejected(&mut self, label: String, summary: String, body: Vec<u8>) {
+        let content_type = self.api.create_body.content_type.as_str();
+        self.push(
+            label,
+            summary,
+            body,
+            Some(content_type),
+            self.bad_request.clone(),
         );
     }
 
-    for f in &request.fields {
+    /// The valid body with `field` set to `value`.
+    fn with(&self, field: &str, value: Value) -> Vec<u8> {
+        let mut body = self.base_map.clone();
+        body.insert(field.to_owned(), value);
+        json_body(&Value::Object(body))
+    }
+
+    /// Every required field missing, one at a time.
+    fn missing_required(&mut self) {
+        for field in &self.api.create_body.required {
+            let mut body = self.base_map.clone();
+            body.remove(field);
+            self.rejected(
+                format!("missing-{field}"),
+                format!("create without the required `{field}`"),
+                json_body(&Value::Object(body)),
+            );
+        }
+    }
+
+    /// The field as each JSON type its type does not admit.
+    fn wrong_types(&mut self, f: &BodyField, field_type: JsonType) {
         let field = &f.name;
-        let Some(field_type) = f.json_type() else {
-            continue;
-        };
         for (sample_type, sample) in samples() {
             if field_type.admits(sample_type) {
                 continue;
             }
             let (sample_type, field_type) = (sample_type.name(), field_type.name());
-            let mut body = base_map.clone();
-            body.insert(field.clone(), sample);
-            push(
+            let body = self.with(field, sample);
+            self.rejected(
                 format!("{field}-as-{sample_type}"),
                 format!("create with `{field}` as {sample_type} (the spec says {field_type})"),
-                json_body(&Value::Object(body)),
-                ct,
-                bad_request.clone(),
+                body,
             );
         }
-        if field_type == JsonType::Array
-            && let Some(items) = &f.items
-        {
-            let item_type = items.json_type;
-            for (sample_type, sample) in samples() {
-                if item_type.is_some_and(|t| t.admits(sample_type)) {
-                    continue;
-                }
-                let item_type = item_type.map_or("", JsonType::name);
-                let sample_type = sample_type.name();
-                // For arrays, nest the field's own example: the docs' defect, reproduced.
-                let sample = match (sample_type, base_map.get(field)) {
-                    ("array", Some(Value::Array(example))) if !example.is_empty() => {
-                        json!([example.clone()])
-                    }
-                    _ => json!([sample]),
-                };
-                let mut body = base_map.clone();
-                body.insert(field.clone(), sample);
-                push(
-                    format!("{field}-items-as-{sample_type}"),
-                    format!(
-                        "create with `{field}` items as {sample_type} (the spec says {item_type})"
-                    ),
-                    json_body(&Value::Object(body)),
-                    ct,
-                    bad_request.clone(),
-                );
+    }
+
+    /// An array field with one item of each JSON type its items' type does not admit.
+    fn wrong_item_types(&mut self, f: &BodyField) {
+        let field = &f.name;
+        let Some(items) = &f.items else {
+            return;
+        };
+        let item_type = items.json_type;
+        for (sample_type, sample) in samples() {
+            if item_type.is_some_and(|t| t.admits(sample_type)) {
+                continue;
             }
+            let item_type = item_type.map_or("", JsonType::name);
+            // For arrays, nest the field's own example: the docs' defect, reproduced.
+            let sample = match (sample_type, self.base_map.get(field)) {
+                (JsonType::Array, Some(Value::Array(example))) if !example.is_empty() => {
+                    json!([example.clone()])
+                }
+                _ => json!([sample]),
+            };
+            let sample_type = sample_type.name();
+            let body = self.with(field, sample);
+            self.rejected(
+                format!("{field}-items-as-{sample_type}"),
+                format!("create with `{field}` items as {sample_type} (the spec says {item_type})"),
+                body,
+            );
         }
+    }
+
+    /// An enum field with an unknown value, the first value upper-cased and the empty string,
+    /// each unless the enum lists it.
+    fn outside_enum(&mut self, f: &BodyField) {
+        let field = &f.name;
         let values = &f.constraints.enumeration;
-        if !values.is_empty() {
-            let first = values.first().and_then(Value::as_str).unwrap_or("value");
-            let candidates = [
-                ("unknown".to_owned(), format!("not-a-{field}")),
-                ("uppercase".to_owned(), first.to_uppercase()),
-                ("empty".to_owned(), String::new()),
-            ];
-            for (label, candidate) in candidates {
-                if values
-                    .iter()
-                    .any(|v| v.as_str() == Some(candidate.as_str()))
-                {
-                    continue;
-                }
-                let mut body = base_map.clone();
-                body.insert(field.clone(), json!(candidate));
-                push(
-                    format!("{field}-outside-enum-{label}"),
-                    format!("create with `{field}` = {candidate:?}, not in the enum"),
-                    json_body(&Value::Object(body)),
-                    ct,
-                    bad_request.clone(),
-                );
-            }
+        if values.is_empty() {
+            return;
         }
-        if field_type == JsonType::String {
-            if let Some(min) = f.constraints.min_length.filter(|m| *m > 0) {
-                let mut body = base_map.clone();
-                body.insert(field.clone(), json!("x".repeat(min as usize - 1)));
-                push(
-                    format!("{field}-shorter-than-{min}"),
-                    format!("create with `{field}` shorter than minLength {min}"),
-                    json_body(&Value::Object(body)),
-                    ct,
-                    bad_request.clone(),
-                );
+        let first = values.first().and_then(Value::as_str).unwrap_or("value");
+        let candidates = [
+            ("unknown".to_owned(), format!("not-a-{field}")),
+            ("uppercase".to_owned(), first.to_uppercase()),
+            ("empty".to_owned(), String::new()),
+        ];
+        for (label, candidate) in candidates {
+            if values
+                .iter()
+                .any(|v| v.as_str() == Some(candidate.as_str()))
+            {
+                continue;
             }
-            if let Some(max) = f.constraints.max_length {
-                let mut body = base_map.clone();
-                let name_chars =
-                    (Some(field.as_str()) == name_field(&base_map)).then_some(max as usize + 1);
-                let value = match name_chars {
-                    Some(_) => json!(NAME_SLOT),
-                    None => json!("x".repeat(max as usize + 1)),
-                };
-                body.insert(field.clone(), value);
-                push(
-                    format!("{field}-longer-than-{max}"),
-                    format!("create with `{field}` longer than maxLength {max}"),
-                    json_body(&Value::Object(body)),
-                    ct,
-                    bad_request.clone(),
-                );
-                if let Some(n) = name_chars {
-                    long_name = Some((format!("validation/{field}-longer-than-{max}"), n));
-                }
+            let body = self.with(field, json!(candidate));
+            self.rejected(
+                format!("{field}-outside-enum-{label}"),
+                format!("create with `{field}` = {candidate:?}, not in the enum"),
+                body,
+            );
+        }
+    }
+
+    /// A string field one character shorter than its minimum and one longer than its maximum.
+    /// The over-long name is the prefixed run name padded at run time, so that even a name a
+    /// server wrongly keeps is swept.
+    fn length_bounds(&mut self, f: &BodyField) {
+        let field = &f.name;
+        if let Some(min) = f.constraints.min_length.filter(|m| *m > 0) {
+            let body = self.with(field, json!("x".repeat(min as usize - 1)));
+            self.rejected(
+                format!("{field}-shorter-than-{min}"),
+                format!("create with `{field}` shorter than minLength {min}"),
+                body,
+            );
+        }
+        if let Some(max) = f.constraints.max_length {
+            let name_chars =
+                (Some(field.as_str()) == name_field(&self.base_map)).then_some(max as usize + 1);
+            let value = match name_chars {
+                Some(_) => json!(NAME_SLOT),
+                None => json!("x".repeat(max as usize + 1)),
+            };
+            let body = self.with(field, value);
+            self.rejected(
+                format!("{field}-longer-than-{max}"),
+                format!("create with `{field}` longer than maxLength {max}"),
+                body,
+            );
+            if let Some(n) = name_chars {
+                self.long_name = Some((format!("validation/{field}-longer-than-{max}"), n));
             }
         }
     }
 
-    let valid = json_body(&base);
-    let mut malformed = valid.clone();
-    malformed.truncate(malformed.len().saturating_sub(1));
-    push(
-        "malformed-json".into(),
-        "create with a truncated JSON body".into(),
-        malformed,
-        ct,
-        bad_request.clone(),
-    );
-    push(
-        "empty-body".into(),
-        "create with an empty body".into(),
-        Vec::new(),
-        ct,
-        bad_request.clone(),
-    );
-    push(
-        "wrong-content-type".into(),
-        "create with a valid JSON body sent as text/plain".into(),
-        valid.clone(),
-        Some("text/plain"),
-        bad_request.clone(),
-    );
-    if let Some(max) = request.max_bytes {
-        let mut accept = bad_request.clone();
-        accept.extend(create.response(413).map(|_| 413));
-        let mut body = base_map.clone();
-        body.insert("padding".into(), json!(""));
-        let overhead = json_body(&Value::Object(body.clone())).len() as u64;
-        let pad = (max + 1).saturating_sub(overhead) as usize;
-        body.insert("padding".into(), json!("x".repeat(pad)));
-        push(
-            format!("body-over-{max}-bytes"),
-            format!(
-                "create with a {}-byte body (x-max-body-bytes is {max})",
-                max + 1
-            ),
-            json_body(&Value::Object(body)),
-            ct,
-            accept,
+    /// Bodies wrong as a whole: truncated JSON, no body, valid JSON sent as text, and a body
+    /// one byte over `x-max-body-bytes` (where a 413 is accepted too).
+    fn malformed_bodies(&mut self) {
+        let ct = Some(self.api.create_body.content_type.as_str());
+        let valid = json_body(&self.base);
+        let mut malformed = valid.clone();
+        malformed.truncate(malformed.len().saturating_sub(1));
+        self.rejected(
+            "malformed-json".into(),
+            "create with a truncated JSON body".into(),
+            malformed,
         );
-    }
-
-    if let Some((scenario, chars)) = long_name {
-        for s in out.iter_mut().filter(|s| s.name == scenario) {
-            if let Kind::Validation(Case::Body { name_chars, .. }) = &mut s.kind {
-                *name_chars = Some(chars);
-            }
+        self.rejected(
+            "empty-body".into(),
+            "create with an empty body".into(),
+            Vec::new(),
+        );
+        self.push(
+            "wrong-content-type".into(),
+            "create with a valid JSON body sent as text/plain".into(),
+            valid.clone(),
+            Some("text/plain"),
+            self.bad_request.clone(),
+        );
+        if let Some(max) = self.api.create_body.max_bytes {
+            let mut accept = self.bad_request.clone();
+            accept.extend(self.api.create.response(413).map(|_| 413));
+            let mut body = self.base_map.clone();
+            body.insert("padding".into(), json!(""));
+            let overhead = json_body(&Value::Object(body.clone())).len() as u64;
+            let pad = (max + 1).saturating_sub(overhead) as usize;
+            body.insert("padding".into(), json!("x".repeat(pad)));
+            self.push(
+                format!("body-over-{max}-bytes"),
+                format!(
+                    "create with a {}-byte body (x-max-body-bytes is {max})",
+                    max + 1
+                ),
+                json_body(&Value::Object(body)),
+                ct,
+                accept,
+            );
         }
     }
 
-    // Path parameters: mutate the example until it breaks the schema.
-    {
-        let delete = &api.delete;
-        let accept: Vec<u16> = delete.response(400).map(|_| 400).into_iter().collect();
-        {
-            let param_name = &api.token_id_param;
-            let example = api.token_id_example.clone().unwrap_or_else(|| "0".into());
-            let validator = &api.token_id_validator;
-            // By characters, not bytes: the example comes from the spec, which may be anyone's.
-            let non_hex: String = std::iter::once('z')
-                .chain(example.chars().skip(1))
-                .collect();
-            let mut short = example.clone();
-            short.pop();
-            let candidates = [
-                ("short", short),
-                ("long", format!("{example}0")),
-                ("non-hex", non_hex),
-            ];
-            for (label, id) in candidates {
-                if id.is_empty() || validator.is_valid(&json!(id)) {
-                    continue;
+    /// The body scenarios, the over-long name case told how long to pad the name.
+    fn finish(mut self) -> Vec<Scenario> {
+        if let Some((scenario, chars)) = self.long_name {
+            for s in self.out.iter_mut().filter(|s| s.name == scenario) {
+                if let Kind::Validation(Case::Body { name_chars, .. }) = &mut s.kind {
+                    *name_chars = Some(chars);
                 }
-                out.push(Scenario {
-                    name: format!("validation/{param_name}-{label}"),
-                    suite: Suite::Validation,
-                    summary: format!("delete with {param_name} = {id:?}, which breaks its schema"),
-                    needs: vec![],
-                    kind: Kind::Validation(Case::TokenId {
-                        param: param_name.clone(),
-                        id,
-                        accept: accept.clone(),
-                    }),
-                });
             }
         }
+        self.out
     }
-    out.extend(undocumented_methods(api));
-    Ok(out)
+}
+
+/// Path parameters: the example mutated (shortened, lengthened, its first character made
+/// non-hex) until it breaks the schema. A mutation the schema still accepts is no case.
+fn token_id_cases(api: &Contract) -> Vec<Scenario> {
+    let accept: Vec<u16> = api.delete.response(400).map(|_| 400).into_iter().collect();
+    let param_name = &api.token_id_param;
+    let example = api.token_id_example.clone().unwrap_or_else(|| "0".into());
+    let validator = &api.token_id_validator;
+    // By characters, not bytes: the example comes from the spec, which may be anyone's.
+    let non_hex: String = std::iter::once('z')
+        .chain(example.chars().skip(1))
+        .collect();
+    let mut short = example.clone();
+    short.pop();
+    let candidates = [
+        ("short", short),
+        ("long", format!("{example}0")),
+        ("non-hex", non_hex),
+    ];
+    let mut out = Vec::new();
+    for (label, id) in candidates {
+        if id.is_empty() || validator.is_valid(&json!(id)) {
+            continue;
+        }
+        out.push(Scenario {
+            name: format!("validation/{param_name}-{label}"),
+            suite: Suite::Validation,
+            summary: format!("delete with {param_name} = {id:?}, which breaks its schema"),
+            needs: vec![],
+            kind: Kind::Validation(Case::TokenId {
+                param: param_name.clone(),
+                id,
+                accept: accept.clone(),
+            }),
+        });
+    }
+    out
 }
 
 pub async fn run(case: &Case, ctx: &mut Ctx<'_>) -> Result<(), Stopped> {

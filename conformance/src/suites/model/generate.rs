@@ -246,133 +246,162 @@ pub fn share(total: usize, lanes: usize, lane: usize) -> usize {
 
 /// The steps of lane `lane` (0-based), `budget` of them (more when the skeleton needs them).
 pub fn generate(seed: u64, lane: usize, budget: usize, env: &Env) -> Vec<Step> {
-    let user = env.users.first().copied().unwrap_or(Role::User);
-    let other = env.users.get(1).copied();
     let mut b = Builder {
         env,
         rng: rng(seed, lane),
         state: State::default(),
         steps: Vec::new(),
         slot: 0,
-        user,
-        other,
+        user: env.users.first().copied().unwrap_or(Role::User),
+        other: env.users.get(1).copied(),
     };
-
-    // Creates at once: several lifetimes of the owner, and the other user's.
-    let n = b.rng.random_range(3..=5);
-    let mut grow = b.creates(user, n);
-    if let Some(o) = other {
-        let n = b.rng.random_range(2..=3);
-        grow.extend(b.creates(o, n));
-    }
-    b.push(grow);
-    let lists = b.lists();
-    b.push(lists);
-
-    // A create with a live token's secret (the access-token scheme), then a list that way.
-    let mine = b.state.live_of(user);
-    let with = b.pick(&mine).unwrap_or(0);
-    let mut step = vec![b.create(Caller::Secret(with))];
-    if let Some(o) = other {
-        let theirs = b.state.live_of(o);
-        if let Some(s) = b.pick(&theirs) {
-            step.push(b.create(Caller::Secret(s)));
-        }
-    }
-    b.push(step);
-    let mine = b.state.live_of(user);
-    let with = b.pick(&mine).unwrap_or(0);
-    let mut step = vec![Op::List {
-        by: Caller::Secret(with),
-    }];
-    step.extend(other.map(|o| Op::List {
-        by: Caller::Bearer(o),
-    }));
-    b.push(step);
-
-    // Deletes at once: the owner's oldest token while newer ones live (a stale index moves
-    // the newest into its place), one by another live token's secret, and the other user's
-    // token by its own secret.
-    let mine = b.state.live_of(user);
-    let mut step = Vec::new();
-    if let [oldest, rest @ ..] = mine.as_slice() {
-        step.push(Op::Delete {
-            by: Caller::Bearer(user),
-            target: Target::Slot(*oldest),
-        });
-        if let [by, .., target] = rest {
-            step.push(Op::Delete {
-                by: Caller::Secret(*by),
-                target: Target::Slot(*target),
-            });
-        }
-    }
-    if let Some(o) = other {
-        let theirs = b.state.live_of(o);
-        if let Some(s) = b.pick(&theirs) {
-            step.push(Op::Delete {
-                by: Caller::Secret(s),
-                target: Target::Slot(s),
-            });
-        }
-    }
-    b.push(step);
-    let lists = b.lists();
-    b.push(lists);
-
-    // Everything that must be refused, at once; then the lists must not have changed.
-    let refusals = b.refusals();
-    b.push(refusals);
-    let lists = b.lists();
-    b.push(lists);
-
-    // The first lane grows the owner's live tokens past a page, then lists them.
+    // The skeleton, in this order: the seed's choices are drawn in it, so reordering the
+    // steps would change every lane a seed gives.
+    b.burst_creates();
+    b.by_secret();
+    b.burst_deletes();
+    b.all_refused();
     if lane == 0 {
-        while b.state.live_of(user).len() < VOLUME {
-            let n = (VOLUME - b.state.live_of(user).len()).min(MAX_BURST);
-            let step = b.creates(user, n);
-            b.push(step);
+        b.past_a_page();
+    }
+    b.raced_delete();
+    b.random_steps(budget);
+    b.drain();
+    b.steps
+}
+
+impl Builder<'_> {
+    /// Lists by every user, as a step of its own.
+    fn push_lists(&mut self) {
+        let lists = self.lists();
+        self.push(lists);
+    }
+
+    /// Creates at once: several lifetimes of the owner, and the other user's; then lists.
+    fn burst_creates(&mut self) {
+        let n = self.rng.random_range(3..=5);
+        let mut grow = self.creates(self.user, n);
+        if let Some(o) = self.other {
+            let n = self.rng.random_range(2..=3);
+            grow.extend(self.creates(o, n));
+        }
+        self.push(grow);
+        self.push_lists();
+    }
+
+    /// A create with a live token's secret (the access-token scheme), then a list that way.
+    fn by_secret(&mut self) {
+        let (user, other) = (self.user, self.other);
+        let mine = self.state.live_of(user);
+        let with = self.pick(&mine).unwrap_or(0);
+        let mut step = vec![self.create(Caller::Secret(with))];
+        if let Some(o) = other {
+            let theirs = self.state.live_of(o);
+            if let Some(s) = self.pick(&theirs) {
+                step.push(self.create(Caller::Secret(s)));
+            }
+        }
+        self.push(step);
+        let mine = self.state.live_of(user);
+        let with = self.pick(&mine).unwrap_or(0);
+        let mut step = vec![Op::List {
+            by: Caller::Secret(with),
+        }];
+        step.extend(other.map(|o| Op::List {
+            by: Caller::Bearer(o),
+        }));
+        self.push(step);
+    }
+
+    /// Deletes at once: the owner's oldest token while newer ones live (a stale index moves
+    /// the newest into its place), one by another live token's secret, and the other user's
+    /// token by its own secret; then lists.
+    fn burst_deletes(&mut self) {
+        let user = self.user;
+        let mine = self.state.live_of(user);
+        let mut step = Vec::new();
+        if let [oldest, rest @ ..] = mine.as_slice() {
+            step.push(Op::Delete {
+                by: Caller::Bearer(user),
+                target: Target::Slot(*oldest),
+            });
+            if let [by, .., target] = rest {
+                step.push(Op::Delete {
+                    by: Caller::Secret(*by),
+                    target: Target::Slot(*target),
+                });
+            }
+        }
+        if let Some(o) = self.other {
+            let theirs = self.state.live_of(o);
+            if let Some(s) = self.pick(&theirs) {
+                step.push(Op::Delete {
+                    by: Caller::Secret(s),
+                    target: Target::Slot(s),
+                });
+            }
+        }
+        self.push(step);
+        self.push_lists();
+    }
+
+    /// Everything that must be refused, at once; then the lists must not have changed.
+    fn all_refused(&mut self) {
+        let refusals = self.refusals();
+        self.push(refusals);
+        self.push_lists();
+    }
+
+    /// The owner's live tokens grown past a page, then listed (the first lane only).
+    fn past_a_page(&mut self) {
+        let user = self.user;
+        while self.state.live_of(user).len() < VOLUME {
+            let n = (VOLUME - self.state.live_of(user).len()).min(MAX_BURST);
+            let step = self.creates(user, n);
+            self.push(step);
         }
         let step = vec![Op::List {
             by: Caller::Bearer(user),
         }];
-        b.push(step);
+        self.push(step);
     }
 
-    // Copies of one delete at once; then lists.
-    let live: Vec<usize> = b.state.live().iter().map(|(s, _)| *s).collect();
-    if let Some(slot) = b.pick(&live) {
-        let copies = b.rng.random_range(2..=MAX_COPIES);
-        b.push(vec![Op::Race { slot, copies }]);
-        let lists = b.lists();
-        b.push(lists);
-    }
-
-    // Random steps, each followed by a list now and then, until two steps are left.
-    while b.steps.len() + 2 < budget {
-        let step = b.random_step();
-        let writes = step.iter().any(|op| !matches!(op, Op::List { .. }));
-        b.push(step);
-        if writes && b.steps.len() + 2 < budget && b.rng.random_bool(0.4) {
-            let lists = b.lists();
-            b.push(lists);
+    /// Copies of one delete at once; then lists.
+    fn raced_delete(&mut self) {
+        let live: Vec<usize> = self.state.live().iter().map(|(s, _)| *s).collect();
+        if let Some(slot) = self.pick(&live) {
+            let copies = self.rng.random_range(2..=MAX_COPIES);
+            self.push(vec![Op::Race { slot, copies }]);
+            self.push_lists();
         }
     }
 
-    // Everything still live deleted at once by its owner, then every list must be empty.
-    let drain: Step = b
-        .state
-        .live()
-        .into_iter()
-        .map(|(s, owner)| Op::Delete {
-            by: Caller::Bearer(owner),
-            target: Target::Slot(s),
-        })
-        .collect();
-    b.push(drain);
-    let lists = b.lists();
-    b.push(lists);
-    b.steps
+    /// Random steps, each followed by a list now and then, until two steps are left.
+    fn random_steps(&mut self, budget: usize) {
+        while self.steps.len() + 2 < budget {
+            let step = self.random_step();
+            let writes = step.iter().any(|op| !matches!(op, Op::List { .. }));
+            self.push(step);
+            if writes && self.steps.len() + 2 < budget && self.rng.random_bool(0.4) {
+                self.push_lists();
+            }
+        }
+    }
+
+    /// Everything still live deleted at once by its owner, then every list must be empty.
+    fn drain(&mut self) {
+        let drain: Step = self
+            .state
+            .live()
+            .into_iter()
+            .map(|(s, owner)| Op::Delete {
+                by: Caller::Bearer(owner),
+                target: Target::Slot(s),
+            })
+            .collect();
+        self.push(drain);
+        self.push_lists();
+    }
 }
 
 #[cfg(test)]

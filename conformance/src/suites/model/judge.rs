@@ -440,7 +440,29 @@ impl Judge<'_> {
     /// Judges a list against the model: exactly the caller's live tokens of this lane, each
     /// masked and with the fields it was created with.
     fn listed(&mut self, at: (usize, usize), owner: Role, items: &[Value]) -> Result<(), Stop> {
-        let ours: Vec<&Value> = items
+        let ours = self.ours(items);
+        self.listed_slots(at, owner, &ours)?;
+        let facts = self.facts;
+        let found: Vec<(usize, &Value)> = ours
+            .iter()
+            .filter_map(|item| {
+                let id = facts.fields.id_of(item).unwrap_or("");
+                self.slot_of(id).map(|s| (s, *item))
+            })
+            .collect();
+        for (slot, item) in found {
+            let Some(token) = self.tokens.get_mut(&slot) else {
+                continue;
+            };
+            Self::listed_as_created(facts, at, slot, token, item)?;
+            Self::listed_masked(facts, at, slot, token, item)?;
+        }
+        Ok(())
+    }
+
+    /// The list items of this lane: named with its prefix, or with an id it was answered.
+    fn ours<'v>(&self, items: &'v [Value]) -> Vec<&'v Value> {
+        items
             .iter()
             .filter(|item| {
                 let named = self
@@ -451,19 +473,25 @@ impl Judge<'_> {
                 let id = self.facts.fields.id_of(item).unwrap_or("");
                 named || self.ids.contains(id)
             })
-            .collect();
-        let slot_of = |id: &str| {
-            self.tokens
-                .iter()
-                .find(|(_, t)| t.id == id)
-                .map(|(s, _)| *s)
-        };
+            .collect()
+    }
+
+    /// The slot of the lane token with this id.
+    fn slot_of(&self, id: &str) -> Option<usize> {
+        self.tokens
+            .iter()
+            .find(|(_, t)| t.id == id)
+            .map(|(s, _)| *s)
+    }
+
+    /// Whether the lane's listed tokens are exactly the owner's live ones, each once.
+    fn listed_slots(&self, at: (usize, usize), owner: Role, ours: &[&Value]) -> Result<(), Stop> {
         let want: BTreeSet<usize> = self.state.live_of(owner).into_iter().collect();
         let mut got: BTreeSet<usize> = BTreeSet::new();
         let mut strangers = Vec::new();
-        for item in &ours {
+        for item in ours {
             let id = self.facts.fields.id_of(item).unwrap_or("");
-            match slot_of(id) {
+            match self.slot_of(id) {
                 Some(s) if got.insert(s) => {}
                 Some(s) => strangers.push(format!("t{s} listed twice")),
                 None => strangers.push(format!(
@@ -483,103 +511,110 @@ impl Judge<'_> {
         };
         let missing: BTreeSet<usize> = want.difference(&got).copied().collect();
         let extra: BTreeSet<usize> = got.difference(&want).copied().collect();
-        if !missing.is_empty() || !extra.is_empty() || !strangers.is_empty() {
-            let mut actual = Vec::new();
-            if !missing.is_empty() {
-                actual.push(format!("missing {}", slots(&missing)));
-            }
-            for s in &extra {
-                let why = match self.state.slot(*s) {
-                    Some(t) if t.owner != owner => "another user's",
-                    _ => "deleted",
-                };
-                actual.push(format!("extra t{s} ({why})"));
-            }
-            actual.extend(strangers);
-            let kind = if !missing.is_empty() {
-                "list-missing"
-            } else {
-                "list-extra"
-            };
-            return Err(Self::fail(
-                at,
-                kind,
-                format!(
-                    "the list of {} does not show exactly the user's live tokens of this lane ({} of them)",
-                    owner.env_var(),
-                    want.len()
-                ),
-                format!("{} live: {}", want.len(), slots(&want)),
-                actual.join("; "),
-            ));
+        if missing.is_empty() && extra.is_empty() && strangers.is_empty() {
+            return Ok(());
         }
-        let found: Vec<(usize, &Value)> = ours
-            .iter()
-            .filter_map(|item| {
-                let id = self.facts.fields.id_of(item).unwrap_or("");
-                slot_of(id).map(|s| (s, *item))
-            })
-            .collect();
-        for (slot, item) in found {
-            let Some(token) = self.tokens.get_mut(&slot) else {
-                continue;
+        let mut actual = Vec::new();
+        if !missing.is_empty() {
+            actual.push(format!("missing {}", slots(&missing)));
+        }
+        for s in &extra {
+            let why = match self.state.slot(*s) {
+                Some(t) if t.owner != owner => "another user's",
+                _ => "deleted",
             };
-            for (field, want) in token.created.as_object().into_iter().flatten() {
-                if self.facts.secret_fields.contains(field)
-                    || !self.facts.documented_fields.contains(field)
-                {
-                    continue;
-                }
-                let same = match (timestamp(&token.created, field), timestamp(item, field)) {
-                    (Some(a), Some(b)) => a == b,
-                    _ => item.get(field) == Some(want),
-                };
-                // A timestamp other than the creation and the expiry (`updatedAt`) may move;
-                // nothing in this API updates a token, but the spec does not promise it.
-                let fields = &self.facts.fields;
-                let may_move = fields.timestamps.contains(field)
-                    && *field != fields.created
-                    && *field != fields.expires;
-                if !same && !may_move {
-                    return Err(Self::fail(
-                        at,
-                        "list-fields",
-                        format!(
-                            "t{slot} is listed with another `{field}` than it was created with"
-                        ),
-                        want.to_string(),
-                        shown(item.get(field)),
-                    ));
-                }
+            actual.push(format!("extra t{s} ({why})"));
+        }
+        actual.extend(strangers);
+        let kind = if !missing.is_empty() {
+            "list-missing"
+        } else {
+            "list-extra"
+        };
+        Err(Self::fail(
+            at,
+            kind,
+            format!(
+                "the list of {} does not show exactly the user's live tokens of this lane ({} of them)",
+                owner.env_var(),
+                want.len()
+            ),
+            format!("{} live: {}", want.len(), slots(&want)),
+            actual.join("; "),
+        ))
+    }
+
+    /// Whether a listed token shows every documented field but its secret as it was created.
+    fn listed_as_created(
+        facts: &Facts,
+        at: (usize, usize),
+        slot: usize,
+        token: &Token,
+        item: &Value,
+    ) -> Result<(), Stop> {
+        for (field, want) in token.created.as_object().into_iter().flatten() {
+            if facts.secret_fields.contains(field) || !facts.documented_fields.contains(field) {
+                continue;
             }
-            for field in &self.facts.secret_fields {
-                let value = item.get(field).and_then(Value::as_str).unwrap_or("");
-                if value.is_empty() || value.contains(&token.secret) {
+            let same = match (timestamp(&token.created, field), timestamp(item, field)) {
+                (Some(a), Some(b)) => a == b,
+                _ => item.get(field) == Some(want),
+            };
+            // A timestamp other than the creation and the expiry (`updatedAt`) may move;
+            // nothing in this API updates a token, but the spec does not promise it.
+            let fields = &facts.fields;
+            let may_move = fields.timestamps.contains(field)
+                && *field != fields.created
+                && *field != fields.expires;
+            if !same && !may_move {
+                return Err(Self::fail(
+                    at,
+                    "list-fields",
+                    format!("t{slot} is listed with another `{field}` than it was created with"),
+                    want.to_string(),
+                    shown(item.get(field)),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether a listed token's secret fields are masked, and masked as the first list showed
+    /// them (which this records).
+    fn listed_masked(
+        facts: &Facts,
+        at: (usize, usize),
+        slot: usize,
+        token: &mut Token,
+        item: &Value,
+    ) -> Result<(), Stop> {
+        for field in &facts.secret_fields {
+            let value = item.get(field).and_then(Value::as_str).unwrap_or("");
+            if value.is_empty() || value.contains(&token.secret) {
+                return Err(Self::fail(
+                    at,
+                    "masking",
+                    format!("t{slot}'s `{field}` is not masked in the list"),
+                    "a masked value that does not contain the secret".into(),
+                    if value.is_empty() {
+                        "nothing".into()
+                    } else {
+                        "the secret".into()
+                    },
+                ));
+            }
+            match &token.masked {
+                None => token.masked = Some(value.to_owned()),
+                Some(m) if m != value => {
                     return Err(Self::fail(
                         at,
                         "masking",
-                        format!("t{slot}'s `{field}` is not masked in the list"),
-                        "a masked value that does not contain the secret".into(),
-                        if value.is_empty() {
-                            "nothing".into()
-                        } else {
-                            "the secret".into()
-                        },
+                        format!("t{slot}'s masked `{field}` changed between two lists"),
+                        json!(m).to_string(),
+                        json!(value).to_string(),
                     ));
                 }
-                match &token.masked {
-                    None => token.masked = Some(value.to_owned()),
-                    Some(m) if m != value => {
-                        return Err(Self::fail(
-                            at,
-                            "masking",
-                            format!("t{slot}'s masked `{field}` changed between two lists"),
-                            json!(m).to_string(),
-                            json!(value).to_string(),
-                        ));
-                    }
-                    Some(_) => {}
-                }
+                Some(_) => {}
             }
         }
         Ok(())
