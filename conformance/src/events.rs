@@ -238,6 +238,12 @@ pub enum Warning {
         /// `--require-coverage` makes it fail the run.
         required: bool,
     },
+    /// Model lanes ran without some roles' credentials: those roles' steps were left out.
+    RolesNotPlayed {
+        /// The variables not set, e.g. `ABP_OTHER_USER_TOKEN`.
+        missing: Vec<String>,
+        lanes: usize,
+    },
     /// Tokens earlier runs named are still on the account.
     EarlierTokens { tokens: usize },
     /// Tokens this run created that it could not confirm deleted.

@@ -96,7 +96,7 @@ pub async fn run_controlled(
     deliver(&shared, &mut swept.events, reporter);
     drop(deadline);
     stats.scenarios = scenarios.len();
-    let (coverage, gates) = conclude::conclude(&shared, &mut stats, reporter);
+    let (coverage, gates) = conclude::conclude(&shared, &scenarios, &mut stats, reporter);
     stats.duration_ms = started.elapsed().as_millis() as u64;
     reporter.event(&Event::RunFinished {
         stats,

@@ -81,6 +81,16 @@ pub fn warning(w: &Warning, commands: &Commands) -> String {
                 ""
             }
         ),
+        Warning::RolesNotPlayed { missing, lanes } => format!(
+            "{} played without {} (not set): the steps of {} were left out, so they were not checked against the model",
+            events::count(*lanes, "model lane", "model lanes"),
+            missing.join(", "),
+            if missing.len() == 1 {
+                "that caller"
+            } else {
+                "those callers"
+            }
+        ),
         Warning::EarlierTokens { tokens } => format!(
             "{tokens} tokens named by earlier runs are still on the account (a run killed or interrupted twice leaves its tokens, and so does a target that does not carry out its DELETEs); list them with `{cleanup}` and delete them with `{cleanup} --yes`"
         ),

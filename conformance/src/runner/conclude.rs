@@ -5,11 +5,14 @@
 use crate::context::Shared;
 use crate::events::{CoverageEntry, Event, Gate, Notice, RunStats, Warning};
 use crate::report::Reporter;
+use crate::roles::Role;
+use crate::suites::{Kind, Scenario};
 
 /// Fills the run-wide counts of `stats`, reports the warnings and notices, and returns the
 /// coverage and the gates for the finishing event.
 pub(super) fn conclude(
     shared: &Shared,
+    scenarios: &[Scenario],
     stats: &mut RunStats,
     reporter: &mut dyn Reporter,
 ) -> (Vec<CoverageEntry>, Vec<Gate>) {
@@ -45,6 +48,9 @@ pub(super) fn conclude(
             // Only a run whose scenarios all passed is worth approving as a baseline.
             approvable: stats.failed == 0 && stats.flaky == 0 && !stats.interrupted,
         });
+    }
+    if let Some(w) = roles_not_played(shared, scenarios) {
+        warnings.push(w);
     }
     let mut notices = Vec::new();
     if stats.snapshots_new + stats.snapshots_updated > 0 {
@@ -117,6 +123,23 @@ fn coverage_counts(
         .filter(|c| c.exercised == 0)
         .map(|c| format!("{} {}", c.operation, c.status))
         .collect()
+}
+
+/// The model lanes play every role the run has a credential for; the roles without one are
+/// named, since the lanes' summary promises every role.
+fn roles_not_played(shared: &Shared, scenarios: &[Scenario]) -> Option<Warning> {
+    let lanes = scenarios
+        .iter()
+        .filter(|s| matches!(s.kind, Kind::Model(_)))
+        .count();
+    let missing: Vec<String> = [Role::OtherUser, Role::Forbidden, Role::Expired]
+        .into_iter()
+        .filter(|r| shared.config.credentials.get(*r).is_none())
+        .map(|r| r.env_var().to_owned())
+        .collect();
+    // Without the user's credential no lane runs at all (they are skipped, and say so).
+    let user = shared.config.credentials.get(Role::User).is_some();
+    (lanes > 0 && user && !missing.is_empty()).then_some(Warning::RolesNotPlayed { missing, lanes })
 }
 
 /// Coverage is a property of a whole run: a filtered or interrupted one says nothing.

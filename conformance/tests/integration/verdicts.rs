@@ -44,6 +44,23 @@ async fn only_abp_token_passes_and_skips_credential_dependent_scenarios() {
     // The six expired/forbidden auth scenarios, and the three that need another user.
     assert!(skipped.contains(&"auth/bearerAuth/ownership".to_owned()));
     assert_eq!(skipped.len(), 9, "{skipped:?}");
+    // The model lanes ran, and the run says which callers they could not play.
+    let not_played = outcome.events.iter().find_map(|e| match e {
+        Event::Warning(conformance::events::Warning::RolesNotPlayed { missing, lanes }) => {
+            Some((missing.clone(), *lanes))
+        }
+        _ => None,
+    });
+    let (missing, lanes) = not_played.expect("a warning names the roles the lanes could not play");
+    assert_eq!(
+        missing,
+        [
+            "ABP_OTHER_USER_TOKEN",
+            "ABP_FORBIDDEN_TOKEN",
+            "ABP_EXPIRED_TOKEN"
+        ]
+    );
+    assert!(lanes > 0);
 }
 
 #[tokio::test]

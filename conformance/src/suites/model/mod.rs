@@ -109,7 +109,7 @@ pub fn summary(case: &Case) -> String {
         String::new()
     };
     format!(
-        "lane {} of {}: a sequence of {} steps ({seed}) across every role and scheme{volume}, checked against the spec's model; a mismatch is shrunk to a minimal replay",
+        "lane {} of {}: a sequence of {} steps ({seed}) across every role the run has a credential for and every scheme{volume}, checked against the spec's model; a mismatch is shrunk to a minimal replay",
         case.lane + 1,
         case.lanes,
         case.lane_steps()
