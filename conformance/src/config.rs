@@ -54,7 +54,7 @@ pub struct RunConfig {
     pub force_record: bool,
     /// What the snapshot gate writes on a mismatch (decided by the command line; by default
     /// from `INSTA_UPDATE` and `CI`).
-    pub snapshot_writes: crate::snapshot::Writes,
+    pub snapshot_writes: Writes,
     /// Extra certificate authorities to trust (a staging server with a private CA).
     pub ca_certs: Vec<reqwest::Certificate>,
     /// The whole run's deadline (`--deadline`): past it, the run stops like an interrupted
@@ -148,12 +148,61 @@ impl RunConfig {
             ca_certs: Vec::new(),
             update_snapshots: false,
             force_record: false,
-            snapshot_writes: crate::snapshot::Writes::decide(false, false),
+            snapshot_writes: Writes::decide(false, false),
             model_seed: None,
             model_steps: None,
             model_lane: None,
             model_shrink: true,
             target_args: Vec::new(),
         }
+    }
+}
+
+/// What the gate writes when the exchanges differ from the baseline, or there is none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Writes {
+    /// Record them as the approved baseline (`--update-snapshots`, `INSTA_UPDATE=always`).
+    Record,
+    /// Write them beside the baseline as `.snap.new`, for `cargo insta review`.
+    Pending,
+    /// Write nothing (CI, `INSTA_UPDATE=no`, or a baseline compiled into the binary).
+    Nothing,
+}
+
+impl Writes {
+    /// From the flags, insta's `INSTA_UPDATE` and `CI`, read once. `outside_checkout`: the
+    /// baseline is the one compiled into the binary, and nothing is written beside it.
+    pub fn decide(update_snapshots: bool, outside_checkout: bool) -> Writes {
+        if update_snapshots {
+            return Writes::Record;
+        }
+        match std::env::var("INSTA_UPDATE").as_deref() {
+            _ if outside_checkout => Writes::Nothing,
+            Ok("always") | Ok("1") | Ok("force") => Writes::Record,
+            Ok("no") => Writes::Nothing,
+            _ if is_ci() => Writes::Nothing,
+            _ => Writes::Pending,
+        }
+    }
+
+    /// What a mismatch does, for failure messages.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Writes::Record => "new and changed snapshots are accepted",
+            Writes::Nothing if is_ci() => {
+                "CI: nothing is written; a missing or changed snapshot fails"
+            }
+            Writes::Nothing => "nothing is written; a missing or changed snapshot fails",
+            Writes::Pending => "changes are written as .snap.new files for `cargo insta review`",
+        }
+    }
+}
+
+/// insta's own rule for "running in CI".
+pub fn is_ci() -> bool {
+    match std::env::var("CI").as_deref() {
+        Ok("false") | Ok("0") | Ok("") => false,
+        Ok(_) => true,
+        Err(_) => std::env::var_os("TF_BUILD").is_some(),
     }
 }

@@ -189,54 +189,9 @@ impl Normalizer<'_> {
     }
 }
 
-/// What the gate writes when the exchanges differ from the baseline, or there is none.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Writes {
-    /// Record them as the approved baseline (`--update-snapshots`, `INSTA_UPDATE=always`).
-    Record,
-    /// Write them beside the baseline as `.snap.new`, for `cargo insta review`.
-    Pending,
-    /// Write nothing (CI, `INSTA_UPDATE=no`, or a baseline compiled into the binary).
-    Nothing,
-}
+pub use crate::config::Writes;
 
-impl Writes {
-    /// From the flags, insta's `INSTA_UPDATE` and `CI`, read once. `outside_checkout`: the
-    /// baseline is the one compiled into the binary, and nothing is written beside it.
-    pub fn decide(update_snapshots: bool, outside_checkout: bool) -> Writes {
-        if update_snapshots {
-            return Writes::Record;
-        }
-        match std::env::var("INSTA_UPDATE").as_deref() {
-            _ if outside_checkout => Writes::Nothing,
-            Ok("always") | Ok("1") | Ok("force") => Writes::Record,
-            Ok("no") => Writes::Nothing,
-            _ if is_ci() => Writes::Nothing,
-            _ => Writes::Pending,
-        }
-    }
-
-    /// What a mismatch does, for failure messages.
-    pub fn describe(self) -> &'static str {
-        match self {
-            Writes::Record => "new and changed snapshots are accepted",
-            Writes::Nothing if is_ci() => {
-                "CI: nothing is written; a missing or changed snapshot fails"
-            }
-            Writes::Nothing => "nothing is written; a missing or changed snapshot fails",
-            Writes::Pending => "changes are written as .snap.new files for `cargo insta review`",
-        }
-    }
-}
-
-/// insta's own rule for "running in CI".
-pub fn is_ci() -> bool {
-    match std::env::var("CI").as_deref() {
-        Ok("false") | Ok("0") | Ok("") => false,
-        Ok(_) => true,
-        Err(_) => std::env::var_os("TF_BUILD").is_some(),
-    }
-}
+pub use crate::config::is_ci;
 
 /// The file a scenario's snapshot lives in.
 pub fn file_name(scenario: &str) -> String {
