@@ -109,7 +109,10 @@ mod tests {
                 let text = std::fs::read_to_string(&path).unwrap();
                 for (name, at, length) in functions(&text) {
                     if length > MAX_FUNCTION_LINES {
-                        long.push(format!("{}:{at}: fn {name}, {length} lines", path.display()));
+                        long.push(format!(
+                            "{}:{at}: fn {name}, {length} lines",
+                            path.display()
+                        ));
                     }
                 }
             }
