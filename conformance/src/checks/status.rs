@@ -46,11 +46,20 @@ pub fn status_expected(cx: &ResponseCx) -> Outcome {
     Some(if cx.expected.contains(&status) {
         Ok(())
     } else {
+        // Where the operation documents the expected status, not the shared response its
+        // `$ref` leads to: the expectation rests on the operation's list of statuses (and on a
+        // decision only where one cites that entry), the shared response on the body's shape.
         let pointer = cx
             .expected
             .first()
             .and_then(|s| cx.op.response(*s))
-            .map(|r| r.pointer.clone())
+            .map(|r| {
+                format!(
+                    "{}/responses/{}",
+                    cx.op.pointer,
+                    abp_spec::escape_pointer(&r.status)
+                )
+            })
             .unwrap_or_else(|| format!("{}/responses", cx.op.pointer));
         Err(Failure::new(format!(
             "expected {} from {}, got {status}",

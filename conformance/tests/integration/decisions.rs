@@ -46,3 +46,30 @@ async fn a_failed_documented_expectation_names_no_decision() {
         .expect("the fault fails not_a_server_error");
     assert_eq!(server_error.decision, None);
 }
+
+#[tokio::test]
+async fn a_status_the_docs_list_names_no_decision_about_the_error_body() {
+    // GET documents 401 in the vendor docs; that the 401's body has the project's error shape
+    // is a decision about the body, not about the status a run expected.
+    let outcome = run_against(vec![Fault::AnyBearerAccepted], Creds::All, |c| {
+        c.scenario_glob = Some("auth/list/*".into());
+    })
+    .await;
+    let status = failures(&outcome)
+        .into_iter()
+        .find(|c| {
+            c.check == "status_expected"
+                && c.message
+                    .as_deref()
+                    .is_some_and(|m| m.contains("listMyTokens"))
+        })
+        .expect("the fault fails status_expected on the list");
+    assert_eq!(status.decision, None, "{status:?}");
+    assert!(
+        status
+            .spec_pointer
+            .as_deref()
+            .is_some_and(|p| p.starts_with("#/paths/")),
+        "{status:?}"
+    );
+}
