@@ -14,6 +14,7 @@ mod first_contact;
 mod hostile;
 mod model;
 mod mutation;
+mod proxy;
 mod reports;
 mod safety;
 mod snapshots;

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// A CA and a certificate for `localhost` signed by it, made with the openssl command.
-fn make_certificates(dir: &Path) -> bool {
+pub fn make_certificates(dir: &Path) -> bool {
     let run = |args: &[&str]| {
         Command::new("openssl")
             .args(args)
