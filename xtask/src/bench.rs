@@ -5,8 +5,10 @@
 //! the full default run against the server answering after 50 ms (best of three: wall,
 //! requests, the longest scenario, which is the chain of dependent requests no schedule can
 //! beat, in round trips, and the ratio wall / longest scenario), the model suite's share of
-//! it, a full run against the server limited to 20 requests/s (`--rate-limit 20`) next to its
-//! bound (1.3 × requests / 20 s + 3 s), the full run against the embedded server (process
+//! it, a full run against each finite-staging shape of the reference server (a token bucket,
+//! nginx's `limit_req`, a fixed window, one worker holding each create, a server that stalls)
+//! with its wall time next to the floor the limit allows, its requests, retries and tokens
+//! left, the full run against the embedded server (process
 //! start to exit, median of five), and Schemathesis on the same server and latency when it is
 //! installed (the pinned version in `target/schemathesis-venv`, or on `PATH`); otherwise a
 //! note says it was skipped.
@@ -109,6 +111,11 @@ struct RunFigures {
     model_longest_ms: u64,
     model_scenarios: usize,
     passed: bool,
+    retries: u64,
+    /// Creates sent (each holds a worker of the `--workers` shape).
+    creates: u64,
+    tokens_left: u64,
+    checks_failed: u64,
 }
 
 fn read_events(path: &Path) -> Result<RunFigures> {
@@ -120,6 +127,10 @@ fn read_events(path: &Path) -> Result<RunFigures> {
         model_longest_ms: 0,
         model_scenarios: 0,
         passed: false,
+        retries: 0,
+        creates: 0,
+        tokens_left: 0,
+        checks_failed: 0,
     };
     for line in text.lines() {
         let event: serde_json::Value = serde_json::from_str(line)?;
@@ -136,9 +147,14 @@ fn read_events(path: &Path) -> Result<RunFigures> {
                     figures.longest = (name, ms);
                 }
             }
+            Some("exchange") if event["method"] == "POST" => figures.creates += 1,
             Some("run_finished") => {
-                figures.requests = event["stats"]["requests"].as_u64().unwrap_or(0);
+                let stat = |k: &str| event["stats"][k].as_u64().unwrap_or(0);
+                figures.requests = stat("requests");
                 figures.passed = event["stats"]["failed"].as_u64() == Some(0);
+                figures.retries = stat("retries");
+                figures.tokens_left = stat("tokens_left");
+                figures.checks_failed = stat("checks_failed");
             }
             _ => {}
         }
@@ -258,23 +274,7 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
     let ours = Some((figures.requests, wall));
     drop(server);
 
-    // The same run against a target that allows 20 requests per second.
-    let limited = start_server(&server_bin, &out, latency, &["--rate-limit", "20"])?;
-    let report = out.join("events-rate-limited.jsonl");
-    match full_run(&conformance, &out, &limited.base_url, &report) {
-        Ok((wall, figures)) => {
-            let bound = 1.3 * figures.requests as f64 / 20.0 + 3.0;
-            println!(
-                "{:<34} {:>9} {:>8.2}s {:>26}",
-                "rate-limited to 20 requests/s",
-                figures.requests,
-                wall.as_secs_f64(),
-                format!("bound 1.3 × n / 20 + 3 = {bound:.1}s")
-            );
-        }
-        Err(e) => println!("rate-limited run failed: {e:#}"),
-    }
-    drop(limited);
+    throttle_shapes(&conformance, &server_bin, &out, latency);
     let server = start_server(&server_bin, &out, latency, &[])?;
 
     let mut walls = Vec::new();
@@ -324,6 +324,111 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// A finite staging: the reference server's condition, and the least time a run of `n`
+/// requests (`creates` of them creates) can take under it.
+struct Shape {
+    name: &'static str,
+    flags: &'static [&'static str],
+    floor: fn(u64, u64) -> f64,
+}
+
+const SHAPES: &[Shape] = &[
+    Shape {
+        name: "token bucket 20/s, 429 + Retry-After",
+        flags: &["--rate-limit", "20"],
+        floor: |n, _| n as f64 / 20.0,
+    },
+    Shape {
+        name: "nginx limit_req 50/s burst 50, 503",
+        flags: &["--limit-req", "50,50"],
+        floor: |n, _| n.saturating_sub(50) as f64 / 50.0,
+    },
+    Shape {
+        name: "fixed window 600 per 60 s, 429",
+        flags: &["--fixed-window", "600,60"],
+        floor: |n, _| (n.saturating_sub(1) / 600) as f64 * 60.0,
+    },
+    Shape {
+        name: "1 worker, 300 ms per create",
+        flags: &["--workers", "1,300"],
+        floor: |_, creates| creates as f64 * 0.3,
+    },
+];
+
+/// A full run against each throttle shape: wall time against the floor the limit allows,
+/// requests, retries, tokens left; and a server that stalls, which must end the run (exit 3).
+fn throttle_shapes(conformance: &Path, server_bin: &Path, out: &Path, latency: u64) {
+    println!(
+        "\n{:<40} {:>9} {:>8} {:>9} {:>9} {:>7} {:>6}",
+        "throttle shape", "requests", "retries", "wall", "floor", "ratio", "left"
+    );
+    for shape in SHAPES {
+        let row = start_server(server_bin, out, latency, shape.flags).and_then(|server| {
+            let report = out.join(format!("events-{}.jsonl", shape.flags[0].trim_matches('-')));
+            let (wall, code, figures) = any_run(conformance, out, &server.base_url, &report)?;
+            if code != Some(0) || figures.checks_failed > 0 {
+                bail!(
+                    "exit {code:?}, {} failed checks: see {}",
+                    figures.checks_failed,
+                    report.display()
+                );
+            }
+            Ok((wall, figures))
+        });
+        match row {
+            Ok((wall, f)) => {
+                let floor = (shape.floor)(f.requests, f.creates);
+                println!(
+                    "{:<40} {:>9} {:>8} {:>8.1}s {:>8.1}s {:>7.2} {:>6}",
+                    shape.name,
+                    f.requests,
+                    f.retries,
+                    wall.as_secs_f64(),
+                    floor,
+                    wall.as_secs_f64() / floor.max(f64::EPSILON),
+                    f.tokens_left
+                );
+            }
+            Err(e) => println!("{:<40} failed: {e:#}", shape.name),
+        }
+    }
+    let stalled = start_server(server_bin, out, latency, &["--stall-after", "100"]).and_then(|s| {
+        let report = out.join("events-stall.jsonl");
+        let (wall, code, _) = any_run(conformance, out, &s.base_url, &report)?;
+        Ok((wall, code))
+    });
+    match stalled {
+        Ok((wall, code)) => println!(
+            "{:<40} exit {} after {:.1}s (a silent target ends the run with no verdict)",
+            "stalls after 100 requests",
+            code.map_or("none".into(), |c| c.to_string()),
+            wall.as_secs_f64()
+        ),
+        Err(e) => println!("{:<40} failed: {e:#}", "stalls after 100 requests"),
+    }
+}
+
+/// One full run whatever its exit code: wall time, exit code, figures.
+fn any_run(
+    conformance: &Path,
+    out: &Path,
+    base_url: &str,
+    report: &Path,
+) -> Result<(Duration, Option<i32>, RunFigures)> {
+    let started = Instant::now();
+    let status = Command::new(conformance)
+        .current_dir(out)
+        .args(["run", "--base-url", base_url, "--skip-check", "snapshot"])
+        .arg("--report")
+        .arg(format!("json={}", report.display()))
+        .envs(CREDENTIALS)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()?;
+    let wall = started.elapsed();
+    Ok((wall, status.code(), read_events(report)?))
 }
 
 /// Today's date from the system clock, without a date crate: `date -u +%F` where it exists.
