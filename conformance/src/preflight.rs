@@ -94,12 +94,36 @@ fn answered<'a>(shared: &Shared, sent: &'a Sent) -> Result<&'a RecordedResponse,
         let location = shared
             .redactor
             .scrub(response.header("location").unwrap_or("nowhere"));
-        return Err(RunError::Config(format!(
-            "the target redirects GET {} with {} to {location}: give the final URL as --base-url",
-            shared.api.list.path, response.status
+        return Err(RunError::Config(redirected(
+            &shared.config.base_url,
+            &shared.api.list.path,
+            response.status,
+            &location,
         )));
     }
     Ok(response)
+}
+
+/// What to do about a redirect of the list: a base URL that ends where the redirect leads, or,
+/// when the target only adds (or drops) a trailing slash, no base URL at all: the path is the
+/// spec's, and the server must answer at it.
+fn redirected(base: &str, path: &str, status: u16, location: &str) -> String {
+    let target = reqwest::Url::parse(&format!("{base}{path}"))
+        .and_then(|url| url.join(location))
+        .map(|u| u.to_string())
+        .unwrap_or_else(|_| location.to_owned());
+    let said = format!("the target redirects GET {path} with {status} to {location}");
+    if target.trim_end_matches('/') == format!("{base}{path}").trim_end_matches('/') {
+        return format!(
+            "{said}, the same path with a trailing slash changed: the spec's path is {path}, so no --base-url avoids it; the server must answer at {path} itself (a framework's strict-slash or append-slash setting)"
+        );
+    }
+    match target.strip_suffix(path) {
+        Some(new_base) => format!("{said}: try --base-url {new_base}"),
+        None => format!(
+            "{said}, which is not {path} under any base URL: the runner judges the answer the target gives and follows no redirect"
+        ),
+    }
 }
 
 /// A request without credentials must get one of the list's documented statuses (401, in
@@ -134,7 +158,8 @@ fn looks_like_the_api(shared: &Shared, response: &RecordedResponse) -> Result<()
     )))
 }
 
-/// The likely mistake behind a base URL that does not answer like the API.
+/// The likely mistake behind a base URL that does not answer like the API. Only the path of
+/// the spec's servers is named: their hosts (production among them) are not the user's target.
 fn hint(shared: &Shared) -> String {
     let base = &shared.config.base_url;
     // The path stem every server of the spec has (`/api/v1`), if they agree on one.
@@ -146,24 +171,22 @@ fn hint(shared: &Shared) -> String {
         .map(|u| u.path().trim_end_matches('/').to_owned())
         .collect();
     match stems.first() {
-        Some(stem)
-            if !stem.is_empty()
-                && stems.iter().all(|s| s == stem)
-                && !base.ends_with(stem.as_str()) =>
-        {
-            format!(
-                "is the path stem missing? The spec's servers end in `{stem}`: try --base-url {base}{stem}"
-            )
+        Some(stem) if !stem.is_empty() && stems.iter().all(|s| s == stem) => {
+            match base.strip_suffix(stem.as_str()) {
+                // The stem is there already: the API may live elsewhere on this host (at its
+                // root, or under another prefix), which only the user knows.
+                Some(root) => format!(
+                    "is the API served under another path? --base-url ends in `{stem}` like the spec's servers; if this host serves the API at its root, try --base-url {root}"
+                ),
+                None => format!(
+                    "is the path stem missing? The spec's servers end in `{stem}`: try --base-url {base}{stem}"
+                ),
+            }
         }
-        _ => {
-            let example = shared
-                .api
-                .servers
-                .first()
-                .map(|s| format!(" (the spec's servers look like `{}`)", s.url))
-                .unwrap_or_default();
-            format!("is --base-url the API's base URL{example}?")
-        }
+        Some(stem) if !stem.is_empty() => format!(
+            "is --base-url the API's base URL? The spec's servers end in paths like `{stem}`"
+        ),
+        _ => "is --base-url the API's base URL?".to_owned(),
     }
 }
 
@@ -242,5 +265,19 @@ mod tests {
             }
         }
         assert_ne!(unissued_credential("----"), "----");
+    }
+
+    #[test]
+    fn a_redirect_names_a_base_url_only_when_one_would_do() {
+        let base = "http://h:1/api/v1";
+        let slash = redirected(base, "/me/tokens", 301, "/api/v1/me/tokens/");
+        assert!(slash.contains("no --base-url avoids it"), "{slash}");
+        let moved = redirected(base, "/me/tokens", 308, "https://h2/v1/me/tokens");
+        assert!(moved.ends_with("try --base-url https://h2/v1"), "{moved}");
+        let elsewhere = redirected(base, "/me/tokens", 302, "/login");
+        assert!(
+            elsewhere.contains("not /me/tokens under any base URL"),
+            "{elsewhere}"
+        );
     }
 }

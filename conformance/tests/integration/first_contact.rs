@@ -291,6 +291,20 @@ fn a_wrong_base_url_is_one_line_that_names_the_likely_mistake() {
     );
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
     assert!(stderr.contains("text/html"), "{stderr}");
+    // The stem is there: the hint offers the host's root, and names none of the spec's hosts
+    // (production among them), which are not the user's target.
+    assert!(
+        stderr.contains(&format!("try --base-url {}", html.uri())),
+        "{stderr}"
+    );
+    for s in &abp_spec::Contract::embedded().servers {
+        let host = reqwest::Url::parse(&s.url)
+            .unwrap()
+            .host_str()
+            .unwrap()
+            .to_owned();
+        assert!(!stderr.contains(&host), "{stderr}");
+    }
     drop(html);
     rt.block_on(server.shutdown());
 }
