@@ -22,6 +22,9 @@ pub enum Event {
         scenario: String,
         suite: String,
         summary: String,
+        /// The `conformance run` flags that select exactly this scenario again (a model lane:
+        /// its suite, seed, budget and lane), to follow the flags naming the target.
+        rerun: String,
     },
     Exchange(ExchangeRecord),
     /// A request was sent again: a 429/503 waited out, or a transport failure on a request

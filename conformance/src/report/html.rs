@@ -165,6 +165,7 @@ details.failure{background:#fff;border:1px solid #e3c7c4;border-left:4px solid #
 details.failure.known{border-left-color:#d89b00}
 details summary{cursor:pointer;font-weight:600} pre{background:#f3f4f6;padding:8px;overflow-x:auto;white-space:pre-wrap;word-break:break-all;font-size:12px}
 dl.kv{display:grid;grid-template-columns:max-content 1fr;gap:2px 12px} dl.kv dt{color:#667}
+details summary,dl.kv dd,ul.warnings li{white-space:pre-wrap}
 ul.warnings li{color:#8a4b00;font-weight:600}
 a{color:inherit}
 "#;
@@ -232,9 +233,10 @@ impl<W: Write> Html<W> {
             }
             h.push_str("</ul></section>");
         }
+        // What failed first: a reader opens the report for it, not for a 150-row matrix.
+        self.render_failures(&mut h);
         self.render_coverage(&mut h);
         self.render_matrix(&mut h);
-        self.render_failures(&mut h);
         h.push_str("</main></body></html>\n");
         h
     }

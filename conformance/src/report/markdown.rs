@@ -61,6 +61,8 @@ pub struct Markdown<W: Write> {
     /// Why the run ended before any scenario, and its exit code.
     aborted: Option<(String, u8)>,
     commands: super::Commands,
+    /// The flags that select the scenario being reported again (from its start event).
+    rerun: String,
 }
 
 impl<W: Write> Markdown<W> {
@@ -80,17 +82,17 @@ impl<W: Write> Markdown<W> {
             warnings_total: 0,
             finished: None,
             commands: Default::default(),
+            rerun: String::new(),
         }
     }
 
-    /// The command that reruns one scenario against this run's target.
-    fn rerun(&self, scenario: &str) -> String {
+    /// The command that reruns against this run's target; each row adds its scenario's flags.
+    pub(super) fn rerun_prefix(&self) -> String {
         let mut words = vec!["conformance run".to_owned()];
         if let Some(h) = self.header.as_ref().filter(|h| h.target != "embedded") {
             words.push(format!("--base-url {}", shell_word(&h.base_url)));
             words.push(format!("--target-name {}", shell_word(&h.target)));
         }
-        words.push(format!("--scenario {}", shell_word(scenario)));
         words.join(" ")
     }
 
@@ -155,7 +157,7 @@ impl<W: Write> Markdown<W> {
             code(&cut(&f.check, 60)),
             text(first_line(message), 200),
             basis(f),
-            code(&cut(&self.rerun(scenario), 400))
+            code(&cut(&self.rerun, 200))
         );
         let replay = result
             .exchange_of(f)
@@ -226,7 +228,8 @@ impl<W: Write> Reporter for Markdown<W> {
             }
             // A scenario is rendered from its finished record; its exchanges and checks are
             // also there.
-            Event::ScenarioStarted { .. } | Event::Exchange(_) | Event::Check(_) => {}
+            Event::ScenarioStarted { rerun, .. } => self.rerun = rerun.clone(),
+            Event::Exchange(_) | Event::Check(_) => {}
             Event::RunAborted {
                 target,
                 base_url,
@@ -376,11 +379,32 @@ fn first_line(s: &str) -> &str {
 /// At most `max` characters, with `…` when cut; control characters (newlines, terminal
 /// escapes) become spaces and whitespace runs collapse, so the text is one line.
 pub fn cut(s: &str, max: usize) -> String {
-    let spaced: String = s
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    super::failure::one_line(&spaced, max)
+    // Line breaks and other control characters become one space (with the spaces around
+    // them); a run of plain spaces is the value's own and stays.
+    let mut flat = String::new();
+    let mut pending = String::new();
+    let mut broken = false;
+    for c in s.trim().chars() {
+        match c {
+            ' ' => pending.push(' '),
+            c if c.is_whitespace() || c.is_control() => broken = true,
+            c => {
+                if broken {
+                    flat.push(' ');
+                } else {
+                    flat.push_str(&pending);
+                }
+                pending.clear();
+                broken = false;
+                flat.push(c);
+            }
+        }
+    }
+    if flat.chars().count() > max {
+        format!("{}…", flat.chars().take(max).collect::<String>())
+    } else {
+        flat
+    }
 }
 
 /// Text for a table cell or a list item: one line of at most `max` characters, with
@@ -388,8 +412,17 @@ pub fn cut(s: &str, max: usize) -> String {
 /// server said can neither end a cell (`|`), open a code span, format, nor inject HTML.
 pub fn text(s: &str, max: usize) -> String {
     let mut out = String::new();
-    for c in cut(s, max).chars() {
+    let cut = cut(s, max);
+    let mut chars = cut.chars().peekable();
+    let mut previous = None;
+    while let Some(c) = chars.next() {
+        // Markdown and HTML collapse runs of spaces and trim a cell's ends; a value whose
+        // spaces matter (`two  spaces`, a trailing space) keeps them as no-break spaces.
+        let edge = previous.is_none() || chars.peek().is_none();
+        let after_space = previous == Some(' ');
+        previous = Some(c);
         match c {
+            ' ' if edge || after_space => out.push_str("&nbsp;"),
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
@@ -494,6 +527,12 @@ mod tests {
         });
         for i in 0..failures {
             let scenario = format!("validation/case-{i}");
+            report.event(&Event::ScenarioStarted {
+                scenario: scenario.clone(),
+                suite: "validation".into(),
+                summary: String::new(),
+                rerun: format!("--scenario {scenario}"),
+            });
             report.event(&Event::ScenarioFinished {
                 scenario: scenario.clone(),
                 suite: "validation".into(),
@@ -592,7 +631,8 @@ mod tests {
         assert_eq!(String::from_utf8(file).unwrap(), rendered);
         assert!(rendered.contains("### Failed checks (3)"), "{rendered}");
         assert!(
-            rendered.contains("conformance run --base-url https://host/api/v1 --target-name 'staging \\| prod' --scenario validation/case-0"),
+            rendered.contains("Rerun a row with `conformance run --base-url https://host/api/v1 --target-name 'staging \\| prod'` followed by its rerun flags.")
+                && rendered.contains("| `--scenario validation/case-0` |"),
             "{rendered}"
         );
         assert!(
@@ -600,6 +640,13 @@ mod tests {
             "{rendered}"
         );
         assert!(rendered.contains("| documented |"), "{rendered}");
+    }
+
+    #[test]
+    fn spaces_that_matter_survive_rendering() {
+        assert_eq!(text("two  spaces", 100), "two &nbsp;spaces");
+        assert_eq!(text("line\n  next", 100), "line next");
+        assert_eq!(text("one space", 100), "one space");
     }
 
     #[test]

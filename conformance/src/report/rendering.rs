@@ -86,6 +86,15 @@ fn finished(scenario: &str, suite: &str, verdict: Verdict, result: ScenarioResul
     }
 }
 
+fn started(scenario: &str, suite: &str) -> Event {
+    Event::ScenarioStarted {
+        scenario: scenario.into(),
+        suite: suite.into(),
+        summary: String::new(),
+        rerun: format!("--scenario {scenario}"),
+    }
+}
+
 /// The one fixed run every reporter renders.
 fn events() -> Vec<Event> {
     let passed = "lifecycle/delete-removes";
@@ -114,6 +123,7 @@ fn events() -> Vec<Event> {
             scenarios: 4,
             started_at: "2026-12-01T10:00:00.000Z".into(),
         },
+        started(passed, "lifecycle"),
         finished(
             passed,
             "lifecycle",
@@ -138,6 +148,7 @@ fn events() -> Vec<Event> {
             reason: "429 Too Many Requests, Retry-After: 1".into(),
             wait_ms: 1000,
         },
+        started(failed, "validation"),
         finished(
             failed,
             "validation",
@@ -147,6 +158,7 @@ fn events() -> Vec<Event> {
                 exchanges: vec![exchange(failed, 0, "POST", "/me/tokens", 201)],
             },
         ),
+        started(known, "validation"),
         finished(
             known,
             "validation",
@@ -156,6 +168,7 @@ fn events() -> Vec<Event> {
                 exchanges: vec![exchange(known, 0, "POST", "/me/tokens", 201)],
             },
         ),
+        started(skipped, "lifecycle"),
         finished(
             skipped,
             "lifecycle",

@@ -188,6 +188,7 @@ fn started_event(scenario: &Scenario) -> Event {
         scenario: scenario.name.clone(),
         suite: scenario.suite.as_str().to_owned(),
         summary: scenario.summary.clone(),
+        rerun: scenario.rerun_flags(),
     }
 }
 

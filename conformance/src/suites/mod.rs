@@ -93,6 +93,22 @@ pub struct Scenario {
     pub kind: Kind,
 }
 
+impl Scenario {
+    /// The `conformance run` flags that select exactly this scenario again: its name, or for
+    /// a model lane the suite, seed, budget and lane that regenerate its sequence.
+    pub fn rerun_flags(&self) -> String {
+        match &self.kind {
+            Kind::Model(case) => format!(
+                "--suite model --seed {} --model-steps {} --model-lane {}",
+                case.seed.unwrap_or_default(),
+                case.steps,
+                case.lane + 1
+            ),
+            _ => format!("--scenario {}", model::shell_word(&self.name)),
+        }
+    }
+}
+
 /// Every scenario the spec yields, in run order.
 pub fn all(api: &Contract) -> Result<Vec<Scenario>, RunError> {
     let mut out = lifecycle::scenarios(api)?;
@@ -184,4 +200,27 @@ pub fn name_field(body: &serde_json::Map<String, serde_json::Value>) -> Option<&
 /// example, the name (the field `api.fields` names) set to `name`.
 pub fn valid_create_body(api: &Contract, name: &str) -> serde_json::Value {
     api.create_body.valid_example(&api.fields.name, name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A model lane is selected again by its seed, budget and lane, not by its name (a name
+    /// alone would draw another seed).
+    #[test]
+    fn a_model_lane_reruns_with_its_seed() {
+        let all = all(&Contract::embedded()).unwrap();
+        let lanes = model::configure(all, Some(5), Some(200), None).unwrap();
+        let lane = lanes
+            .iter()
+            .find(|s| matches!(s.kind, Kind::Model(_)))
+            .unwrap();
+        assert_eq!(
+            lane.rerun_flags(),
+            "--suite model --seed 5 --model-steps 200 --model-lane 1"
+        );
+        let other = lanes.iter().find(|s| s.suite == Suite::Lifecycle).unwrap();
+        assert_eq!(other.rerun_flags(), format!("--scenario {}", other.name));
+    }
 }

@@ -79,8 +79,12 @@ fn the_markdown_summary_of_a_failing_run_tabulates_its_failures_within_the_bound
     let decided = row("lifecycle/delete-removes-token");
     assert!(decided.contains("| decided: "), "{decided}");
     assert!(
-        decided.contains("`conformance run --scenario lifecycle/delete-removes-token`"),
+        decided.contains("| `--scenario lifecycle/delete-removes-token` |"),
         "{decided}"
+    );
+    assert!(
+        doc.contains("Rerun a row with `conformance run` followed by its rerun flags."),
+        "{doc}"
     );
     assert!(doc.contains("<details><summary>Replay lines"), "{doc}");
     assert!(doc.contains("```sh\ncurl "), "{doc}");

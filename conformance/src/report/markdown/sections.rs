@@ -82,10 +82,11 @@ impl<W: Write> Markdown<W> {
             let _ = writeln!(d, "Scenario verdicts: {}\n", list.join(" · "));
         }
         if let Some(h) = &self.header {
-            d.push_str("| | |\n|---|---|\n");
+            // The target is the table's header row: GitHub needs one, and an empty one shows
+            // as a blank band.
             let _ = writeln!(
                 d,
-                "| target | {} ({}) |",
+                "| target | {} ({}) |\n|---|---|",
                 code(&cut(&h.target, 120)),
                 text(&h.base_url, 200)
             );
@@ -104,6 +105,13 @@ impl<W: Write> Markdown<W> {
             return;
         }
         let _ = writeln!(d, "### Failed checks ({})\n", self.failed_total);
+        // The command is the same for every row but for the scenario's flags: said once, so
+        // a long base URL does not widen every row.
+        let _ = writeln!(
+            d,
+            "Rerun a row with {} followed by its rerun flags.\n",
+            code(&cut(&self.rerun_prefix(), 300))
+        );
         d.push_str("| scenario | check | message | basis | rerun |\n|---|---|---|---|---|\n");
         let budget = MAX_BYTES - TAIL_RESERVE;
         let shown = push_rows(

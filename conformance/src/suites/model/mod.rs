@@ -167,7 +167,7 @@ fn env(ctx: &Ctx<'_>, facts: &Facts) -> Env {
 }
 
 /// A shell word: as it is when plain, else single-quoted.
-fn shell_word(word: &str) -> String {
+pub fn shell_word(word: &str) -> String {
     let plain = !word.is_empty()
         && word
             .chars()
