@@ -39,7 +39,7 @@ fn expected_check(fault: Fault) -> &'static str {
         Fault::ErrorMessageChanged => SNAPSHOT,
         Fault::DeleteStaleIndex => MODEL_MATCHES,
         Fault::ListTruncated => MODEL_MATCHES,
-        Fault::NamesAsciiOnly => CREATE_ECHOES_REQUEST,
+        Fault::NamesAsciiOnly => STORED_AS_SENT,
         Fault::RacyDelete => MODEL_MATCHES,
         Fault::NoWwwAuthenticate => WWW_AUTHENTICATE,
         Fault::NamesTrimmed => STORED_AS_SENT,
