@@ -56,7 +56,7 @@ pub struct RunConfig {
     /// from `INSTA_UPDATE` and `CI`).
     pub snapshot_writes: Writes,
     /// Extra certificate authorities to trust (a staging server with a private CA).
-    pub ca_certs: Vec<reqwest::Certificate>,
+    pub ca_certs: Vec<rustls_pki_types::CertificateDer<'static>>,
     /// The whole run's deadline (`--deadline`): past it, the run stops like an interrupted
     /// one (scenarios cut short, tokens deleted) and says that time ran out.
     pub deadline: Option<Duration>,

@@ -27,6 +27,7 @@ pub mod runner;
 pub mod snapshot;
 pub mod suites;
 pub mod tally;
+pub mod tls;
 pub mod transport;
 
 pub use config::{Credentials, RunConfig};

@@ -124,7 +124,7 @@ pub struct TransportSettings<'a> {
     pub max_rps: Option<f64>,
     pub retry: RetryPolicy,
     /// More certificate authorities to trust (`--ca-cert`).
-    pub ca_certs: &'a [reqwest::Certificate],
+    pub ca_certs: &'a [rustls_pki_types::CertificateDer<'static>],
     /// The response body cap (`--max-body-bytes`).
     pub max_body: usize,
     /// The most requests in flight at once (`--jobs`): a ceiling the adaptive limit grows to.
@@ -212,8 +212,9 @@ impl Transport {
             .redirect(reqwest::redirect::Policy::none())
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(5)));
-        for cert in ca_certs {
-            builder = builder.add_root_certificate(cert.clone());
+        if !ca_certs.is_empty() {
+            let tls = crate::tls::client_config(ca_certs).map_err(RunError::Config)?;
+            builder = builder.tls_backend_preconfigured(tls);
         }
         let http = builder
             .build()

@@ -147,7 +147,8 @@ fn in_words(e: &reqwest::Error) -> String {
         format!("connection refused by {host_port} (nothing listens there)")
     } else if all.contains("certificate") || all.contains("unknownissuer") {
         format!(
-            "TLS certificate of {host} not trusted ({root}): if it is signed by a private CA, give that CA with --ca-cert"
+            "TLS certificate of {host} not trusted: {}",
+            certificate_problem(&all, &host)
         )
     } else if all.contains("tls") || all.contains("handshake") {
         format!("TLS handshake with {host_port} failed: {root}")
@@ -163,6 +164,26 @@ fn in_words(e: &reqwest::Error) -> String {
         format!("the answer's body from {host_port} could not be read: {root}")
     } else {
         format!("no answer from {host_port}: {root}")
+    }
+}
+
+/// rustls's certificate errors, in words (its texts are debug forms such as
+/// `Other(OtherError(CaUsedAsEndEntity))`).
+fn certificate_problem(all: &str, host: &str) -> String {
+    if all.contains("causedasendentity") {
+        "the server presents a CA certificate (CA:TRUE, as `openssl req -x509` makes one) as its own; give that very certificate with --ca-cert to trust it for the names it carries".to_owned()
+    } else if all.contains("notvalidforname") || all.contains("not valid for name") {
+        format!(
+            "it is not issued for the name {host}; use the host name the certificate names in --base-url"
+        )
+    } else if all.contains("expired") {
+        "it has expired".to_owned()
+    } else if all.contains("notvalidyet") {
+        "it is not valid yet (check this machine's clock)".to_owned()
+    } else if all.contains("unknownissuer") {
+        "it is signed by an authority this machine does not trust; if that is a private CA, give the CA's certificate with --ca-cert".to_owned()
+    } else {
+        "if it is signed by a private CA, give that CA with --ca-cert".to_owned()
     }
 }
 

@@ -74,13 +74,13 @@ impl ConnectArgs {
     }
 
     /// Reads every `--ca-cert` file; a missing or malformed one is a usage error.
-    pub fn ca_certs(&self) -> Result<Vec<reqwest::Certificate>, CliError> {
+    pub fn ca_certs(&self) -> Result<Vec<rustls_pki_types::CertificateDer<'static>>, CliError> {
         let mut out = Vec::new();
         for path in &self.ca_cert {
             let pem = std::fs::read(path).map_err(|e| {
                 CliError::Usage(format!("cannot read --ca-cert {}: {e}", path.display()))
             })?;
-            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+            let certs = conformance::tls::certificates_from_pem(&pem).map_err(|e| {
                 CliError::Usage(format!(
                     "--ca-cert {} is not a PEM certificate: {e}",
                     path.display()

@@ -151,3 +151,69 @@ fn ca_cert_trusts_a_private_ca_and_nothing_else_does() {
     assert_eq!(out.status.code(), Some(exit::USAGE.into()));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--ca-cert"));
 }
+
+/// `openssl req -x509` makes a self-signed certificate marked `CA:TRUE`; WebPKI refuses such a
+/// certificate as a server's own. Given with `--ca-cert`, it is trusted for its own names, as
+/// `curl --cacert` trusts it; for another name it is still refused, in words.
+#[test]
+fn ca_cert_trusts_a_self_signed_server_certificate_for_its_own_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let made = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost",
+        ])
+        .current_dir(dir.path())
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        made,
+        "the openssl command is needed to make test certificates"
+    );
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let port = rt.block_on(serve(dir.path()));
+    let cert = dir.path().join("server.pem");
+    let run = |host: &str, extra: &[&str]| {
+        crate::common::binary()
+            .args([
+                "run",
+                "--base-url",
+                &format!("https://{host}:{port}/api/v1"),
+            ])
+            .args(extra)
+            .env("ABP_TOKEN", "some-credential")
+            .output()
+            .unwrap()
+    };
+    // Not given: refused, and the reason is in words.
+    let out = run("localhost", &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(exit::NO_VERDICT.into()), "{stderr}");
+    assert!(!stderr.contains("OtherError"), "{stderr}");
+    // Given: the handshake succeeds and preflight gets to the credential.
+    let out = run("localhost", &["--ca-cert", cert.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(exit::USAGE.into()), "{stderr}");
+    assert!(stderr.contains("answered 401"), "{stderr}");
+    // Given, but for a name it does not carry: refused, naming the mismatch.
+    let out = run("127.0.0.1", &["--ca-cert", cert.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(exit::NO_VERDICT.into()), "{stderr}");
+    assert!(
+        stderr.contains("not issued for the name 127.0.0.1"),
+        "{stderr}"
+    );
+}
