@@ -5,11 +5,34 @@
 use abp_tokens_client::{ApiError, Client, ErrorExt, StatusCode, servers, types};
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> std::process::ExitCode {
     let base_url = std::env::var("ABP_BASE_URL").unwrap_or_else(|_| servers::LOCAL.into());
     // `conformance serve` prints its development credentials; this one may manage tokens.
     let token = std::env::var("ABP_TOKEN").unwrap_or_else(|_| "dev-alice-token".into());
-    run(&base_url, &token).await
+    match run(&base_url, &token).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {}", with_causes(e.as_ref()));
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// An error and every cause under it: "Communication Error: error sending request … :
+/// client error (Connect): tcp connect error: Connection refused (os error 111)", where the
+/// error alone would stop before saying why.
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 /// Everything but the configuration; `pub` so that `generated/tests/readme.rs` can run it.
