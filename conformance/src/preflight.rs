@@ -82,14 +82,19 @@ pub async fn preflight(shared: &Shared) -> Result<(), RunError> {
 
 /// The response, or the reason there was none as an "unreachable" error (exit 3).
 fn answered<'a>(shared: &Shared, sent: &'a Sent) -> Result<&'a RecordedResponse, RunError> {
-    let response = sent
-        .exchange
-        .response
-        .as_ref()
-        .map_err(|e| RunError::Unreachable {
+    let response = sent.exchange.response.as_ref().map_err(|e| match e.kind {
+        // The target answered, with more than the run will hold: it was reached, and the
+        // way on is a flag, not a network fix.
+        abp_tokens_client::TransportErrorKind::Limit => RunError::Config(format!(
+            "GET {} answered, but {}",
+            shared.api.list.path,
+            shared.redactor.scrub(&e.message)
+        )),
+        _ => RunError::Unreachable {
             url: shared.config.base_url.clone(),
             reason: shared.redactor.scrub(&e.message),
-        })?;
+        },
+    })?;
     if (300..400).contains(&response.status) {
         let location = shared
             .redactor
