@@ -36,8 +36,8 @@ pub const UNPROVEN_SECRET: &str = "[secret]";
 /// (`openapi/TRANSCRIPTION.md`, "Other people's secrets") is shape-based, never our server's
 /// format: a value has the secret's shape when its length is within the lengths of the
 /// run's secrets, it starts with their common prefix (up to its last symbol) and each of its
-/// characters is of a class (lower, upper, digit, or that exact symbol) seen in them; it has
-/// the mask's shape
+/// characters is of a class (lower, upper, digit, or that exact symbol) seen in them, or when
+/// it is in that alphabet and longer than every mask the run saw; it has the mask's shape
 /// when it has a character of a class no secret has (`*`, `•`, `…`), or the characters every
 /// learned mask has at the same places.
 #[derive(Debug, Default, Clone)]
@@ -109,17 +109,21 @@ impl Shapes {
         self.secret_lengths.is_some() && !self.masks.is_empty()
     }
 
-    /// Whether `value` could be a secret of this target (see [`Shapes`]).
+    /// Whether `value` could be a secret of this target (see [`Shapes`]): the secrets' length,
+    /// prefix and alphabet; or, whatever its length and prefix (a person's token of an older
+    /// format), the secrets' alphabet at a length no mask the run saw reaches.
     pub fn secret_shaped(&self, value: &str) -> bool {
         let (Some((lo, hi)), Some(prefix)) = (self.secret_lengths, self.prefix()) else {
             return false;
         };
         let n = value.chars().count();
-        (lo..=hi).contains(&n)
-            && value.starts_with(prefix)
-            && value
-                .chars()
-                .all(|c| self.secret_classes.contains(&class(c)))
+        let alphabet = value
+            .chars()
+            .all(|c| self.secret_classes.contains(&class(c)));
+        let longest_mask = self.masks.iter().map(Vec::len).max();
+        alphabet
+            && (((lo..=hi).contains(&n) && value.starts_with(prefix))
+                || longest_mask.is_some_and(|m| n > m))
     }
 
     /// The secrets' common prefix up to its last symbol (`uat_`, `sk-live-`): the format's
@@ -581,6 +585,19 @@ mod tests {
             "a\\u{1b}[2Jb\\u{d}c\\u{7}\\u{0}d\\u{202e}e\nf\tg"
         );
         assert!(matches!(neutralize("plain"), std::borrow::Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn a_secret_of_another_length_in_the_secrets_alphabet_is_secret_shaped() {
+        let mut shapes = Shapes::default();
+        shapes.learn_secret("uat_Q2hhbmdlIG1lIGFuZCBzZWUgd2hhdCBicmVha3MK");
+        shapes.learn_mask("uat_****rM1E");
+        // An older format: no prefix, twice the length, same alphabet, longer than any mask.
+        let older = "Zm9vYmFyYmF6cXV4cXV1eHF1dXhmb29iYXJiYXpxdXhxdXV4cXV1eA";
+        assert!(shapes.secret_shaped(older) && !shapes.mask_shaped(older));
+        // Masks, and short values a mask could be, are not.
+        assert!(!shapes.secret_shaped("uat_****abcd"));
+        assert!(!shapes.secret_shaped("abcdef"));
     }
 
     #[test]

@@ -27,6 +27,9 @@ enum Misbehaviour {
     RedirectWithCredential,
     /// Lists show a person's pre-existing tokens with their full secrets.
     UnmaskPersonsTokens,
+    /// Lists show a person's pre-existing tokens with full secrets of an older format:
+    /// another length, no prefix, the same alphabet.
+    UnmaskPersonsOlderTokens,
     /// A create answers with the `_id` of one of a person's tokens.
     PersonsIdOnCreate,
     /// After first contact, a list answer's body never ends.
@@ -239,13 +242,20 @@ async fn serve(
                 format!("Bearer realm=\"{authorization}\""),
             ));
         }
-        Misbehaviour::UnmaskPersonsTokens if is_list && status == 200 => {
+        Misbehaviour::UnmaskPersonsTokens | Misbehaviour::UnmaskPersonsOlderTokens
+            if is_list && status == 200 =>
+        {
+            let older = misbehaviour == Misbehaviour::UnmaskPersonsOlderTokens;
             if let Ok(serde_json::Value::Array(mut items)) = serde_json::from_slice(&out) {
                 let persons = seen.persons.lock().unwrap().clone();
                 for item in &mut items {
                     let id = item["_id"].as_str().unwrap_or_default().to_owned();
                     if let Some(secret) = persons.get(&id) {
-                        item["token"] = secret.clone().into();
+                        let shown = match secret.split_once('_') {
+                            Some((_, random)) if older => format!("{random}{random}"),
+                            _ => secret.clone(),
+                        };
+                        item["token"] = shown.into();
                     }
                 }
                 out = serde_json::to_vec(&items).unwrap();
@@ -537,6 +547,25 @@ async fn redirect_with_the_credential_in_location_is_redacted() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_persons_tokens_listed_unmasked_fail_the_run() {
     let run = case(Misbehaviour::UnmaskPersonsTokens, &["--suite", "lifecycle"]).await;
+    assert_eq!(run.code, Some(exit::FAILED.into()), "{}", run.text());
+    assert!(
+        run.text()
+            .contains("which this run did not create, unmasked"),
+        "{}",
+        run.text()
+    );
+}
+
+/// A person's secret of another format (another length, no prefix) is a leak too when it is
+/// in the secrets' alphabet and longer than every mask (TRANSCRIPTION.md, "Other people's
+/// secrets").
+#[tokio::test(flavor = "multi_thread")]
+async fn a_persons_older_format_secrets_listed_unmasked_fail_the_run() {
+    let run = case(
+        Misbehaviour::UnmaskPersonsOlderTokens,
+        &["--suite", "lifecycle"],
+    )
+    .await;
     assert_eq!(run.code, Some(exit::FAILED.into()), "{}", run.text());
     assert!(
         run.text()
