@@ -37,6 +37,16 @@ pub fn list(args: ListArgs) -> Result<(), CliError> {
         };
         let _ = writeln!(out, "  {:<width$}  {}{needs}", s.name, s.summary);
     }
+    out.push_str("\ninput classes (derived from the spec, with the rule each answer rests on):\n");
+    for c in suites::classes::input_classes(&spec) {
+        let _ = writeln!(
+            out,
+            "  {}\n      applied to: {}\n      rule: {}",
+            c.class,
+            c.applies_to.join(", "),
+            c.rule
+        );
+    }
     out.push_str("\nchecks:\n");
     for c in checks::ALL {
         let scope = match c.scope {

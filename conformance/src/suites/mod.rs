@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod boundary;
+pub mod classes;
 pub mod corpus;
 pub mod effects;
 pub mod injected;

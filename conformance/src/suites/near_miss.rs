@@ -72,6 +72,14 @@ impl Bend {
         }
     }
 
+    /// The bends of a carrier, as `conformance list` names them.
+    pub fn described(carrier: &Carrier) -> Vec<&'static str> {
+        Bend::for_carrier(carrier)
+            .iter()
+            .map(|b| b.says())
+            .collect()
+    }
+
     /// The bends that apply to a carrier. The bearer credential's one-character change is
     /// the auth suite's `tampered-credential`, so it is not repeated here.
     fn for_carrier(carrier: &Carrier) -> &'static [Bend] {
