@@ -18,7 +18,7 @@ use crate::store::faulty::{
 };
 use crate::taken::Taken;
 use crate::tokens::{fresh_secret, mask};
-use abp_spec::{Lifetime, SchemaViolation};
+use abp_spec::{JsonType, Lifetime, SchemaViolation};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
@@ -77,6 +77,10 @@ pub(crate) enum Rewrite {
     UnknownLifetimeAs(String),
     /// Arrays nested in array properties are flattened into them.
     FlattenNestedArrays,
+    /// A string given for an array property becomes an array of one (Mongoose's cast).
+    CastStringsToArrays,
+    /// An array of one string given for a string property becomes that string.
+    UnwrapArraysOfOne,
 }
 
 fn flatten_into(value: Value, out: &mut Vec<Value>) {
@@ -107,6 +111,26 @@ impl Rewrite {
                     }
                 }
             }
+            Rewrite::CastStringsToArrays | Rewrite::UnwrapArraysOfOne => {
+                for field in &contract.spec.create_body.fields {
+                    let Some(value) = body.get_mut(&field.name) else {
+                        continue;
+                    };
+                    match (self, field.json_type(), &*value) {
+                        (Rewrite::CastStringsToArrays, Some(JsonType::Array), Value::String(_)) => {
+                            *value = Value::Array(vec![value.take()]);
+                        }
+                        (
+                            Rewrite::UnwrapArraysOfOne,
+                            Some(JsonType::String),
+                            Value::Array(items),
+                        ) if items.len() == 1 && items[0].is_string() => {
+                            *value = items[0].clone();
+                        }
+                        _ => {}
+                    }
+                }
+            }
         }
     }
 
@@ -114,7 +138,10 @@ impl Rewrite {
     pub fn excuses(&self, violation: &SchemaViolation) -> bool {
         match self {
             Rewrite::ExcuseMissingRequired => violation.missing_property.is_some(),
-            Rewrite::UnknownLifetimeAs(_) | Rewrite::FlattenNestedArrays => false,
+            Rewrite::UnknownLifetimeAs(_)
+            | Rewrite::FlattenNestedArrays
+            | Rewrite::CastStringsToArrays
+            | Rewrite::UnwrapArraysOfOne => false,
         }
     }
 }
@@ -367,6 +394,8 @@ pub(crate) fn compile(
                 contract.spec.example_lifetime.name.clone(),
             )),
             Fault::AcceptNestedPrivileges => b.rewrites.push(Rewrite::FlattenNestedArrays),
+            Fault::StringCastToArray => b.rewrites.push(Rewrite::CastStringsToArrays),
+            Fault::ArrayOfOneUnwrapped => b.rewrites.push(Rewrite::UnwrapArraysOfOne),
             Fault::NoBodyLimit => b.body_limit = None,
             Fault::BadTokenId404 => b.check_token_id = false,
             Fault::AnyBearerAccepted => b.unknown_credential_user = first_user.cloned(),

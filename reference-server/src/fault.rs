@@ -56,6 +56,8 @@ catalog! {
     MalformedJson500 => ("malformed-json-500", Validation, "malformed JSON answers 500"),
     AcceptUnknownLifetime => ("accept-unknown-lifetime", Validation, "an unknown lifetime is accepted as the spec's example lifetime"),
     AcceptNestedPrivileges => ("accept-nested-privileges", Validation, "privileges given as nested arrays are flattened and accepted"),
+    StringCastToArray => ("string-cast-to-array", Validation, "a string given for an array property is stored as an array of one, as Mongoose casts it"),
+    ArrayOfOneUnwrapped => ("array-of-one-unwrapped", Validation, "a string property given as an array of one string takes that string, as a query-string parser does"),
     NoBodyLimit => ("no-body-limit", Validation, "bodies over the spec's x-max-body-bytes are processed normally"),
     BadTokenId404 => ("bad-token-id-404", Validation, "a token id that breaks the path parameter's pattern answers 404 instead of 400"),
     AnyBearerAccepted => ("any-bearer-accepted", Auth, "any non-empty unknown bearer credential authenticates as the first user"),

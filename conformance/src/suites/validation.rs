@@ -121,6 +121,7 @@ pub fn scenarios(api: &Contract) -> Result<Vec<Scenario>, RunError> {
             continue;
         };
         d.wrong_types(field, field_type);
+        d.coercible_look_alikes(field, field_type);
         if field_type == JsonType::Array {
             d.wrong_item_types(field);
         }
@@ -233,6 +234,51 @@ impl<'a> Derivation<'a> {
             self.rejected(
                 format!("{field}-as-{sample_type}"),
                 format!("create with `{field}` as {sample_type} (the spec says {field_type})"),
+                body,
+            );
+        }
+    }
+
+    /// Look-alikes a lenient stack coerces into the declared type (Mongoose casts a string to
+    /// an array of one, query-string parsers take the first of an array, JSON text gets parsed
+    /// twice): the property's own valid value, wrapped or unwrapped. Each is a wrong type all
+    /// the same, so 400, and nothing stored.
+    fn coercible_look_alikes(&mut self, f: &BodyField, field_type: JsonType) {
+        let field = &f.name;
+        let Some(valid) = self.base_map.get(field).cloned() else {
+            return;
+        };
+        let mut cases = Vec::new();
+        match (field_type, &valid) {
+            (JsonType::Array, Value::Array(items)) => {
+                if let Some(first) = items.first() {
+                    cases.push((
+                        "one-bare-item",
+                        first.clone(),
+                        "its first valid item, not in an array",
+                    ));
+                }
+                cases.push((
+                    "json-text",
+                    Value::String(valid.to_string()),
+                    "its valid value written as JSON text",
+                ));
+            }
+            (JsonType::Array, _) => {}
+            (_, value) => cases.push((
+                "array-of-one",
+                json!([value]),
+                "its valid value in an array of one",
+            )),
+        }
+        for (label, sample, what) in cases {
+            let body = self.with(field, sample);
+            self.rejected(
+                format!("{field}-as-{label}"),
+                format!(
+                    "create with `{field}` as {what} (the spec says {}; a coercing server takes it)",
+                    field_type.name()
+                ),
                 body,
             );
         }

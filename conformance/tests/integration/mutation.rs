@@ -24,6 +24,8 @@ fn expected_check(fault: Fault) -> &'static str {
         Fault::MalformedJson500 => NOT_A_SERVER_ERROR,
         Fault::AcceptUnknownLifetime => REJECTION_CHANGES_NOTHING,
         Fault::AcceptNestedPrivileges => REJECTION_CHANGES_NOTHING,
+        Fault::StringCastToArray => REJECTION_CHANGES_NOTHING,
+        Fault::ArrayOfOneUnwrapped => REJECTION_CHANGES_NOTHING,
         Fault::NoBodyLimit => STATUS_EXPECTED,
         Fault::BadTokenId404 => STATUS_EXPECTED,
         Fault::AnyBearerAccepted => STATUS_EXPECTED,

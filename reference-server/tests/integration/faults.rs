@@ -104,6 +104,19 @@ async fn observe(fault: Fault, srv: &EmbeddedServer, raw: &Raw) -> String {
             .await
             .status
             .to_string(),
+        Fault::StringCastToArray => raw
+            .create(
+                &c.user,
+                json!({"name": "c", "lifetime": lifetime, "privileges": "project:read"}),
+            )
+            .await
+            .status
+            .to_string(),
+        Fault::ArrayOfOneUnwrapped => raw
+            .create(&c.user, json!({"name": "u", "lifetime": [lifetime]}))
+            .await
+            .status
+            .to_string(),
         Fault::NoBodyLimit => {
             let mut body = json!({"name": "big", "lifetime": lifetime})
                 .to_string()
