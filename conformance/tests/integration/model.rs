@@ -191,6 +191,24 @@ async fn every_sampled_seed_catches_every_model_only_fault_with_one_job_or_many(
     assert!(missed.is_empty(), "missed: {missed:?}");
 }
 
+/// The lanes' tokens share a few names, so a delete a server keys by name meets a sibling of
+/// the same name by construction, whatever the seed (with a name per slot, every lane passed
+/// against delete-by-name).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn colliding_names_catch_a_delete_keyed_by_name_whatever_the_seed() {
+    for seed in [1, 2, 7] {
+        let outcome = model_run(vec![Fault::DeleteByName], seed, 32).await;
+        assert!(
+            outcome
+                .failed_checks()
+                .iter()
+                .any(|c| c == conformance::checks::MODEL_MATCHES),
+            "seed {seed}: {:?}",
+            outcome.failed_checks()
+        );
+    }
+}
+
 /// The verdicts do not depend on `--jobs`: against a correct server every lane passes with one
 /// job and with 32, and against each model-only fault the suite fails either way.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

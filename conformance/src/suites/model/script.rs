@@ -79,7 +79,7 @@ pub fn script(steps: &[Step], facts: &Facts, api: &Contract, base_url: &str) -> 
         facts
             .fields
             .create_body(
-                &format!("{RUN_NAME_PREFIX}replay-t{slot}"),
+                &super::judge::token_name(&format!("{RUN_NAME_PREFIX}replay-"), slot),
                 &facts.lifetimes[lifetime].name,
                 p.as_deref(),
             )
