@@ -66,7 +66,8 @@ impl Default for RetryPolicy {
     fn default() -> Self {
         RetryPolicy {
             max_retries: 4,
-            max_wait: Duration::from_secs(30),
+            // A one-minute rate-limit window (express-rate-limit's default) is waited out.
+            max_wait: Duration::from_secs(120),
             first_contact: false,
         }
     }
@@ -520,7 +521,12 @@ impl Transport {
                 None => self.limiter.observe(operation_id, load),
             }
             let attempts = retries.len() as u32;
-            let decision = self.decide(&exchange, idempotent, attempts, policy).await;
+            // Waits count from the answer, not from when `decide` got the pacer: a decision
+            // that queued behind a long pause must not start its wait over.
+            let received = tokio::time::Instant::now();
+            let decision = self
+                .decide(&exchange, idempotent, attempts, policy, received)
+                .await;
             match (decision, spare) {
                 (Decision::Retry { wait, reason }, Some(spare)) => {
                     retries.push(Retry {
@@ -528,7 +534,7 @@ impl Transport {
                         reason,
                         wait,
                     });
-                    tokio::time::sleep(wait).await;
+                    tokio::time::sleep_until(received + wait).await;
                     request = Some(spare);
                 }
                 (Decision::GiveUp(why), _) => {
@@ -557,6 +563,7 @@ impl Transport {
         idempotent: bool,
         attempts: u32,
         policy: RetryPolicy,
+        received: tokio::time::Instant,
     ) -> Decision {
         let backoff = Duration::from_millis(250 * 2u64.pow(attempts.min(6)));
         match &exchange.response {
@@ -568,9 +575,7 @@ impl Transport {
                 }
                 // A stated wait applies to every request, not only this one's retry.
                 if let Some(wait) = retry_after(r).filter(|w| *w <= policy.max_wait) {
-                    self.pacer
-                        .pause_until(tokio::time::Instant::now() + wait)
-                        .await;
+                    self.pacer.pause_until(received + wait).await;
                 }
             }
             Ok(_) => self.pacer.served().await,
@@ -582,9 +587,7 @@ impl Transport {
             && !reset.is_zero()
             && reset <= policy.max_wait
         {
-            self.pacer
-                .pause_until(tokio::time::Instant::now() + reset)
-                .await;
+            self.pacer.pause_until(received + reset).await;
         }
         match &exchange.response {
             Ok(r) if r.status == 429 || r.status == 503 => {
@@ -598,7 +601,10 @@ impl Transport {
                 // within this run: every request gives up at once instead of waiting out
                 // its own retries, so the run ends (exit 3) in seconds, not hours.
                 let (refusing, refusals) = self.pacer.refusing_for().await;
-                let stall = policy.max_wait.max(STALL);
+                // Not the retry bound: a long wait the target asked for pauses every request
+                // and counts as served time (`Pacer::wait_turn`), so a target that refuses
+                // everything is still given up on in about this time.
+                let stall = STALL;
                 if refusing >= stall && refusals >= STALL_REFUSALS {
                     return Decision::GiveUp(format!(
                         "the target is {what}: it served no request for {} s ({refusals} refusals in a row)",
@@ -649,8 +655,8 @@ impl Transport {
     }
 }
 
-/// A target that served nothing for this long (or `--max-retry-wait`, if longer), over at
-/// least [`STALL_REFUSALS`] refusals, is given up on.
+/// A target that served nothing for this long, over at least [`STALL_REFUSALS`] refusals, is
+/// given up on.
 const STALL: Duration = Duration::from_secs(20);
 const STALL_REFUSALS: u32 = 10;
 

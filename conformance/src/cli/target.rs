@@ -43,7 +43,8 @@ pub struct ConnectArgs {
     #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u32).range(0..=20))]
     pub max_retries: u32,
     /// The longest wait for one retry, in seconds; a Retry-After beyond it ends the request.
-    #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    /// The default waits out a one-minute rate-limit window (express-rate-limit's default).
+    #[arg(long, value_name = "SECONDS", default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub max_retry_wait: u64,
     /// Trust this certificate authority (PEM) too, for a staging server with a private CA
     /// (repeatable). There is no option to skip certificate checks.

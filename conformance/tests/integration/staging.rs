@@ -250,6 +250,22 @@ async fn a_fixed_window_is_waited_out_not_given_up_on() {
     within(&run, windows as f64 * 10.0);
 }
 
+/// `express-rate-limit`'s default window, a minute (600 per 60 s): waited out once, with the
+/// default flags. A 429 whose decision queued behind the pause restarted it from then, which
+/// took 234 s for what the limit allows in 60.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "slow proof: `cargo test --workspace -- --include-ignored` runs it, and .ci/run always does"]
+async fn a_one_minute_window_is_waited_out_once() {
+    let run = finite(TestConditions {
+        fixed_window: Some((NonZeroU32::new(600).unwrap(), NonZeroU64::new(60).unwrap())),
+        ..Default::default()
+    })
+    .await;
+    passed_and_clean(&run, "one-minute window");
+    let windows = run.requests.saturating_sub(1) / 600;
+    within(&run, windows as f64 * 60.0);
+}
+
 /// One worker, 100 ms a create: the run's own concurrency must not build a queue its
 /// requests time out in. PASSED with no request left without an answer.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
