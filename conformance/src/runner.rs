@@ -5,9 +5,9 @@
 //! terminal, JUnit, JSON, HTML and snapshots are the same whatever the interleaving. Live
 //! progress, which is about the interleaving, goes through [`Reporter::progress`] instead.
 //!
-//! The steps, each a function of its own: [`select`] the scenarios, [`start`] (the shared
-//! state, the deadline, preflight), [`schedule`] them in order, [`sweep::sweep`] what is
-//! left, and [`conclude::conclude`] (warnings, gates, the verdict event).
+//! The steps, each a function of its own: `select` the scenarios, `start` (the shared state,
+//! the deadline, preflight), `schedule` them in order, `sweep` what is left, and `conclude`
+//! (warnings, gates, the verdict event).
 
 mod conclude;
 mod scenario;
