@@ -92,7 +92,15 @@ pub struct Sent {
     /// Set when the last attempt is a 429/503 that the policy gave up waiting out: the
     /// target is rate-limited or unavailable, which says nothing about conformance.
     pub gave_up: Option<String>,
+    /// Set when every attempt (at least two) got no answer within the timeout while the
+    /// target answered at least [`HANG_EVIDENCE`] other requests in the meantime: how many
+    /// it answered. The input, not the load, is what goes unanswered.
+    pub hung: Option<u64>,
 }
+
+/// Other requests a target must answer while one request waits out its timeout before that
+/// request's silence is laid at its input's door rather than at a busy target's.
+pub const HANG_EVIDENCE: u64 = 10;
 
 tokio::task_local! {
     /// Set while a scenario's burst is sent (`Ctx::burst`): its requests are sent at once.
@@ -150,6 +158,8 @@ pub struct Transport {
     posts: Mutex<PostLedger>,
     /// The response body cap (`--max-body-bytes`).
     max_body: usize,
+    /// Answers received so far (any status), for [`Sent::hung`].
+    answers: std::sync::atomic::AtomicU64,
 }
 
 impl Transport {
@@ -236,6 +246,7 @@ impl Transport {
             secret_fields,
             posts: Mutex::default(),
             max_body,
+            answers: Default::default(),
         }))
     }
 
@@ -453,6 +464,9 @@ impl Transport {
     ) -> (Sent, reqwest::Result<reqwest::Response>) {
         let mut retries = Vec::new();
         let mut request = Some(request);
+        // Other answers seen while the attempts of this request timed out; `None` once an
+        // attempt ended otherwise.
+        let mut hung: Option<u64> = Some(0);
         loop {
             let Some(current) = request.take() else {
                 unreachable!("a request is kept for every attempt")
@@ -493,6 +507,7 @@ impl Transport {
                     exchange,
                     retries,
                     gave_up: Some(why.clone()),
+                    hung: None,
                 };
                 let answer = abp_tokens_client::failing_response(
                     reqwest::StatusCode::SERVICE_UNAVAILABLE,
@@ -502,6 +517,7 @@ impl Transport {
                 return (sent, Ok(answer));
             }
             self.pacer.wait_turn().await;
+            let answers_before = self.answers.load(std::sync::atomic::Ordering::SeqCst);
             let (exchange, response) = send_recorded(
                 &self.http,
                 current,
@@ -510,6 +526,19 @@ impl Transport {
                 self.max_body,
             )
             .await;
+            let others = self
+                .answers
+                .load(std::sync::atomic::Ordering::SeqCst)
+                .saturating_sub(answers_before);
+            hung = match &exchange.response {
+                Ok(_) => {
+                    self.answers
+                        .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    None
+                }
+                Err(e) if e.kind == TransportErrorKind::Timeout => hung.map(|h| h + others),
+                Err(_) => None,
+            };
             let load = match &exchange.response {
                 Ok(r) if r.status == 429 || r.status == 503 => Load::Refused,
                 Ok(_) => Load::Answered(exchange.duration),
@@ -542,14 +571,19 @@ impl Transport {
                         exchange,
                         retries,
                         gave_up: Some(why),
+                        hung: None,
                     };
                     return (sent, response);
                 }
                 _ => {
+                    // One timed-out attempt is no evidence against the input: a slow
+                    // moment, or a create that is not sent twice. Every retry too is.
+                    let hung = hung.filter(|h| !retries.is_empty() && *h >= HANG_EVIDENCE);
                     let sent = Sent {
                         exchange,
                         retries,
                         gave_up: None,
+                        hung,
                     };
                     return (sent, response);
                 }

@@ -108,6 +108,8 @@ checks! {
         "a delete removes the one token it names: tokens sharing its name, privileges, lifetime and second survive, listed once each and unchanged";
     METHOD_NOT_ALLOWED = "method_not_allowed", scenario,
         "a method the spec does not document on a path answers 405 with an Allow header listing the documented ones (RFC 9110 §15.5.6)";
+    ANSWERS_EVERY_INPUT = "answers_every_input", scenario,
+        "a request the target never answers within --timeout, across its retries, while it answers other requests meanwhile (at least 10) is an input that hangs the server; time alone, on a busy target, is no verdict";
     MODEL_MATCHES = "model_matches", scenario,
         "a seeded random sequence of operations gets every answer the spec's model predicts (statuses, exact lists, echoes, expiry); a failure shows the shrunk sequence and a replay script";
     SNAPSHOT = "snapshot", scenario,

@@ -97,7 +97,7 @@ impl<'a> Ctx<'a> {
         self.emit_exchange(&raw, index, &op.id);
         self.log
             .push((kind, self.as_snapshotted(kind, &raw, done_by_lost)));
-        let response = self.answered(&raw, sent.gave_up.as_deref(), op)?;
+        let response = self.answered(&raw, sent.gave_up.as_deref(), sent.hung, op)?;
         let cx = ResponseCx {
             op,
             response,
@@ -195,10 +195,29 @@ impl<'a> Ctx<'a> {
         &mut self,
         raw: &'r RawExchange,
         gave_up: Option<&str>,
+        hung: Option<u64>,
         op: &Operation,
     ) -> Option<&'r RawResponse> {
         let response = match &raw.response {
             Ok(r) => r,
+            // Never answered, across retries, while the target answered others: the input
+            // hangs the server, a robustness failure that names the request.
+            Err(e)
+                if e.kind == TransportErrorKind::Timeout
+                    && let Some(others) = hung =>
+            {
+                let failure = checks::Failure::new(format!(
+                    "{} {} got no answer within --timeout {} s, in every attempt, while the target answered {others} other requests meanwhile: this request hangs the server",
+                    raw.method,
+                    self.shared.redactor.apply(&raw.url),
+                    self.shared.config.timeout.as_secs()
+                ))
+                .expected("an answer to every request")
+                .actual("no answer, again and again")
+                .at(op.pointer.clone());
+                self.check(checks::ANSWERS_EVERY_INPUT, Err(failure));
+                return None;
+            }
             // Time is not a verdict: no answer within --timeout, or a target the transport
             // stopped asking because it answered nothing for long, leaves the scenario
             // without one (exit 3 if nothing else fails), never FAIL.

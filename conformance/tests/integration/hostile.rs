@@ -38,6 +38,9 @@ enum Misbehaviour {
     Trickle,
     /// After first contact, nothing is ever answered.
     NeverAnswers,
+    /// A bearer credential with a space inside is never answered (a regex that backtracks
+    /// forever on it); everything else is answered as usual.
+    HangsOnSpacedCredential,
     /// Error bodies carry terminal escapes (clear screen, a green `PASSED`, a bell, NUL).
     EscapesInErrors,
     /// Every DELETE answers 500 and deletes nothing.
@@ -157,6 +160,14 @@ async fn serve(
             body.len()
         );
         return stream.write_all(answer.as_bytes()).await;
+    }
+    if misbehaviour == Misbehaviour::HangsOnSpacedCredential
+        && authorization
+            .strip_prefix("Bearer ")
+            .is_some_and(|c| c.trim().contains(' '))
+    {
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+        return Ok(());
     }
     if misbehaviour == Misbehaviour::NeverAnswers && after_first_contact {
         tokio::time::sleep(Duration::from_secs(3600)).await;
@@ -644,6 +655,24 @@ async fn tokens_whose_deletion_failed_are_counted_with_the_cleanup_command() {
     assert!(
         line.contains("`conformance cleanup --base-url http://") && line.contains(" --yes`"),
         "{line}"
+    );
+}
+
+/// One input the target never answers, while it answers everything else: a robustness
+/// failure that names the request, not a run without a verdict.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_input_the_target_never_answers_fails_naming_it() {
+    let run = case(
+        Misbehaviour::HangsOnSpacedCredential,
+        &["--suite", "auth", "--timeout", "2", "--max-retries", "1"],
+    )
+    .await;
+    assert_eq!(run.code, Some(exit::FAILED.into()), "{}", run.text());
+    assert!(
+        run.text().contains("answers_every_input")
+            && run.text().contains("this request hangs the server"),
+        "{}",
+        run.text()
     );
 }
 
