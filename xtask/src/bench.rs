@@ -327,33 +327,36 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
 }
 
 /// A finite staging: the reference server's condition, and the least time a run of `n`
-/// requests (`creates` of them creates) can take under it.
+/// requests (`creates` of them creates) can take under it, the server answering after
+/// `latency` seconds.
 struct Shape {
     name: &'static str,
     flags: &'static [&'static str],
-    floor: fn(u64, u64) -> f64,
+    floor: fn(u64, u64, f64) -> f64,
 }
 
 const SHAPES: &[Shape] = &[
     Shape {
         name: "token bucket 20/s, 429 + Retry-After",
         flags: &["--rate-limit", "20"],
-        floor: |n, _| n as f64 / 20.0,
+        floor: |n, _, _| n as f64 / 20.0,
     },
     Shape {
         name: "nginx limit_req 50/s burst 50, 503",
         flags: &["--limit-req", "50,50"],
-        floor: |n, _| n.saturating_sub(50) as f64 / 50.0,
+        floor: |n, _, _| n.saturating_sub(50) as f64 / 50.0,
     },
     Shape {
         name: "fixed window 600 per 60 s, 429",
         flags: &["--fixed-window", "600,60"],
-        floor: |n, _| (n.saturating_sub(1) / 600) as f64 * 60.0,
+        floor: |n, _, _| (n.saturating_sub(1) / 600) as f64 * 60.0,
     },
     Shape {
         name: "1 worker, 300 ms per create",
         flags: &["--workers", "1,300"],
-        floor: |_, creates| creates as f64 * 0.3,
+        // Every request holds the one worker while the server's latency passes, a create
+        // 300 ms more.
+        floor: |n, creates, latency| creates as f64 * 0.3 + n as f64 * latency,
     },
 ];
 
@@ -379,7 +382,7 @@ fn throttle_shapes(conformance: &Path, server_bin: &Path, out: &Path, latency: u
         });
         match row {
             Ok((wall, f)) => {
-                let floor = (shape.floor)(f.requests, f.creates);
+                let floor = (shape.floor)(f.requests, f.creates, latency as f64 / 1000.0);
                 println!(
                     "{:<40} {:>9} {:>8} {:>8.1}s {:>8.1}s {:>7.2} {:>6}",
                     shape.name,
