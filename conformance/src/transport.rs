@@ -92,10 +92,18 @@ pub struct Sent {
     /// Set when the last attempt is a 429/503 that the policy gave up waiting out: the
     /// target is rate-limited or unavailable, which says nothing about conformance.
     pub gave_up: Option<String>,
-    /// Set when every attempt (at least two) got no answer within the timeout while the
-    /// target answered at least [`HANG_EVIDENCE`] other requests in the meantime: how many
-    /// it answered. The input, not the load, is what goes unanswered.
-    pub hung: Option<u64>,
+    /// Set when every attempt got no answer within the timeout: how many other requests the
+    /// target answered in the meantime (see [`Sent::hung`]).
+    pub unanswered: Option<u64>,
+}
+
+impl Sent {
+    /// Whether the input, not the load, is what goes unanswered: every attempt (at least two)
+    /// timed out while the target answered at least [`HANG_EVIDENCE`] other requests.
+    pub fn hung(&self) -> Option<u64> {
+        self.unanswered
+            .filter(|others| !self.retries.is_empty() && *others >= HANG_EVIDENCE)
+    }
 }
 
 /// Other requests a target must answer while one request waits out its timeout before that
@@ -483,38 +491,7 @@ impl Transport {
             // silent for long is not asked again, so the run ends without a verdict in
             // about that time, not after every request's own timeout.
             if let Some(quiet) = self.limiter.silent() {
-                let exchange = Exchange {
-                    operation_id: operation_id.to_owned(),
-                    method: current.method().to_string(),
-                    url: current.url().to_string(),
-                    request_headers: Vec::new(),
-                    request_body: None,
-                    response: Err(abp_tokens_client::TransportError {
-                        kind: TransportErrorKind::Timeout,
-                        message: format!(
-                            "not sent: the target has answered nothing for {} s",
-                            quiet.as_secs()
-                        ),
-                    }),
-                    duration: Duration::ZERO,
-                };
-                let why = format!(
-                    "the target answered nothing for {} s (requests timed out after --timeout {} s): it is not serving",
-                    quiet.as_secs(),
-                    self.timeout.as_secs()
-                );
-                let sent = Sent {
-                    exchange,
-                    retries,
-                    gave_up: Some(why.clone()),
-                    hung: None,
-                };
-                let answer = abp_tokens_client::failing_response(
-                    reqwest::StatusCode::SERVICE_UNAVAILABLE,
-                    reqwest::header::HeaderMap::new(),
-                    why,
-                );
-                return (sent, Ok(answer));
+                return self.not_sent(&current, operation_id, retries, quiet);
             }
             self.pacer.wait_turn().await;
             let answers_before = self.answers.load(std::sync::atomic::Ordering::SeqCst);
@@ -526,19 +503,7 @@ impl Transport {
                 self.max_body,
             )
             .await;
-            let others = self
-                .answers
-                .load(std::sync::atomic::Ordering::SeqCst)
-                .saturating_sub(answers_before);
-            hung = match &exchange.response {
-                Ok(_) => {
-                    self.answers
-                        .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                    None
-                }
-                Err(e) if e.kind == TransportErrorKind::Timeout => hung.map(|h| h + others),
-                Err(_) => None,
-            };
+            hung = self.count_answer(&exchange, answers_before, hung);
             let load = match &exchange.response {
                 Ok(r) if r.status == 429 || r.status == 503 => Load::Refused,
                 Ok(_) => Load::Answered(exchange.duration),
@@ -571,23 +536,84 @@ impl Transport {
                         exchange,
                         retries,
                         gave_up: Some(why),
-                        hung: None,
+                        unanswered: None,
                     };
                     return (sent, response);
                 }
                 _ => {
-                    // One timed-out attempt is no evidence against the input: a slow
-                    // moment, or a create that is not sent twice. Every retry too is.
-                    let hung = hung.filter(|h| !retries.is_empty() && *h >= HANG_EVIDENCE);
                     let sent = Sent {
                         exchange,
                         retries,
                         gave_up: None,
-                        hung,
+                        unanswered: hung,
                     };
                     return (sent, response);
                 }
             }
+        }
+    }
+
+    /// A request not sent because the target has answered nothing for `quiet`: its record
+    /// and the answer it stands for, so the scenario ends without a verdict.
+    fn not_sent(
+        &self,
+        current: &reqwest::Request,
+        operation_id: &str,
+        retries: Vec<Retry>,
+        quiet: Duration,
+    ) -> (Sent, reqwest::Result<reqwest::Response>) {
+        let exchange = Exchange {
+            operation_id: operation_id.to_owned(),
+            method: current.method().to_string(),
+            url: current.url().to_string(),
+            request_headers: Vec::new(),
+            request_body: None,
+            response: Err(abp_tokens_client::TransportError {
+                kind: TransportErrorKind::Timeout,
+                message: format!(
+                    "not sent: the target has answered nothing for {} s",
+                    quiet.as_secs()
+                ),
+            }),
+            duration: Duration::ZERO,
+        };
+        let why = format!(
+            "the target answered nothing for {} s (requests timed out after --timeout {} s): it is not serving",
+            quiet.as_secs(),
+            self.timeout.as_secs()
+        );
+        let sent = Sent {
+            exchange,
+            retries,
+            gave_up: Some(why.clone()),
+            unanswered: None,
+        };
+        let answer = abp_tokens_client::failing_response(
+            reqwest::StatusCode::SERVICE_UNAVAILABLE,
+            reqwest::header::HeaderMap::new(),
+            why,
+        );
+        (sent, Ok(answer))
+    }
+
+    /// Counts an answer, and for a timed-out attempt the other answers the target gave while
+    /// it waited (added to `hung`, the request's tally so far; `None` once an attempt ended
+    /// otherwise).
+    fn count_answer(
+        &self,
+        exchange: &Exchange,
+        answers_before: u64,
+        hung: Option<u64>,
+    ) -> Option<u64> {
+        use std::sync::atomic::Ordering::SeqCst;
+        let others = self.answers.load(SeqCst).saturating_sub(answers_before);
+        match &exchange.response {
+            Ok(_) => {
+                self.answers.fetch_add(1, SeqCst);
+                None
+            }
+            Err(e) if e.kind == TransportErrorKind::Timeout => hung.map(|h| h + others),
+            Err(_) => None,
         }
     }
 

@@ -181,7 +181,7 @@ impl<'a> Ctx<'a> {
         let op = self.shared.api.operation(kind);
         let transport = self.shared.transport.clone();
         let sent = match transport
-            .raw(&op.method, path, &auth, headers, body, &op.id)
+            .raw(&op.method, path, &auth, headers, body.clone(), &op.id)
             .await
         {
             Ok(s) => s,
@@ -190,6 +190,9 @@ impl<'a> Ctx<'a> {
                 return None;
             }
         };
+        let sent = self
+            .create_again_if_unanswered(sent, kind, path, &auth, headers, body)
+            .await?;
         let index = self.exchanges;
         let mut response = self.settle_raw(sent, kind, path, &auth, expected)?;
         // The scenario is told what the snapshot records: the lost attempt's success (the
@@ -199,6 +202,68 @@ impl<'a> Ctx<'a> {
             self.as_success(kind, &mut response);
         }
         Some(response)
+    }
+
+    /// A create is sent once, so one that got no answer while the target answered others is
+    /// no evidence yet: its input may hang the server, or the moment was slow. The caller's
+    /// list says which: a token of that name means it was stored (slowly; the scenario gets no
+    /// verdict); none means it is sent once more, the first attempt kept as a retry, so that
+    /// a second silence names the input (`answers_every_input`, see [`Sent::hung`]).
+    async fn create_again_if_unanswered(
+        &mut self,
+        sent: Sent,
+        kind: OperationId,
+        path: &str,
+        auth: &Auth,
+        headers: &[(&str, String)],
+        body: Option<Vec<u8>>,
+    ) -> Option<Sent> {
+        let evidence = sent
+            .unanswered
+            .is_some_and(|others| others >= crate::transport::HANG_EVIDENCE);
+        let (Some(role), Some(bytes)) = (auth.owner(), body.as_ref()) else {
+            return Some(sent);
+        };
+        let name = serde_json::from_slice::<serde_json::Value>(bytes)
+            .ok()
+            .and_then(|b| self.shared.api.fields.name_of(&b).map(str::to_owned));
+        let Some(name) = name
+            .filter(|_| kind == OperationId::CreateMyToken && evidence && sent.retries.is_empty())
+        else {
+            return Some(sent);
+        };
+        let listed = self.list(role).await?;
+        let fields = &self.shared.api.fields;
+        if listed
+            .iter()
+            .any(|t| fields.name_of(t) == Some(name.as_str()))
+        {
+            return Some(sent);
+        }
+        let op = self.shared.api.operation(kind);
+        let transport = self.shared.transport.clone();
+        let mut again = match transport
+            .raw(&op.method, path, auth, headers, body, &op.id)
+            .await
+        {
+            Ok(s) => s,
+            Err(why) => {
+                self.step_failed(&why);
+                return None;
+            }
+        };
+        again.retries.insert(
+            0,
+            crate::transport::Retry {
+                attempt: sent.exchange,
+                reason: "no answer within --timeout while the target answered others, and nothing stored (listed): sent once more".into(),
+                wait: std::time::Duration::ZERO,
+            },
+        );
+        if let (Some(first), Some(second)) = (sent.unanswered, again.unanswered) {
+            again.unanswered = Some(first + second);
+        }
+        Some(again)
     }
 
     /// Records a raw request's exchange like [`Ctx::raw`] does.

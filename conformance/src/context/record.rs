@@ -65,6 +65,7 @@ impl<'a> Ctx<'a> {
     ) -> Option<RawResponse> {
         let op = self.shared.api.operation(kind);
         self.emit_retries(&sent, &op.id);
+        let hung = sent.hung();
         let raw = sent.exchange;
         let index = self.exchanges;
         let (expected, done_by_lost) =
@@ -97,7 +98,7 @@ impl<'a> Ctx<'a> {
         self.emit_exchange(&raw, index, &op.id);
         self.log
             .push((kind, self.as_snapshotted(kind, &raw, done_by_lost)));
-        let response = self.answered(&raw, sent.gave_up.as_deref(), sent.hung, op)?;
+        let response = self.answered(&raw, sent.gave_up.as_deref(), hung, op)?;
         let cx = ResponseCx {
             op,
             response,

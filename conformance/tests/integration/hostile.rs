@@ -41,6 +41,9 @@ enum Misbehaviour {
     /// A bearer credential with a space inside is never answered (a regex that backtracks
     /// forever on it); everything else is answered as usual.
     HangsOnSpacedCredential,
+    /// A create whose body holds an HTML entity (`&amp;`) is never answered (a sanitizer
+    /// that loops on it); everything else is answered as usual.
+    HangsOnEntityInName,
     /// Error bodies carry terminal escapes (clear screen, a green `PASSED`, a bell, NUL).
     EscapesInErrors,
     /// Every DELETE answers 500 and deletes nothing.
@@ -165,6 +168,13 @@ async fn serve(
         && authorization
             .strip_prefix("Bearer ")
             .is_some_and(|c| c.trim().contains(' '))
+    {
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+        return Ok(());
+    }
+    if misbehaviour == Misbehaviour::HangsOnEntityInName
+        && method == "POST"
+        && String::from_utf8_lossy(&body).contains("&amp;")
     {
         tokio::time::sleep(Duration::from_secs(3600)).await;
         return Ok(());
@@ -670,6 +680,32 @@ async fn an_input_the_target_never_answers_fails_naming_it() {
     assert_eq!(run.code, Some(exit::FAILED.into()), "{}", run.text());
     assert!(
         run.text().contains("answers_every_input")
+            && run.text().contains("this request hangs the server"),
+        "{}",
+        run.text()
+    );
+}
+
+/// A create is sent once; one that hangs while the target answers others is checked against
+/// the list (nothing stored) and sent again, and its second silence names the input.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_create_body_the_target_never_answers_fails_naming_it() {
+    let run = case(
+        Misbehaviour::HangsOnEntityInName,
+        &[
+            "--suite",
+            "validation",
+            "--timeout",
+            "2",
+            "--max-retries",
+            "1",
+        ],
+    )
+    .await;
+    assert_eq!(run.code, Some(exit::FAILED.into()), "{}", run.text());
+    assert!(
+        run.text().contains("answers_every_input")
+            && run.text().contains("POST")
             && run.text().contains("this request hangs the server"),
         "{}",
         run.text()
