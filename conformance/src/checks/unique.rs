@@ -87,11 +87,13 @@ impl SeenTokens {
 
     /// Registers a created token; fails when its id or secret was returned before.
     pub fn check_new(&self, id: &str, secret: &str) -> Result<(), Failure> {
+        // Either letter case of an id names one token (TRANSCRIPTION.md): two creates whose
+        // ids differ only in case returned the same id.
         let new_id = self
             .ids
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(id.to_owned());
+            .insert(key(id));
         let new_secret = self
             .secrets
             .lock()
@@ -155,6 +157,13 @@ pub fn list_items_unique(cx: &super::ResponseCx) -> super::Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_id_returned_again_in_the_other_case_is_not_new() {
+        let seen = SeenTokens::default();
+        assert!(seen.check_new("63ea10b94a472e003305232b", "s1").is_ok());
+        assert!(seen.check_new("63EA10B94A472E003305232B", "s2").is_err());
+    }
 
     #[test]
     fn only_a_new_unlisted_id_is_claimed() {
