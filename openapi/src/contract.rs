@@ -604,13 +604,7 @@ fn body_model(spec: &Spec, op: &Operation) -> Result<BodyModel, SpecError> {
         .as_ref()
         .ok_or_else(|| invalid(&op.pointer, format!("{} has no request body", op.id)))?;
     let (schema, schema_pointer) = spec.resolve(&body.schema, body.pointer.clone());
-    let required: Vec<&str> = schema
-        .get("required")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .collect();
+    let required = crate::fields::required_of(schema);
     let fields = spec
         .properties_of(&body.schema, &body.pointer)
         .into_iter()

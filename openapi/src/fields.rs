@@ -37,6 +37,17 @@ pub struct TokenFields {
     pub schema: String,
 }
 
+/// The property names an object schema's `required` lists, in its order.
+pub(crate) fn required_of(schema: &Value) -> Vec<&str> {
+    schema
+        .get("required")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect()
+}
+
 fn invalid(pointer: &str, message: impl Into<String>) -> SpecError {
     SpecError::Invalid {
         pointer: pointer.to_owned(),
@@ -174,13 +185,7 @@ impl Spec {
     fn request_roles(&self, body: &RequestBody) -> Result<RequestRoles, SpecError> {
         let request = self.properties_of(&body.schema, &body.pointer);
         let (request_schema, request_at) = self.resolve(&body.schema, body.pointer.clone());
-        let required: Vec<&str> = request_schema
-            .get("required")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .collect();
+        let required = required_of(request_schema);
         let lifetime = request
             .iter()
             .find(|(_, p, at)| self.home_of(p, at.clone()) == LIFETIME_SCHEMA)
